@@ -1,0 +1,115 @@
+//! Wall-clock timestamps as ECS writes them: RFC 3339 in UTC with nanoseconds.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A point in wall-clock time, in nanoseconds since the Unix epoch.
+///
+/// Serialized as an RFC 3339 UTC string with nanosecond precision
+/// (`2026-11-22T07:37:05.123456789Z`), the form Elasticsearch's `date_nanos` type and
+/// OpenTelemetry's time fields accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        Self::from(SystemTime::now())
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// The time `d` after this one.
+    pub fn add(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_add(d.as_nanos() as u64))
+    }
+
+    /// Nanoseconds from `earlier` to `self`, zero when `earlier` is later.
+    pub fn nanos_since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    fn from(t: SystemTime) -> Self {
+        // Times before 1970 do not occur in captures or on a running host; clamp instead of
+        // failing so a bad clock never stops logging.
+        Timestamp(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = (self.0 / 1_000_000_000) as i64;
+        let nanos = (self.0 % 1_000_000_000) as u32;
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        write!(
+            f,
+            "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm). Written
+/// out because it runs once per timestamp on the output path and a calendar crate would be a
+/// dependency for twelve lines.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_with_nanos() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000000Z");
+        // 2026-11-22T07:37:05.000000001Z, checked with `date -u -d @1795333025`.
+        assert_eq!(
+            Timestamp(1_795_333_025_000_000_001).to_string(),
+            "2026-11-22T07:37:05.000000001Z"
+        );
+        // A leap day.
+        assert_eq!(
+            Timestamp(951_782_400_000_000_000).to_string(),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+    }
+
+    #[test]
+    fn agrees_with_the_time_crate_over_a_range() {
+        for secs in (0..4_102_444_800i64).step_by(7_777_777) {
+            let ours = Timestamp(secs as u64 * 1_000_000_000 + 5).to_string();
+            let theirs = ::time::OffsetDateTime::from_unix_timestamp_nanos(
+                secs as i128 * 1_000_000_000 + 5,
+            )
+            .unwrap()
+            .format(&::time::format_description::well_known::Rfc3339)
+            .unwrap();
+            assert_eq!(ours, theirs);
+        }
+    }
+}
