@@ -1,1 +1,99 @@
-//! flowsight-abi.
+//! The Rust view of `bpf/abi.h`, the one definition of everything that crosses the kernel
+//! boundary.
+//!
+//! [`generated`] is bindgen's output, committed and checked by `scripts/build-bpf --check`;
+//! this file adds what bindgen cannot: readable aliases, `Pod` impls so the types can be read
+//! from ring-buffer bytes and map values, and [`Event`], the checked decoding of one
+//! ring-buffer record. Nothing here talks to the kernel.
+
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    clippy::all,
+    missing_docs
+)]
+pub mod generated {
+    //! bindgen output for `bpf/abi.h`.
+    include!("generated.rs");
+}
+
+mod event;
+
+pub use event::{Event, EventError};
+pub use generated::{
+    fsight_cookie_kind as cookie_kind, fsight_counter as counter, fsight_event_kind as event_kind,
+    fsight_initiator as initiator, fsight_stamp_origin as stamp_origin,
+};
+
+/// Common header of every ring-buffer record.
+pub type EventHeader = generated::fsight_event_header;
+/// The current task as a BPF program saw it.
+pub type Task = generated::fsight_task;
+/// `FSIGHT_EV_SOCK_OWNER`.
+pub type SockOwner = generated::fsight_sock_owner;
+/// `FSIGHT_EV_SOCK_CLOSE`.
+pub type SockClose = generated::fsight_sock_close;
+/// `FSIGHT_EV_PROC_EXEC`.
+pub type ProcExec = generated::fsight_proc_exec;
+/// `FSIGHT_EV_PROC_FORK`.
+pub type ProcFork = generated::fsight_proc_fork;
+/// `FSIGHT_EV_PROC_EXIT`.
+pub type ProcExit = generated::fsight_proc_exit;
+/// Key of the kernel flow map.
+pub type FlowKey = generated::fsight_flow_key;
+/// Value of the kernel flow map.
+pub type FlowStats = generated::fsight_flow_stats;
+
+/// `AF_INET` as the kernel numbers it.
+pub const AF_INET: u16 = generated::FSIGHT_AF_INET as u16;
+/// `AF_INET6` as the kernel numbers it.
+pub const AF_INET6: u16 = generated::FSIGHT_AF_INET6 as u16;
+/// Number of per-CPU counters (`enum fsight_counter`).
+pub const COUNTERS: u32 = counter::FSIGHT_CNT__MAX;
+
+// The sizes abi.h pins with _Static_assert, pinned again here: bindgen would happily follow a
+// change to the header, and the kernel side would not.
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<EventHeader>() == 16);
+    assert!(size_of::<Task>() == 40);
+    assert!(size_of::<SockOwner>() == 112);
+    assert!(size_of::<SockClose>() == 24);
+    assert!(size_of::<ProcExec>() == 848);
+    assert!(size_of::<ProcFork>() == 32);
+    assert!(size_of::<ProcExit>() == 24);
+    assert!(size_of::<FlowKey>() == 44);
+    assert!(size_of::<FlowStats>() == 72);
+};
+
+// SAFETY: every type below is #[repr(C)], made only of integers and integer arrays, with
+// explicit padding fields in abi.h (checked by the size asserts above), so every bit pattern
+// is valid and there are no uninitialised padding bytes.
+macro_rules! pod {
+    ($($t:ty),*) => {$(
+        unsafe impl bytemuck::Zeroable for $t {}
+        unsafe impl bytemuck::Pod for $t {}
+    )*};
+}
+pod!(EventHeader, Task, SockOwner, SockClose, ProcExec, ProcFork, ProcExit, FlowKey, FlowStats);
+
+impl PartialEq for FlowKey {
+    fn eq(&self, other: &Self) -> bool {
+        bytemuck::bytes_of(self) == bytemuck::bytes_of(other)
+    }
+}
+impl Eq for FlowKey {}
+impl core::hash::Hash for FlowKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        bytemuck::bytes_of(self).hash(state)
+    }
+}
+
+/// The text of a NUL-terminated C char array, lossily decoded.
+pub fn c_str(chars: &[core::ffi::c_char]) -> String {
+    let bytes: &[u8] = bytemuck::cast_slice(chars);
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}

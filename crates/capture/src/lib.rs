@@ -1,1 +1,247 @@
-//! flowsight-capture.
+//! The only crate that talks to the kernel's BPF: it loads `bpf/flowsight.bpf.o`, attaches
+//! its programs, drains the event ring buffer, reads and trims the flow map, and reads the
+//! drop counters.
+//!
+//! A [`Capture`] owns everything it attached: dropping it (or the process dying, however it
+//! dies) detaches every program, because every attachment is a link held by a file
+//! descriptor. The one exception, netlink TC filters on kernels before 6.6, is handled in
+//! `tc.rs`.
+
+mod error;
+mod flowmap;
+pub mod interfaces;
+pub mod names;
+pub mod netns;
+pub mod preflight;
+mod probes;
+mod tc;
+
+pub use error::CaptureError;
+pub use flowmap::FlowMap;
+pub use interfaces::{Interface, LinkKind};
+pub use probes::{ProbeFailure, ProbeStatus};
+pub use tc::{TcMode, tcx_supported};
+
+use aya::maps::{MapData, PerCpuArray, RingBuf};
+use aya::{Btf, Ebpf, EbpfLoader};
+use flowsight_abi::{COUNTERS, Event, EventError};
+use std::os::fd::{AsFd, BorrowedFd};
+
+/// The BPF object, built by scripts/build-bpf and committed, so building flowsight needs no
+/// clang.
+static OBJECT: &[u8] = aya::include_bytes_aligned!("../../../bpf/flowsight.bpf.o");
+
+/// The raw bytes of the embedded BPF object (for tests and `flowsight check`).
+pub fn object_bytes() -> &'static [u8] {
+    OBJECT
+}
+
+/// What to capture and how big the kernel-side buffers are.
+#[derive(Debug, Clone)]
+pub struct CaptureConfig {
+    /// Interface names; empty means every interface that is up, loopback included.
+    pub interfaces: Vec<String>,
+    /// How TC programs are attached.
+    pub tc_mode: TcMode,
+    /// Size of the event ring buffer in bytes (a power of two, at least one page).
+    pub ring_bytes: u32,
+    /// Capacity of the kernel flow map.
+    pub flow_map_entries: u32,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            interfaces: Vec::new(),
+            tc_mode: TcMode::Auto,
+            ring_bytes: 8 << 20,
+            flow_map_entries: 1 << 18,
+        }
+    }
+}
+
+/// A running capture: programs attached, maps open.
+pub struct Capture {
+    // Field order matters: the maps are dropped before the object that owns the programs.
+    events: RingBuf<MapData>,
+    counters: PerCpuArray<MapData, u64>,
+    flows: FlowMap,
+    interfaces: Vec<Interface>,
+    status: Vec<ProbeStatus>,
+    _ebpf: Ebpf,
+}
+
+/// Per-CPU counters summed over CPUs, indexed by `enum fsight_counter`.
+pub type Counters = [u64; COUNTERS as usize];
+
+fn required(what: impl Into<String>, detail: impl Into<String>) -> CaptureError {
+    CaptureError::Required {
+        what: what.into(),
+        detail: detail.into(),
+    }
+}
+
+impl Capture {
+    /// Check privileges and BTF, load the object, attach the attribution probes (each may
+    /// fail and only degrade attribution) and the TC programs on the chosen interfaces
+    /// (which must succeed).
+    pub fn start(cfg: &CaptureConfig) -> Result<Capture, CaptureError> {
+        preflight::check_capabilities()?;
+        preflight::check_btf()?;
+        let interfaces = if cfg.interfaces.is_empty() {
+            interfaces::list_up()?
+        } else {
+            cfg.interfaces
+                .iter()
+                .map(|n| interfaces::by_name(n))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if interfaces.is_empty() {
+            return Err(CaptureError::NoInterfaces);
+        }
+        let (ebpf, status) = Self::load_and_attach(cfg, &interfaces)?;
+        if let Some(bad) = status.iter().find(|s| {
+            s.outcome.is_err() && s.program.starts_with("fsight_tc_")
+        }) {
+            let err = bad.outcome.as_ref().unwrap_err();
+            return Err(required(
+                format!("attaching {} to {}", bad.program, bad.target),
+                err.error.clone(),
+            ));
+        }
+        Self::from_parts(ebpf, interfaces, status, cfg.flow_map_entries)
+    }
+
+    /// Load everything and report, hook by hook, what works on this kernel, without
+    /// failing on the first error. TC programs are tried on `interfaces` (loopback when
+    /// empty) and detached when the returned value is dropped.
+    pub fn probe(cfg: &CaptureConfig) -> Result<Vec<ProbeStatus>, CaptureError> {
+        preflight::check_capabilities()?;
+        preflight::check_btf()?;
+        let names = if cfg.interfaces.is_empty() {
+            vec!["lo".to_string()]
+        } else {
+            cfg.interfaces.clone()
+        };
+        let interfaces = names
+            .iter()
+            .map(|n| interfaces::by_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (_ebpf, status) = Self::load_and_attach(cfg, &interfaces)?;
+        Ok(status)
+    }
+
+    fn load_and_attach(
+        cfg: &CaptureConfig,
+        interfaces: &[Interface],
+    ) -> Result<(Ebpf, Vec<ProbeStatus>), CaptureError> {
+        // Memory for BPF maps is charged to the cgroup on 5.11+; older kernels count it
+        // against RLIMIT_MEMLOCK. Raising it may be refused (no CAP_SYS_RESOURCE): harmless
+        // on new kernels, and the map creation error says so on old ones.
+        let unlimited = libc::rlimit {
+            rlim_cur: libc::RLIM_INFINITY,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+            log::debug!("RLIMIT_MEMLOCK not raised: {}", std::io::Error::last_os_error());
+        }
+        let btf = Btf::from_sys_fs().map_err(|_| CaptureError::NoBtf)?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .map_max_entries(names::MAP_EVENTS, cfg.ring_bytes)
+            .map_max_entries(names::MAP_FLOWS, cfg.flow_map_entries)
+            .load(OBJECT)?;
+        tc::load(&mut ebpf).map_err(|(prog, e)| required(format!("loading {prog}"), e))?;
+        let mut status = probes::attach_all(&mut ebpf, &btf);
+        for iface in interfaces {
+            status.extend(tc::attach(&mut ebpf, iface, cfg.tc_mode));
+        }
+        Ok((ebpf, status))
+    }
+
+    fn from_parts(
+        mut ebpf: Ebpf,
+        interfaces: Vec<Interface>,
+        status: Vec<ProbeStatus>,
+        flow_map_entries: u32,
+    ) -> Result<Capture, CaptureError> {
+        let missing = |name| required(format!("map {name}"), "missing from the object");
+        let events = RingBuf::try_from(
+            ebpf.take_map(names::MAP_EVENTS)
+                .ok_or_else(|| missing(names::MAP_EVENTS))?,
+        )
+        .map_err(|e| required("opening the event ring buffer", e.to_string()))?;
+        let counters = PerCpuArray::try_from(
+            ebpf.take_map(names::MAP_COUNTERS)
+                .ok_or_else(|| missing(names::MAP_COUNTERS))?,
+        )
+        .map_err(|e| required("opening the counters", e.to_string()))?;
+        let flows_fd = match ebpf.map(names::MAP_FLOWS) {
+            Some(aya::maps::Map::HashMap(data)) => data
+                .fd()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|source| CaptureError::Map {
+                    map: names::MAP_FLOWS,
+                    source,
+                })?,
+            _ => return Err(missing(names::MAP_FLOWS)),
+        };
+        Ok(Capture {
+            events,
+            counters,
+            flows: FlowMap::new(flows_fd, flow_map_entries),
+            interfaces,
+            status,
+            _ebpf: ebpf,
+        })
+    }
+
+    /// What loaded and attached, and what is degraded.
+    pub fn status(&self) -> &[ProbeStatus] {
+        &self.status
+    }
+
+    /// The interfaces the TC programs are attached to.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// The event ring buffer's descriptor, readable when events are waiting (for poll(2)).
+    pub fn events_fd(&self) -> BorrowedFd<'_> {
+        self.events.as_fd()
+    }
+
+    /// Hand every waiting event to `f`; returns how many were read. A record that does not
+    /// decode is handed over as an error (and is a bug: the two halves disagree on the ABI).
+    pub fn drain_events(&mut self, mut f: impl FnMut(Result<Event, EventError>)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.events.next() {
+            f(Event::parse(&item));
+            n += 1;
+        }
+        n
+    }
+
+    /// The kernel flow map.
+    pub fn flows(&mut self) -> &mut FlowMap {
+        &mut self.flows
+    }
+
+    /// The per-CPU counters, summed.
+    pub fn counters(&self) -> Result<Counters, CaptureError> {
+        let mut out = [0u64; COUNTERS as usize];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let per_cpu = self
+                .counters
+                .get(&(i as u32), 0)
+                .map_err(|e| CaptureError::Map {
+                    map: names::MAP_COUNTERS,
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+            *slot = per_cpu.iter().sum();
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 OR MIT */
+/*
+ * abi.h: the ONE definition of every struct and constant that crosses the kernel boundary.
+ *
+ * The BPF programs include it with vmlinux.h; crates/abi gets its Rust view from it through
+ * bindgen (scripts/build-bpf), so a field added here reaches both sides or the build fails.
+ * Every struct is laid out by hand without implicit padding (explicit _pad fields) and its size
+ * is pinned by a _Static_assert here and a const assert on the Rust side: a layout change must
+ * be deliberate.
+ *
+ * Byte order: addresses are in network order (as on the wire), ports and everything else in
+ * host order.
+ */
+#ifndef FLOWSIGHT_ABI_H
+#define FLOWSIGHT_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Length of task->comm, NUL included. */
+#define FSIGHT_COMM_LEN 16
+/* Bytes of the executed file name kept per exec event, NUL included. */
+#define FSIGHT_PATH_LEN 256
+/* Bytes of the command line (NUL-separated arguments) kept per exec event. */
+#define FSIGHT_ARGS_LEN 512
+/* ifindex of the loopback device: 1 in every network namespace (LOOPBACK_IFINDEX). */
+#define FSIGHT_LOOPBACK_IFINDEX 1
+
+/* Socket lookups tried per flow before giving up (fsight_flow_stats.lookups). */
+#define FSIGHT_FLOW_LOOKUPS_MAX 8
+
+/* Address families as the kernel numbers them (AF_INET, AF_INET6). */
+#define FSIGHT_AF_INET 2
+#define FSIGHT_AF_INET6 10
+
+/* Kinds of record in the "events" ring buffer; each starts with struct fsight_event_header. */
+enum fsight_event_kind {
+	/* struct fsight_sock_owner: a process took ownership of a socket. */
+	FSIGHT_EV_SOCK_OWNER = 1,
+	/* struct fsight_sock_close: a TCP socket reached CLOSE. */
+	FSIGHT_EV_SOCK_CLOSE = 2,
+	/* struct fsight_proc_exec: a process executed a new program. */
+	FSIGHT_EV_PROC_EXEC = 3,
+	/* struct fsight_proc_fork: a new process (not a thread) was forked. */
+	FSIGHT_EV_PROC_FORK = 4,
+	/* struct fsight_proc_exit: a process's main thread exited. */
+	FSIGHT_EV_PROC_EXIT = 5,
+};
+
+/* Where in a socket's life its owner was stamped (fsight_sock_owner.origin). */
+enum fsight_stamp_origin {
+	/* socket(2), from cgroup/sock_create: the creator. */
+	FSIGHT_STAMP_CREATE = 1,
+	/* connect(2) (TCP CLOSE -> SYN_SENT): the connecting process. */
+	FSIGHT_STAMP_CONNECT = 2,
+	/* accept(2)/accept4(2) returned the socket: the accepting process. */
+	FSIGHT_STAMP_ACCEPT = 3,
+	/* First send on a socket nobody (else) had claimed. */
+	FSIGHT_STAMP_SEND = 4,
+	/* First receive on a socket nobody (else) had claimed. */
+	FSIGHT_STAMP_RECV = 5,
+	/* A passively opened TCP socket became ESTABLISHED (softirq: cookie only, no owner). */
+	FSIGHT_STAMP_ESTABLISHED = 6,
+};
+
+/*
+ * Per-CPU counters (map fsight_counters, one u64 per index and CPU). The FSIGHT_CNT_LOST_* ones are
+ * losses; the others are informational.
+ */
+enum fsight_counter {
+	/* An event did not fit in the "events" ring buffer. */
+	FSIGHT_CNT_LOST_EVENTS = 0,
+	/* A packet was not counted: the flow map was full. */
+	FSIGHT_CNT_LOST_FLOW_FULL = 1,
+	/* A passive TCP socket could not be remembered until accept (map full). */
+	FSIGHT_CNT_LOST_ACCEPT_MAP = 2,
+	/* A socket's owner could not be stored (sk_storage allocation failed). */
+	FSIGHT_CNT_LOST_SK_STORAGE = 3,
+	/* A non-first IP fragment whose first fragment was not seen (counted under ports 0/0). */
+	FSIGHT_CNT_FRAG_ORPHAN = 4,
+	/* A frame that is not IPv4/IPv6 (ARP, LLDP, ...). */
+	FSIGHT_CNT_NOT_IP = 5,
+	/* A frame whose headers were shorter than they claim. */
+	FSIGHT_CNT_TRUNCATED = 6,
+	/* Packets the TC programs saw (all of them, before any filtering). */
+	FSIGHT_CNT_PACKETS = 7,
+	FSIGHT_CNT__MAX = 8,
+};
+
+/* Which endpoint of a flow started it (fsight_flow_stats.initiator). */
+enum fsight_initiator {
+	/* Not known yet. */
+	FSIGHT_INIT_UNKNOWN = 0,
+	/* Endpoint 0 sent the first packet seen (weak: the flow may predate the capture). */
+	FSIGHT_INIT_FIRST_0 = 1,
+	/* Endpoint 1 sent the first packet seen. */
+	FSIGHT_INIT_FIRST_1 = 2,
+	/* Endpoint 0 sent a SYN without ACK (or endpoint 1 a SYN+ACK): endpoint 0 connected. */
+	FSIGHT_INIT_SYN_0 = 3,
+	/* Endpoint 1 connected. */
+	FSIGHT_INIT_SYN_1 = 4,
+};
+
+/* What fsight_flow_stats.cookie[i] is (fsight_flow_stats.cookie_kind[i]). */
+enum fsight_cookie_kind {
+	/* No socket known for this endpoint. */
+	FSIGHT_COOKIE_NONE = 0,
+	/* The endpoint's own socket. */
+	FSIGHT_COOKIE_SOCKET = 1,
+	/* The listening socket a SYN reached; replaced by the accepted socket when it is seen. */
+	FSIGHT_COOKIE_LISTENER = 2,
+};
+
+/* Common header of every record in the "events" ring buffer. */
+struct fsight_event_header {
+	/* enum fsight_event_kind */
+	__u32 kind;
+	__u32 _pad;
+	/* bpf_ktime_get_ns(): CLOCK_MONOTONIC nanoseconds. */
+	__u64 ts_ns;
+};
+_Static_assert(sizeof(struct fsight_event_header) == 16, "fsight_event_header");
+
+/* The current task, as seen from a BPF program. */
+struct fsight_task {
+	/* Thread group id (the process id, initial pid namespace). */
+	__u32 tgid;
+	/* Thread id. */
+	__u32 pid;
+	/* Real user and group id. */
+	__u32 uid;
+	__u32 gid;
+	/* cgroup v2 id of the task (inode of its cgroup2 directory). */
+	__u64 cgroup_id;
+	/* task->comm, NUL-terminated. */
+	char comm[FSIGHT_COMM_LEN];
+};
+_Static_assert(sizeof(struct fsight_task) == 40, "fsight_task");
+
+/* FSIGHT_EV_SOCK_OWNER: a process took ownership of a socket. */
+struct fsight_sock_owner {
+	struct fsight_event_header hdr;
+	struct fsight_task task;
+	/* Socket cookie (bpf_get_socket_cookie; the same number inet_diag reports). */
+	__u64 cookie;
+	/* Inode number of the socket's network namespace; 0 when the hook cannot see it. */
+	__u32 netns;
+	/* FSIGHT_AF_INET or FSIGHT_AF_INET6. */
+	__u16 family;
+	/* IPPROTO_TCP or IPPROTO_UDP. */
+	__u8 protocol;
+	/* enum fsight_stamp_origin */
+	__u8 origin;
+	/* Local and remote address (network order; IPv4 in the first 4 bytes); zero if unbound. */
+	__u8 laddr[16];
+	__u8 raddr[16];
+	/* Local and remote port (host order); zero if unbound. */
+	__u16 lport;
+	__u16 rport;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct fsight_sock_owner) == 112, "fsight_sock_owner");
+
+/* FSIGHT_EV_SOCK_CLOSE: a TCP socket reached CLOSE; its flow is over. */
+struct fsight_sock_close {
+	struct fsight_event_header hdr;
+	__u64 cookie;
+};
+_Static_assert(sizeof(struct fsight_sock_close) == 24, "fsight_sock_close");
+
+/* FSIGHT_EV_PROC_EXEC: the process executed a new program (after the exec succeeded). */
+struct fsight_proc_exec {
+	struct fsight_event_header hdr;
+	/* The task after exec: its comm is the new program's. */
+	struct fsight_task task;
+	/* Parent's thread group id. */
+	__u32 ppid;
+	/* Bytes of args[] filled. */
+	__u32 args_len;
+	/* task->start_time: CLOCK_MONOTONIC nanoseconds when the process was forked. */
+	__u64 start_ns;
+	/* 1 when the command line was longer than args[]. */
+	__u32 args_truncated;
+	__u32 _pad;
+	/* The file name passed to execve (may be relative), NUL-terminated. */
+	char filename[FSIGHT_PATH_LEN];
+	/* The command line: arguments separated by NUL bytes. */
+	char args[FSIGHT_ARGS_LEN];
+};
+_Static_assert(sizeof(struct fsight_proc_exec) == 848, "fsight_proc_exec");
+
+/* FSIGHT_EV_PROC_FORK: a new process (thread group leader) was created. */
+struct fsight_proc_fork {
+	struct fsight_event_header hdr;
+	__u32 parent_tgid;
+	__u32 child_tgid;
+	/* The child's task->start_time (CLOCK_MONOTONIC ns). */
+	__u64 start_ns;
+};
+_Static_assert(sizeof(struct fsight_proc_fork) == 32, "fsight_proc_fork");
+
+/* FSIGHT_EV_PROC_EXIT: a process's main thread exited. */
+struct fsight_proc_exit {
+	struct fsight_event_header hdr;
+	__u32 tgid;
+	/* task->exit_code (wait status form). */
+	__u32 exit_code;
+};
+_Static_assert(sizeof(struct fsight_proc_exit) == 24, "fsight_proc_exit");
+
+/*
+ * Key of the flow map: one entry per bidirectional flow and interface. The two endpoints are
+ * stored in canonical order (endpoint 0 is the smaller of (address, port)), so both
+ * directions of a flow find the same entry with a single lookup.
+ */
+struct fsight_flow_key {
+	/* Endpoint addresses (network order; IPv4 in the first 4 bytes, rest zero). */
+	__u8 addr[2][16];
+	/* Endpoint ports (host order); for ICMP the Community ID type/code mapping. */
+	__u16 port[2];
+	/* Interface the packets were seen on. */
+	__u32 ifindex;
+	/* Outer 802.1Q VLAN id, 0 when untagged. */
+	__u16 vlan;
+	/* IP protocol number. */
+	__u8 protocol;
+	/* FSIGHT_AF_INET or FSIGHT_AF_INET6. */
+	__u8 family;
+};
+_Static_assert(sizeof(struct fsight_flow_key) == 44, "fsight_flow_key");
+
+/* Value of the flow map. Index i of each pair is endpoint i of the key. */
+struct fsight_flow_stats {
+	/* First and last packet (CLOCK_MONOTONIC ns; last is the coarse clock). */
+	__u64 first_ns;
+	__u64 last_ns;
+	/* Packets and bytes SENT by endpoint i (whole frames as seen at the hook). */
+	__u64 packets[2];
+	__u64 bytes[2];
+	/* Socket cookie of endpoint i when it is local (see cookie_kind). */
+	__u64 cookie[2];
+	/* OR of the TCP flags endpoint i sent. */
+	__u8 tcp_flags[2];
+	/* enum fsight_initiator */
+	__u8 initiator;
+	/* enum fsight_cookie_kind, per endpoint. */
+	__u8 cookie_kind[2];
+	/* Socket lookups done for this flow at ingress; capped (FSIGHT_FLOW_LOOKUPS_MAX) so that
+	 * forwarded traffic, which has no local socket, does not pay for one per packet. */
+	__u8 lookups;
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct fsight_flow_stats) == 72, "fsight_flow_stats");
+
+#endif /* FLOWSIGHT_ABI_H */

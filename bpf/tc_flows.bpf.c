@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tc_flows.bpf.c: per-flow packet and byte counters at TC ingress and egress, and the socket
+ * cookie of each local endpoint so user space can name its owner.
+ *
+ * Which socket a packet belongs to:
+ *   egress                  skb->sk is the local sender (full sockets only: a SYN-ACK carries
+ *                           a request socket, a late ACK a time-wait socket; both are skipped)
+ *   ingress, veth/cross-ns  skb->sk is the SENDER's socket in the other namespace: it names the
+ *                           sending endpoint, never the receiver
+ *   ingress                 the receiver is found with bpf_sk_lookup_{tcp,udp}; a looked-up
+ *                           socket has no cookie helper in TC, so it is read from sk_storage,
+ *                           where sockets.bpf.c stamped it
+ * On loopback every packet passes egress and then ingress: it is counted at egress only, and
+ * ingress just looks up receivers that never send (one-way UDP).
+ *
+ * Return value: TC_ACT_UNSPEC (TCX_NEXT), so flowsight never changes what happens to a packet
+ * and the programs after it still run.
+ */
+#include "lib/common.h"
+#include "lib/parse.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define FSIGHT_TC_ACT_UNSPEC (-1)
+#define FSIGHT_TCP_LISTEN 10
+#define FSIGHT_TCP_SYN 0x02
+#define FSIGHT_TCP_ACK 0x10
+#define FSIGHT_EEXIST 17
+
+/* (a, pa) < (b, pb) in network byte order, which is also Community ID's order. */
+static __always_inline int fsight_endpoint_lt(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+{
+#pragma unroll
+	for (int i = 0; i < 16; i += 4) {
+		__u32 x = bpf_ntohl(*(__u32 *)(a + i));
+		__u32 y = bpf_ntohl(*(__u32 *)(b + i));
+		if (x != y)
+			return x < y;
+	}
+	return pa < pb;
+}
+
+/* Later fragments carry no transport header: take the ports their first fragment had. */
+static __always_inline void fsight_frag_ports(struct fsight_pkt *p)
+{
+	struct fsight_frag_key fk = {};
+
+	__builtin_memcpy(fk.saddr, p->addr[0], 16);
+	__builtin_memcpy(fk.daddr, p->addr[1], 16);
+	fk.id = p->frag_id;
+	fk.protocol = p->protocol;
+	fk.family = p->family;
+	if (p->frag_first) {
+		struct fsight_frag_ports fp = { .sport = p->port[0], .dport = p->port[1] };
+		bpf_map_update_elem(&fsight_frags, &fk, &fp, BPF_ANY);
+	} else if (p->frag_later) {
+		struct fsight_frag_ports *fp = bpf_map_lookup_elem(&fsight_frags, &fk);
+		if (fp) {
+			p->port[0] = fp->sport;
+			p->port[1] = fp->dport;
+		} else {
+			fsight_count(FSIGHT_CNT_FRAG_ORPHAN);
+		}
+	}
+}
+
+/* Find the local socket a packet is delivered to and record its cookie for endpoint r. */
+static __always_inline void fsight_lookup_receiver(struct __sk_buff *skb, const struct fsight_pkt *p,
+					       struct fsight_flow_stats *v, __u32 r)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk, *full;
+	__u32 tlen;
+	__u8 kind;
+
+	if (v->lookups >= FSIGHT_FLOW_LOOKUPS_MAX)
+		return;
+	v->lookups++;
+	if (p->family == FSIGHT_AF_INET) {
+		__builtin_memcpy(&t.ipv4.saddr, p->addr[0], 4);
+		__builtin_memcpy(&t.ipv4.daddr, p->addr[1], 4);
+		t.ipv4.sport = bpf_htons(p->port[0]);
+		t.ipv4.dport = bpf_htons(p->port[1]);
+		tlen = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->addr[0], 16);
+		__builtin_memcpy(t.ipv6.daddr, p->addr[1], 16);
+		t.ipv6.sport = bpf_htons(p->port[0]);
+		t.ipv6.dport = bpf_htons(p->port[1]);
+		tlen = sizeof(t.ipv6);
+	}
+	if (p->protocol == FSIGHT_IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return;
+	kind = (p->protocol == FSIGHT_IPPROTO_TCP && sk->state == FSIGHT_TCP_LISTEN) ? FSIGHT_COOKIE_LISTENER
+									     : FSIGHT_COOKIE_SOCKET;
+	full = bpf_sk_fullsock(sk);
+	if (full) {
+		struct fsight_sk_stamp *st = bpf_sk_storage_get(&fsight_sk_stamps, full, 0, 0);
+		if (st && st->cookie) {
+			v->cookie[r & 1] = st->cookie;
+			v->cookie_kind[r & 1] = kind;
+		}
+	}
+	bpf_sk_release(sk);
+}
+
+/* The cookie of skb->sk, when it is a full socket, for endpoint s. */
+static __always_inline void fsight_take_skb_sock(struct __sk_buff *skb, struct fsight_flow_stats *v, __u32 s)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	v->cookie[s & 1] = bpf_get_socket_cookie(skb);
+	v->cookie_kind[s & 1] = FSIGHT_COOKIE_SOCKET;
+}
+
+static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egress)
+{
+	struct fsight_pkt p = {};
+	struct fsight_flow_key k = {};
+	struct fsight_flow_stats *v;
+	__u32 s, r;
+	int loopback = skb->ifindex == FSIGHT_LOOPBACK_IFINDEX;
+	int count = egress || !loopback;
+	int rc;
+
+	if (count)
+		fsight_count(FSIGHT_CNT_PACKETS);
+	rc = fsight_parse(skb, l2, &p);
+	if (rc != FSIGHT_PARSE_OK) {
+		if (count)
+			fsight_count(rc == FSIGHT_PARSE_NOT_IP ? FSIGHT_CNT_NOT_IP : FSIGHT_CNT_TRUNCATED);
+		return FSIGHT_TC_ACT_UNSPEC;
+	}
+	if (p.frag_first || p.frag_later)
+		fsight_frag_ports(&p);
+
+	/* Canonical key: endpoint 0 is the smaller (address, port); s is the sender's index. */
+	s = fsight_endpoint_lt(p.addr[1], p.port[1], p.addr[0], p.port[0]) ? 1 : 0;
+	r = s ^ 1;
+	__builtin_memcpy(k.addr[0], p.addr[s], 16);
+	__builtin_memcpy(k.addr[1], p.addr[r], 16);
+	k.port[0] = p.port[s];
+	k.port[1] = p.port[r];
+	k.ifindex = skb->ifindex;
+	k.vlan = p.vlan;
+	k.protocol = p.protocol;
+	k.family = p.family;
+
+	v = bpf_map_lookup_elem(&fsight_flows, &k);
+	if (!v) {
+		struct fsight_flow_stats nv = {};
+		if (!count)
+			return FSIGHT_TC_ACT_UNSPEC;
+		nv.first_ns = bpf_ktime_get_ns();
+		nv.last_ns = nv.first_ns;
+		nv.initiator = s ? FSIGHT_INIT_FIRST_1 : FSIGHT_INIT_FIRST_0;
+		rc = bpf_map_update_elem(&fsight_flows, &k, &nv, BPF_NOEXIST);
+		if (rc && rc != -FSIGHT_EEXIST) {
+			fsight_count(FSIGHT_CNT_LOST_FLOW_FULL);
+			return FSIGHT_TC_ACT_UNSPEC;
+		}
+		v = bpf_map_lookup_elem(&fsight_flows, &k);
+		if (!v)
+			return FSIGHT_TC_ACT_UNSPEC;
+	}
+
+	if (count) {
+		__sync_fetch_and_add(&v->packets[s & 1], 1);
+		__sync_fetch_and_add(&v->bytes[s & 1], skb->len);
+		v->last_ns = bpf_ktime_get_coarse_ns();
+		if (p.tcp_flags && (v->tcp_flags[s & 1] | p.tcp_flags) != v->tcp_flags[s & 1])
+			v->tcp_flags[s & 1] |= p.tcp_flags;
+	}
+	if (p.protocol == FSIGHT_IPPROTO_TCP && (p.tcp_flags & FSIGHT_TCP_SYN) &&
+	    v->initiator != FSIGHT_INIT_SYN_0 && v->initiator != FSIGHT_INIT_SYN_1) {
+		/* SYN: the sender connects. SYN+ACK: the receiver did. */
+		__u32 client = (p.tcp_flags & FSIGHT_TCP_ACK) ? r : s;
+		v->initiator = client ? FSIGHT_INIT_SYN_1 : FSIGHT_INIT_SYN_0;
+	}
+
+	if (p.protocol != FSIGHT_IPPROTO_TCP && p.protocol != FSIGHT_IPPROTO_UDP)
+		return FSIGHT_TC_ACT_UNSPEC;
+	if (egress) {
+		if (v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
+			fsight_take_skb_sock(skb, v, s);
+	} else {
+		if (!loopback && v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
+			fsight_take_skb_sock(skb, v, s);
+		if (v->cookie_kind[r & 1] != FSIGHT_COOKIE_SOCKET)
+			fsight_lookup_receiver(skb, &p, v, r);
+	}
+	return FSIGHT_TC_ACT_UNSPEC;
+}
+
+/* Ethernet-framed devices (and loopback). */
+SEC("classifier")
+int fsight_tc_ingress(struct __sk_buff *skb)
+{
+	return fsight_handle(skb, 1, 0);
+}
+
+SEC("classifier")
+int fsight_tc_egress(struct __sk_buff *skb)
+{
+	return fsight_handle(skb, 1, 1);
+}
+
+/* L3 devices without a link header (tun, WireGuard, ipip). */
+SEC("classifier")
+int fsight_tc_ingress_l3(struct __sk_buff *skb)
+{
+	return fsight_handle(skb, 0, 0);
+}
+
+SEC("classifier")
+int fsight_tc_egress_l3(struct __sk_buff *skb)
+{
+	return fsight_handle(skb, 0, 1);
+}

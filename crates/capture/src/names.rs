@@ -1,0 +1,72 @@
+//! Every program and map name in `bpf/flowsight.bpf.o`, once.
+//!
+//! A test (`tests/object.rs`) checks that each name here exists in the committed object and
+//! that the object holds nothing this file does not name, so a rename on the C side fails the
+//! build instead of a start-up on some user's host.
+
+/// The ring buffer of socket and process events.
+pub const MAP_EVENTS: &str = "fsight_events";
+/// Per-CPU counters (`enum fsight_counter`).
+pub const MAP_COUNTERS: &str = "fsight_counters";
+/// The flow map.
+pub const MAP_FLOWS: &str = "fsight_flows";
+/// Owner stamps in socket storage (kernel-internal).
+pub const MAP_SK_STAMPS: &str = "fsight_sk_stamps";
+/// Passively opened sockets waiting for accept (kernel-internal).
+pub const MAP_ACCEPTING: &str = "fsight_accepting";
+/// First-fragment ports (kernel-internal).
+pub const MAP_FRAGS: &str = "fsight_frags";
+
+/// Every map in the object.
+pub const MAPS: &[&str] = &[
+    MAP_EVENTS,
+    MAP_COUNTERS,
+    MAP_FLOWS,
+    MAP_SK_STAMPS,
+    MAP_ACCEPTING,
+    MAP_FRAGS,
+];
+
+/// TC ingress on Ethernet devices and loopback.
+pub const PROG_TC_INGRESS: &str = "fsight_tc_ingress";
+/// TC egress on Ethernet devices and loopback.
+pub const PROG_TC_EGRESS: &str = "fsight_tc_egress";
+/// TC ingress on L3 devices (no link header).
+pub const PROG_TC_INGRESS_L3: &str = "fsight_tc_ingress_l3";
+/// TC egress on L3 devices.
+pub const PROG_TC_EGRESS_L3: &str = "fsight_tc_egress_l3";
+/// cgroup/sock_create: socket creator.
+pub const PROG_SOCK_CREATE: &str = "fsight_sock_create";
+/// tp_btf/inet_sock_set_state: connect, passive open, close.
+pub const PROG_TCP_STATE: &str = "fsight_tcp_state";
+/// tracepoint syscalls/sys_exit_accept4.
+pub const PROG_ACCEPT4: &str = "fsight_accept4_exit";
+/// tracepoint syscalls/sys_exit_accept.
+pub const PROG_ACCEPT: &str = "fsight_accept_exit_plain";
+/// tp_btf/sock_send_length: first send.
+pub const PROG_SOCK_SEND: &str = "fsight_sock_send";
+/// tp_btf/sock_recv_length: first receive.
+pub const PROG_SOCK_RECV: &str = "fsight_sock_recv";
+/// tp_btf/sched_process_exec.
+pub const PROG_PROC_EXEC: &str = "fsight_proc_exec";
+/// tp_btf/sched_process_fork.
+pub const PROG_PROC_FORK: &str = "fsight_proc_fork";
+/// tp_btf/sched_process_exit.
+pub const PROG_PROC_EXIT: &str = "fsight_proc_exit";
+
+/// Every program in the object.
+pub const PROGRAMS: &[&str] = &[
+    PROG_TC_INGRESS,
+    PROG_TC_EGRESS,
+    PROG_TC_INGRESS_L3,
+    PROG_TC_EGRESS_L3,
+    PROG_SOCK_CREATE,
+    PROG_TCP_STATE,
+    PROG_ACCEPT4,
+    PROG_ACCEPT,
+    PROG_SOCK_SEND,
+    PROG_SOCK_RECV,
+    PROG_PROC_EXEC,
+    PROG_PROC_FORK,
+    PROG_PROC_EXIT,
+];
