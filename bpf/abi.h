@@ -46,6 +46,8 @@ enum fsight_event_kind {
 	FSIGHT_EV_PROC_FORK = 4,
 	/* struct fsight_proc_exit: a process's main thread exited. */
 	FSIGHT_EV_PROC_EXIT = 5,
+	/* struct fsight_flow_recycled: a finished TCP flow's entry was taken by a new connection. */
+	FSIGHT_EV_FLOW_RECYCLED = 6,
 };
 
 /* Where in a socket's life its owner was stamped (fsight_sock_owner.origin). */
@@ -252,5 +254,19 @@ struct fsight_flow_stats {
 	__u8 _pad[2];
 };
 _Static_assert(sizeof(struct fsight_flow_stats) == 72, "fsight_flow_stats");
+
+/*
+ * FSIGHT_EV_FLOW_RECYCLED: a SYN arrived for a flow whose entry had already seen FIN or RST,
+ * i.e. a new connection reusing the 4-tuple (Linux reuses TIME_WAIT ports on loopback). The
+ * kernel hands over the old connection's final counters here and resets the entry for the
+ * new one, so the two are never merged.
+ */
+struct fsight_flow_recycled {
+	struct fsight_event_header hdr;
+	struct fsight_flow_key key;
+	__u32 _pad;
+	struct fsight_flow_stats stats;
+};
+_Static_assert(sizeof(struct fsight_flow_recycled) == 136, "fsight_flow_recycled");
 
 #endif /* FLOWSIGHT_ABI_H */

@@ -24,7 +24,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define FSIGHT_TC_ACT_UNSPEC (-1)
 #define FSIGHT_TCP_LISTEN 10
+#define FSIGHT_TCP_FIN 0x01
 #define FSIGHT_TCP_SYN 0x02
+#define FSIGHT_TCP_RST 0x04
 #define FSIGHT_TCP_ACK 0x10
 #define FSIGHT_EEXIST 17
 
@@ -123,6 +125,26 @@ static __always_inline void fsight_take_skb_sock(struct __sk_buff *skb, struct f
 	v->cookie_kind[s & 1] = FSIGHT_COOKIE_SOCKET;
 }
 
+/* A new connection on the 4-tuple of a finished one: hand the old counters to user space and
+ * start the entry afresh, so the two connections are never merged. */
+static __always_inline void fsight_recycle(const struct fsight_flow_key *k, struct fsight_flow_stats *v,
+					   __u32 s)
+{
+	struct fsight_flow_recycled *e =
+		fsight_reserve(struct fsight_flow_recycled, FSIGHT_EV_FLOW_RECYCLED);
+
+	if (e) {
+		e->key = *k;
+		e->_pad = 0;
+		e->stats = *v;
+		bpf_ringbuf_submit(e, 0);
+	}
+	__builtin_memset(v, 0, sizeof(*v));
+	v->first_ns = bpf_ktime_get_ns();
+	v->last_ns = v->first_ns;
+	v->initiator = s ? FSIGHT_INIT_FIRST_1 : FSIGHT_INIT_FIRST_0;
+}
+
 static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egress)
 {
 	struct fsight_pkt p = {};
@@ -173,6 +195,10 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 		if (!v)
 			return FSIGHT_TC_ACT_UNSPEC;
 	}
+
+	if (count && p.protocol == FSIGHT_IPPROTO_TCP && (p.tcp_flags & (FSIGHT_TCP_SYN | FSIGHT_TCP_ACK)) == FSIGHT_TCP_SYN &&
+	    ((v->tcp_flags[0] | v->tcp_flags[1]) & (FSIGHT_TCP_FIN | FSIGHT_TCP_RST)))
+		fsight_recycle(&k, v, s);
 
 	if (count) {
 		__sync_fetch_and_add(&v->packets[s & 1], 1);

@@ -1,6 +1,6 @@
 //! Checked decoding of one record from the `fsight_events` ring buffer.
 
-use crate::{ProcExec, ProcExit, ProcFork, SockClose, SockOwner, event_kind};
+use crate::{FlowRecycled, ProcExec, ProcExit, ProcFork, SockClose, SockOwner, event_kind};
 use bytemuck::Pod;
 
 /// One ring-buffer record, copied out of the ring (the ring slot is released right after).
@@ -16,6 +16,9 @@ pub enum Event {
     ProcFork(ProcFork),
     /// A process exited.
     ProcExit(ProcExit),
+    /// A new TCP connection took over the flow-map entry of a finished one; these are the
+    /// finished one's final counters.
+    FlowRecycled(FlowRecycled),
 }
 
 /// Why a ring-buffer record could not be decoded. Either means the user-space and kernel
@@ -67,6 +70,7 @@ impl Event {
             event_kind::FSIGHT_EV_PROC_EXEC => Event::ProcExec(read(bytes, kind)?),
             event_kind::FSIGHT_EV_PROC_FORK => Event::ProcFork(read(bytes, kind)?),
             event_kind::FSIGHT_EV_PROC_EXIT => Event::ProcExit(read(bytes, kind)?),
+            event_kind::FSIGHT_EV_FLOW_RECYCLED => Event::FlowRecycled(read(bytes, kind)?),
             k => return Err(EventError::UnknownKind(k)),
         })
     }
@@ -79,6 +83,7 @@ impl Event {
             Event::ProcExec(e) => e.hdr.ts_ns,
             Event::ProcFork(e) => e.hdr.ts_ns,
             Event::ProcExit(e) => e.hdr.ts_ns,
+            Event::FlowRecycled(e) => e.hdr.ts_ns,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod fsight_event_kind {
     pub const FSIGHT_EV_PROC_EXEC: Type = 3;
     pub const FSIGHT_EV_PROC_FORK: Type = 4;
     pub const FSIGHT_EV_PROC_EXIT: Type = 5;
+    pub const FSIGHT_EV_FLOW_RECYCLED: Type = 6;
 }
 pub mod fsight_stamp_origin {
     pub type Type = ::std::os::raw::c_uint;
@@ -1198,4 +1199,93 @@ fn bindgen_test_layout_fsight_flow_stats() {
         );
     }
     test_field__pad();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_flow_recycled {
+    pub hdr: fsight_event_header,
+    pub key: fsight_flow_key,
+    pub _pad: __u32,
+    pub stats: fsight_flow_stats,
+}
+#[test]
+fn bindgen_test_layout_fsight_flow_recycled() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_flow_recycled>(),
+        136usize,
+        concat!("Size of: ", stringify!(fsight_flow_recycled))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_flow_recycled>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fsight_flow_recycled))
+    );
+    fn test_field_hdr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_flow_recycled>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).hdr) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_flow_recycled),
+                "::",
+                stringify!(hdr)
+            )
+        );
+    }
+    test_field_hdr();
+    fn test_field_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_flow_recycled>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).key) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_flow_recycled),
+                "::",
+                stringify!(key)
+            )
+        );
+    }
+    test_field_key();
+    fn test_field__pad() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_flow_recycled>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr)._pad) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_flow_recycled),
+                "::",
+                stringify!(_pad)
+            )
+        );
+    }
+    test_field__pad();
+    fn test_field_stats() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_flow_recycled>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).stats) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_flow_recycled),
+                "::",
+                stringify!(stats)
+            )
+        );
+    }
+    test_field_stats();
 }

@@ -41,6 +41,8 @@ pub type ProcExec = generated::fsight_proc_exec;
 pub type ProcFork = generated::fsight_proc_fork;
 /// `FSIGHT_EV_PROC_EXIT`.
 pub type ProcExit = generated::fsight_proc_exit;
+/// `FSIGHT_EV_FLOW_RECYCLED`.
+pub type FlowRecycled = generated::fsight_flow_recycled;
 /// Key of the kernel flow map.
 pub type FlowKey = generated::fsight_flow_key;
 /// Value of the kernel flow map.
@@ -66,6 +68,7 @@ const _: () = {
     assert!(size_of::<ProcExit>() == 24);
     assert!(size_of::<FlowKey>() == 44);
     assert!(size_of::<FlowStats>() == 72);
+    assert!(size_of::<FlowRecycled>() == 136);
 };
 
 // SAFETY: every type below is #[repr(C)], made only of integers and integer arrays, with
@@ -77,7 +80,7 @@ macro_rules! pod {
         unsafe impl bytemuck::Pod for $t {}
     )*};
 }
-pod!(EventHeader, Task, SockOwner, SockClose, ProcExec, ProcFork, ProcExit, FlowKey, FlowStats);
+pod!(EventHeader, Task, SockOwner, SockClose, ProcExec, ProcFork, ProcExit, FlowKey, FlowStats, FlowRecycled);
 
 impl PartialEq for FlowKey {
     fn eq(&self, other: &Self) -> bool {

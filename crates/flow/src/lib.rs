@@ -1,1 +1,20 @@
-//! flowsight-flow.
+//! flowsight's flow table.
+//!
+//! Flows are bidirectional and keyed canonically ([`FlowKey`]); the table keeps their
+//! counters and decides when each needs a record ([`FlowTable::due`]); [`flow_record`] turns a
+//! flow into its [`flowsight_record::FlowRecord`], deciding its direction and asking an
+//! [`Attribution`] for the owners of its local ends. Pure: no I/O, no kernel.
+
+mod clock;
+mod community_id;
+pub mod icmp;
+mod kernel;
+mod key;
+mod record;
+mod table;
+
+pub use clock::Clock;
+pub use community_id::{community_id, community_id_seeded};
+pub use key::FlowKey;
+pub use record::{Attribution, NoAttribution, Role, flow_record, initiator};
+pub use table::{Due, Flow, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};

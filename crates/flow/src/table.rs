@@ -1,0 +1,354 @@
+//! The flow table: every open flow, its counters, and when each is due for a record.
+//!
+//! Two feeds fill it. Live, the kernel counts and the table takes periodic snapshots of the
+//! kernel's absolute counters ([`FlowTable::snapshot`]). From a capture file, the table counts
+//! packet by packet itself ([`FlowTable::packet`]). Ageing ([`FlowTable::due`]) is the same for
+//! both and runs on the feed's own timeline, so reading a file gives the records a live run
+//! would have given.
+
+use crate::FlowKey;
+use std::collections::HashMap;
+
+/// TCP flag bits.
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+const TCP: u8 = 6;
+
+/// Which endpoint started a flow, and how the table knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiator {
+    /// No packet seen yet.
+    Unknown,
+    /// The endpoint sent the first packet seen: weak for TCP, since the flow may predate the
+    /// capture.
+    FirstPacket(usize),
+    /// The endpoint sent a SYN (or the other sent a SYN+ACK): it connected.
+    Syn(usize),
+}
+
+/// The local socket behind an endpoint, as the kernel named it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SocketRef {
+    /// Socket cookie.
+    pub cookie: u64,
+    /// The listening socket a SYN reached, standing in until the accepted socket is seen.
+    pub listener: bool,
+}
+
+/// Counters of one flow at one instant, as the kernel reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// First packet (timeline ns).
+    pub first_ns: u64,
+    /// Last packet (timeline ns).
+    pub last_ns: u64,
+    /// Packets sent by each endpoint.
+    pub packets: [u64; 2],
+    /// Bytes sent by each endpoint.
+    pub bytes: [u64; 2],
+    /// TCP flags each endpoint sent.
+    pub tcp_flags: [u8; 2],
+    /// Who started the flow.
+    pub initiator: Initiator,
+    /// Local sockets of the endpoints.
+    pub sockets: [Option<SocketRef>; 2],
+}
+
+/// One open flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// Its key.
+    pub key: FlowKey,
+    /// Counters, direction and sockets.
+    pub stats: Snapshot,
+    /// When the last record was written for it (interim records), else its start.
+    pub reported_ns: u64,
+}
+
+impl Flow {
+    fn new(key: FlowKey, stats: Snapshot) -> Flow {
+        Flow {
+            key,
+            stats,
+            reported_ns: stats.first_ns,
+        }
+    }
+
+    /// True once a TCP flow is over: an RST, or a FIN from each side.
+    pub fn tcp_finished(&self) -> bool {
+        let f = self.stats.tcp_flags;
+        self.key.protocol == TCP && ((f[0] | f[1]) & RST != 0 || (f[0] & f[1] & FIN) != 0)
+    }
+}
+
+/// Why a flow needs a record now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// The TCP connection finished (and the linger passed). Remove it.
+    Ended,
+    /// Nothing was sent for the idle timeout. Remove it.
+    Idle,
+    /// Still open, and the active timeout passed since its last record. Keep it.
+    Active,
+}
+
+/// Timeouts, in nanoseconds of the feed's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A flow with no packet for this long is over.
+    pub idle_ns: u64,
+    /// An open flow gets an interim record this often.
+    pub active_ns: u64,
+    /// After a finished TCP connection's last packet, wait this long for stragglers (the final
+    /// ACK, retransmissions) before writing its record.
+    pub linger_ns: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            idle_ns: 60_000_000_000,
+            active_ns: 60_000_000_000,
+            linger_ns: 1_000_000_000,
+        }
+    }
+}
+
+/// Every open flow.
+#[derive(Debug, Default)]
+pub struct FlowTable {
+    flows: HashMap<FlowKey, Flow>,
+    timeouts: Timeouts,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(timeouts: Timeouts) -> FlowTable {
+        FlowTable {
+            flows: HashMap::new(),
+            timeouts,
+        }
+    }
+
+    /// Open flows.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// True when no flow is open.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// A flow by key.
+    pub fn get(&self, key: &FlowKey) -> Option<&Flow> {
+        self.flows.get(key)
+    }
+
+    /// Take the kernel's current counters for a flow. When the snapshot is of a newer
+    /// connection on the same key than the one the table holds (its first packet is later),
+    /// the old flow is returned: its record is due, with the counters last seen.
+    pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot) -> Option<Flow> {
+        match self.flows.get_mut(&key) {
+            Some(flow) if flow.stats.first_ns == stats.first_ns => {
+                flow.stats = stats;
+                None
+            }
+            Some(flow) => Some(std::mem::replace(flow, Flow::new(key, stats))),
+            None => {
+                self.flows.insert(key, Flow::new(key, stats));
+                None
+            }
+        }
+    }
+
+    /// Count one packet sent by endpoint `sender` at `ts_ns`. A SYN on a finished TCP
+    /// connection starts a new one; the old flow is returned for its record.
+    pub fn packet(
+        &mut self,
+        key: FlowKey,
+        sender: usize,
+        ts_ns: u64,
+        len: u64,
+        tcp_flags: u8,
+    ) -> Option<Flow> {
+        let s = sender & 1;
+        let fresh = || Snapshot {
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            packets: [0; 2],
+            bytes: [0; 2],
+            tcp_flags: [0; 2],
+            initiator: Initiator::FirstPacket(s),
+            sockets: [None; 2],
+        };
+        let mut finished = None;
+        let flow = match self.flows.get_mut(&key) {
+            Some(flow) => {
+                if tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
+                    finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
+                }
+                flow
+            }
+            None => self.flows.entry(key).or_insert_with(|| Flow::new(key, fresh())),
+        };
+        let st = &mut flow.stats;
+        st.packets[s] += 1;
+        st.bytes[s] += len;
+        st.last_ns = st.last_ns.max(ts_ns);
+        st.tcp_flags[s] |= tcp_flags;
+        if key.protocol == TCP && tcp_flags & SYN != 0 && !matches!(st.initiator, Initiator::Syn(_))
+        {
+            let client = if tcp_flags & ACK != 0 { s ^ 1 } else { s };
+            st.initiator = Initiator::Syn(client);
+        }
+        finished
+    }
+
+    /// The flows that need a record at `now_ns`, appended to `out`.
+    pub fn due(&self, now_ns: u64, out: &mut Vec<(FlowKey, Due)>) {
+        let t = &self.timeouts;
+        for flow in self.flows.values() {
+            let quiet = now_ns.saturating_sub(flow.stats.last_ns);
+            let due = if quiet >= t.idle_ns {
+                Due::Idle
+            } else if quiet >= t.linger_ns && flow.tcp_finished() {
+                Due::Ended
+            } else if now_ns.saturating_sub(flow.reported_ns) >= t.active_ns {
+                Due::Active
+            } else {
+                continue;
+            };
+            out.push((flow.key, due));
+        }
+    }
+
+    /// Note that an interim record was written for a flow at `now_ns`.
+    pub fn reported(&mut self, key: &FlowKey, now_ns: u64) {
+        if let Some(f) = self.flows.get_mut(key) {
+            f.reported_ns = now_ns;
+        }
+    }
+
+    /// Remove a flow, returning it.
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
+        self.flows.remove(key)
+    }
+
+    /// Remove every flow (at shutdown), in no particular order.
+    pub fn drain(&mut self) -> impl Iterator<Item = Flow> + '_ {
+        self.flows.drain().map(|(_, f)| f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> (FlowKey, usize) {
+        FlowKey::from_packet(
+            ("10.0.0.2".parse().unwrap(), 40000),
+            ("10.0.0.1".parse().unwrap(), 80),
+            TCP,
+            1,
+            0,
+        )
+    }
+
+    #[test]
+    fn counts_both_directions_and_finds_the_client() {
+        let (k, c) = key();
+        let s = c ^ 1;
+        let mut t = FlowTable::new(Timeouts::default());
+        t.packet(k, c, 10, 60, SYN);
+        t.packet(k, s, 11, 60, SYN | ACK);
+        t.packet(k, c, 12, 54, ACK);
+        let f = t.get(&k).unwrap();
+        assert_eq!(f.stats.packets[c], 2);
+        assert_eq!(f.stats.bytes[c], 114);
+        assert_eq!(f.stats.packets[s], 1);
+        assert_eq!(f.stats.initiator, Initiator::Syn(c));
+        assert_eq!((f.stats.first_ns, f.stats.last_ns), (10, 12));
+    }
+
+    #[test]
+    fn syn_ack_alone_names_the_other_side_as_client() {
+        let (k, c) = key();
+        let mut t = FlowTable::new(Timeouts::default());
+        t.packet(k, c ^ 1, 5, 60, SYN | ACK);
+        assert_eq!(t.get(&k).unwrap().stats.initiator, Initiator::Syn(c));
+    }
+
+    #[test]
+    fn ageing_orders_idle_end_and_active() {
+        let (k, c) = key();
+        let to = Timeouts {
+            idle_ns: 100,
+            active_ns: 50,
+            linger_ns: 10,
+        };
+        let mut t = FlowTable::new(to);
+        t.packet(k, c, 0, 1, SYN);
+        let mut out = Vec::new();
+        t.due(49, &mut out);
+        assert!(out.is_empty());
+        t.due(50, &mut out);
+        assert_eq!(out, vec![(k, Due::Active)]);
+        t.reported(&k, 50);
+        out.clear();
+        t.due(99, &mut out);
+        assert!(out.is_empty());
+        t.due(100, &mut out);
+        assert_eq!(out, vec![(k, Due::Idle)]);
+
+        // A new connection; FIN from both sides: ended after the linger.
+        t.remove(&k);
+        t.packet(k, c, 200, 1, FIN | ACK);
+        t.packet(k, c ^ 1, 201, 1, FIN | ACK);
+        out.clear();
+        t.due(210, &mut out);
+        assert!(out.is_empty());
+        t.due(211, &mut out);
+        assert_eq!(out, vec![(k, Due::Ended)]);
+    }
+
+    #[test]
+    fn a_syn_on_a_finished_connection_starts_a_new_flow() {
+        let (k, c) = key();
+        let mut t = FlowTable::new(Timeouts::default());
+        t.packet(k, c, 0, 10, SYN);
+        t.packet(k, c ^ 1, 1, 10, RST | ACK);
+        let old = t.packet(k, c, 2, 10, SYN).expect("old connection handed back");
+        assert_eq!(old.stats.packets, {
+            let mut p = [0; 2];
+            p[c] = 1;
+            p[c ^ 1] = 1;
+            p
+        });
+        let new = t.get(&k).unwrap();
+        assert_eq!(new.stats.packets[c], 1);
+        assert_eq!(new.stats.first_ns, 2);
+    }
+
+    #[test]
+    fn a_snapshot_of_a_newer_connection_returns_the_old_flow() {
+        let (k, _) = key();
+        let snap = |first| Snapshot {
+            first_ns: first,
+            last_ns: first + 1,
+            packets: [1, 1],
+            bytes: [10, 10],
+            tcp_flags: [0, 0],
+            initiator: Initiator::FirstPacket(0),
+            sockets: [None; 2],
+        };
+        let mut t = FlowTable::new(Timeouts::default());
+        assert!(t.snapshot(k, snap(1)).is_none());
+        assert!(t.snapshot(k, snap(1)).is_none());
+        let old = t.snapshot(k, snap(5)).unwrap();
+        assert_eq!(old.stats.first_ns, 1);
+        assert_eq!(t.get(&k).unwrap().stats.first_ns, 5);
+    }
+}
