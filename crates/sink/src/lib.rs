@@ -1,1 +1,33 @@
-//! flowsight-sink.
+//! flowsight's outputs. Each sink consumes [`Record`]s handed to it by the pipeline; none of
+//! them starts capture or owns a capture thread.
+
+mod json;
+
+pub use json::JsonLines;
+
+use flowsight_record::Record;
+
+/// Why a sink could not write.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Writing to the destination failed (disk full, closed pipe, ...).
+    #[error("writing records: {0}")]
+    Io(#[from] std::io::Error),
+    /// A record could not be serialized (a bug: every record type serializes).
+    #[error("serializing a {kind} record: {source}")]
+    Serialize {
+        /// The record's `type`.
+        kind: &'static str,
+        /// The serializer's error.
+        source: serde_json::Error,
+    },
+}
+
+/// Something that consumes records.
+pub trait Sink {
+    /// Take one record.
+    fn write(&mut self, record: &Record) -> Result<(), SinkError>;
+    /// Push buffered records to their destination; called at least once a second in live
+    /// mode, so readers of a pipe see records promptly.
+    fn flush(&mut self) -> Result<(), SinkError>;
+}
