@@ -15,6 +15,7 @@ pub mod netns;
 pub mod preflight;
 mod probes;
 mod tc;
+pub mod testbed;
 
 pub use error::CaptureError;
 pub use flowmap::FlowMap;
@@ -167,16 +168,7 @@ impl Capture {
         flow_map_entries: u32,
     ) -> Result<Capture, CaptureError> {
         let missing = |name| required(format!("map {name}"), "missing from the object");
-        let events = RingBuf::try_from(
-            ebpf.take_map(names::MAP_EVENTS)
-                .ok_or_else(|| missing(names::MAP_EVENTS))?,
-        )
-        .map_err(|e| required("opening the event ring buffer", e.to_string()))?;
-        let counters = PerCpuArray::try_from(
-            ebpf.take_map(names::MAP_COUNTERS)
-                .ok_or_else(|| missing(names::MAP_COUNTERS))?,
-        )
-        .map_err(|e| required("opening the counters", e.to_string()))?;
+        let (events, counters) = take_event_maps(&mut ebpf)?;
         let flows_fd = match ebpf.map(names::MAP_FLOWS) {
             Some(aya::maps::Map::HashMap(data)) => data
                 .fd()
@@ -231,17 +223,37 @@ impl Capture {
 
     /// The per-CPU counters, summed.
     pub fn counters(&self) -> Result<Counters, CaptureError> {
-        let mut out = [0u64; COUNTERS as usize];
-        for (i, slot) in out.iter_mut().enumerate() {
-            let per_cpu = self
-                .counters
-                .get(&(i as u32), 0)
-                .map_err(|e| CaptureError::Map {
-                    map: names::MAP_COUNTERS,
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-            *slot = per_cpu.iter().sum();
-        }
-        Ok(out)
+        sum_counters(&self.counters)
     }
+}
+
+/// The event ring buffer and the counters, taken out of a loaded object.
+pub(crate) fn take_event_maps(
+    ebpf: &mut Ebpf,
+) -> Result<(RingBuf<MapData>, PerCpuArray<MapData, u64>), CaptureError> {
+    let missing = |name| required(format!("map {name}"), "missing from the object");
+    let events = RingBuf::try_from(
+        ebpf.take_map(names::MAP_EVENTS)
+            .ok_or_else(|| missing(names::MAP_EVENTS))?,
+    )
+    .map_err(|e| required("opening the event ring buffer", e.to_string()))?;
+    let counters = PerCpuArray::try_from(
+        ebpf.take_map(names::MAP_COUNTERS)
+            .ok_or_else(|| missing(names::MAP_COUNTERS))?,
+    )
+    .map_err(|e| required("opening the counters", e.to_string()))?;
+    Ok((events, counters))
+}
+
+/// Per-CPU counters summed over CPUs.
+pub(crate) fn sum_counters(counters: &PerCpuArray<MapData, u64>) -> Result<Counters, CaptureError> {
+    let mut out = [0u64; COUNTERS as usize];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let per_cpu = counters.get(&(i as u32), 0).map_err(|e| CaptureError::Map {
+            map: names::MAP_COUNTERS,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        *slot = per_cpu.iter().sum();
+    }
+    Ok(out)
 }
