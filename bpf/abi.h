@@ -85,9 +85,7 @@ enum fsight_counter {
 	FSIGHT_CNT_NOT_IP = 5,
 	/* A frame whose headers were shorter than they claim. */
 	FSIGHT_CNT_TRUNCATED = 6,
-	/* Packets the TC programs saw (all of them, before any filtering). */
-	FSIGHT_CNT_PACKETS = 7,
-	FSIGHT_CNT__MAX = 8,
+	FSIGHT_CNT__MAX = 7,
 };
 
 /* Which endpoint of a flow started it (fsight_flow_stats.initiator). */

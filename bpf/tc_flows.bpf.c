@@ -155,8 +155,6 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	int count = egress || !loopback;
 	int rc;
 
-	if (count)
-		fsight_count(FSIGHT_CNT_PACKETS);
 	rc = fsight_parse(skb, l2, &p);
 	if (rc != FSIGHT_PARSE_OK) {
 		if (count)

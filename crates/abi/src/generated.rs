@@ -40,8 +40,7 @@ pub mod fsight_counter {
     pub const FSIGHT_CNT_FRAG_ORPHAN: Type = 4;
     pub const FSIGHT_CNT_NOT_IP: Type = 5;
     pub const FSIGHT_CNT_TRUNCATED: Type = 6;
-    pub const FSIGHT_CNT_PACKETS: Type = 7;
-    pub const FSIGHT_CNT__MAX: Type = 8;
+    pub const FSIGHT_CNT__MAX: Type = 7;
 }
 pub mod fsight_initiator {
     pub type Type = ::std::os::raw::c_uint;

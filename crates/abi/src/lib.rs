@@ -80,7 +80,18 @@ macro_rules! pod {
         unsafe impl bytemuck::Pod for $t {}
     )*};
 }
-pod!(EventHeader, Task, SockOwner, SockClose, ProcExec, ProcFork, ProcExit, FlowKey, FlowStats, FlowRecycled);
+pod!(
+    EventHeader,
+    Task,
+    SockOwner,
+    SockClose,
+    ProcExec,
+    ProcFork,
+    ProcExit,
+    FlowKey,
+    FlowStats,
+    FlowRecycled
+);
 
 impl PartialEq for FlowKey {
     fn eq(&self, other: &Self) -> bool {
@@ -94,9 +105,14 @@ impl core::hash::Hash for FlowKey {
     }
 }
 
+/// The bytes of a C char array.
+pub fn c_bytes(chars: &[core::ffi::c_char]) -> &[u8] {
+    bytemuck::cast_slice(chars)
+}
+
 /// The text of a NUL-terminated C char array, lossily decoded.
 pub fn c_str(chars: &[core::ffi::c_char]) -> String {
-    let bytes: &[u8] = bytemuck::cast_slice(chars);
+    let bytes = c_bytes(chars);
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }

@@ -110,7 +110,9 @@ impl FlowMap {
                 Ok(()) => return Ok(()),
                 // Kernels before 5.6 have no batch commands.
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) && out.is_empty() => {
-                    log::info!("BPF_MAP_LOOKUP_BATCH unsupported; scanning the flow map key by key");
+                    log::info!(
+                        "BPF_MAP_LOOKUP_BATCH unsupported; scanning the flow map key by key"
+                    );
                     self.batch_works = false;
                 }
                 Err(e) => return Err(Self::map_err(e)),

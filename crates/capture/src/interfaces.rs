@@ -43,8 +43,9 @@ fn link_kind(arphrd: u16) -> Option<LinkKind> {
     match arphrd {
         ARPHRD_ETHER => Some(LinkKind::Ethernet),
         ARPHRD_LOOPBACK => Some(LinkKind::Loopback),
-        ARPHRD_NONE | ARPHRD_RAWIP | ARPHRD_TUNNEL | ARPHRD_TUNNEL6 | ARPHRD_SIT
-        | ARPHRD_IPGRE => Some(LinkKind::Ip),
+        ARPHRD_NONE | ARPHRD_RAWIP | ARPHRD_TUNNEL | ARPHRD_TUNNEL6 | ARPHRD_SIT | ARPHRD_IPGRE => {
+            Some(LinkKind::Ip)
+        }
         _ => None,
     }
 }
@@ -82,7 +83,10 @@ fn ifreq_for(name: &str) -> Result<libc::ifreq, CaptureError> {
 }
 
 /// (flags, ARPHRD type) of an interface, None if it does not exist.
-fn flags_and_type(sock: &OwnedFd, name: &str) -> Result<Option<(libc::c_short, u16)>, CaptureError> {
+fn flags_and_type(
+    sock: &OwnedFd,
+    name: &str,
+) -> Result<Option<(libc::c_short, u16)>, CaptureError> {
     let mut req = ifreq_for(name)?;
     // SAFETY: req is a valid ifreq with a NUL-terminated name; the kernel fills the union.
     if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {

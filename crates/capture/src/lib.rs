@@ -101,9 +101,10 @@ impl Capture {
             return Err(CaptureError::NoInterfaces);
         }
         let (ebpf, status) = Self::load_and_attach(cfg, &interfaces)?;
-        if let Some(bad) = status.iter().find(|s| {
-            s.outcome.is_err() && s.program.starts_with("fsight_tc_")
-        }) {
+        if let Some(bad) = status
+            .iter()
+            .find(|s| s.outcome.is_err() && s.program.starts_with("fsight_tc_"))
+        {
             let err = bad.outcome.as_ref().unwrap_err();
             return Err(required(
                 format!("attaching {} to {}", bad.program, bad.target),
@@ -145,7 +146,10 @@ impl Capture {
         };
         // SAFETY: setrlimit with a valid struct.
         if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
-            log::debug!("RLIMIT_MEMLOCK not raised: {}", std::io::Error::last_os_error());
+            log::debug!(
+                "RLIMIT_MEMLOCK not raised: {}",
+                std::io::Error::last_os_error()
+            );
         }
         let btf = Btf::from_sys_fs().map_err(|_| CaptureError::NoBtf)?;
         let mut ebpf = EbpfLoader::new()
@@ -170,14 +174,15 @@ impl Capture {
         let missing = |name| required(format!("map {name}"), "missing from the object");
         let (events, counters) = take_event_maps(&mut ebpf)?;
         let flows_fd = match ebpf.map(names::MAP_FLOWS) {
-            Some(aya::maps::Map::HashMap(data)) => data
-                .fd()
-                .as_fd()
-                .try_clone_to_owned()
-                .map_err(|source| CaptureError::Map {
-                    map: names::MAP_FLOWS,
-                    source,
-                })?,
+            Some(aya::maps::Map::HashMap(data)) => {
+                data.fd()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|source| CaptureError::Map {
+                        map: names::MAP_FLOWS,
+                        source,
+                    })?
+            }
             _ => return Err(missing(names::MAP_FLOWS)),
         };
         Ok(Capture {
@@ -249,10 +254,12 @@ pub(crate) fn take_event_maps(
 pub(crate) fn sum_counters(counters: &PerCpuArray<MapData, u64>) -> Result<Counters, CaptureError> {
     let mut out = [0u64; COUNTERS as usize];
     for (i, slot) in out.iter_mut().enumerate() {
-        let per_cpu = counters.get(&(i as u32), 0).map_err(|e| CaptureError::Map {
-            map: names::MAP_COUNTERS,
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let per_cpu = counters
+            .get(&(i as u32), 0)
+            .map_err(|e| CaptureError::Map {
+                map: names::MAP_COUNTERS,
+                source: std::io::Error::other(e.to_string()),
+            })?;
         *slot = per_cpu.iter().sum();
     }
     Ok(out)

@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn finds_the_unified_mount_and_none_on_v1() {
-        let unified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+        let unified =
+            "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
         assert_eq!(
             parse_cgroup2_mount(unified),
             Some(PathBuf::from("/sys/fs/cgroup"))

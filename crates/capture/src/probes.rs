@@ -184,12 +184,12 @@ pub(crate) fn attach_all(ebpf: &mut Ebpf, btf: &Btf) -> Vec<ProbeStatus> {
         .map(|spec| ProbeStatus {
             program: spec.program,
             target: spec.hook.to_string(),
-            outcome: load_attach(ebpf, spec, btf, &tracefs, cgroup2.as_deref()).map_err(
-                |error| ProbeFailure {
+            outcome: load_attach(ebpf, spec, btf, &tracefs, cgroup2.as_deref()).map_err(|error| {
+                ProbeFailure {
                     error,
                     degraded: spec.without,
-                },
-            ),
+                }
+            }),
         })
         .collect()
 }

@@ -70,7 +70,9 @@ fn remove_stale_filters(iface: &str) {
             PROG_TC_EGRESS_L3,
         ] {
             match tc::qdisc_detach_program(iface, dir, name) {
-                Ok(()) => log::warn!("removed a stale {name} filter from {iface} (an earlier flowsight did not exit cleanly)"),
+                Ok(()) => log::warn!(
+                    "removed a stale {name} filter from {iface} (an earlier flowsight did not exit cleanly)"
+                ),
                 Err(e) => log::debug!("no stale {name} on {iface}: {e}"),
             }
         }

@@ -9,8 +9,8 @@ use crate::names::*;
 use crate::{CaptureError, Counters, preflight};
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::SchedClassifier;
-use flowsight_abi::{Event, EventError};
 use aya::{Btf, Ebpf, EbpfLoader};
+use flowsight_abi::{Event, EventError};
 use std::os::fd::{AsFd, AsRawFd};
 
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
@@ -74,12 +74,15 @@ impl TcTestBed {
             detail: e,
         })?;
         let fd = match ebpf.map(MAP_FLOWS) {
-            Some(aya::maps::Map::HashMap(d)) => d.fd().as_fd().try_clone_to_owned().map_err(|source| {
-                CaptureError::Map {
-                    map: MAP_FLOWS,
-                    source,
-                }
-            })?,
+            Some(aya::maps::Map::HashMap(d)) => {
+                d.fd()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|source| CaptureError::Map {
+                        map: MAP_FLOWS,
+                        source,
+                    })?
+            }
             _ => {
                 return Err(CaptureError::Required {
                     what: MAP_FLOWS.into(),

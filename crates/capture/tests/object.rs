@@ -11,7 +11,10 @@ fn every_name_matches_the_committed_object() {
     let maps: BTreeSet<&str> = obj.maps.keys().map(String::as_str).collect();
     let named_programs: BTreeSet<&str> = names::PROGRAMS.iter().copied().collect();
     let named_maps: BTreeSet<&str> = names::MAPS.iter().copied().collect();
-    assert_eq!(programs, named_programs, "programs in the object vs names::PROGRAMS");
+    assert_eq!(
+        programs, named_programs,
+        "programs in the object vs names::PROGRAMS"
+    );
     // The object also has the .rodata/.bss of nothing and the license; only BTF maps count.
     let maps: BTreeSet<&str> = maps.into_iter().filter(|m| !m.starts_with('.')).collect();
     assert_eq!(maps, named_maps, "maps in the object vs names::MAPS");
@@ -21,6 +24,9 @@ fn every_name_matches_the_committed_object() {
 fn the_object_is_stripped_but_keeps_btf() {
     let obj = aya_obj::Object::parse(object_bytes()).unwrap();
     assert!(obj.btf.is_some(), ".BTF is needed for CO-RE and tp_btf");
-    assert!(obj.btf_ext.is_some(), ".BTF.ext carries the CO-RE relocations");
+    assert!(
+        obj.btf_ext.is_some(),
+        ".BTF.ext carries the CO-RE relocations"
+    );
     assert!(object_bytes().len() < 400_000, "debug sections stripped");
 }
