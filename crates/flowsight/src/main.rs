@@ -1,1 +1,35 @@
-fn main() {}
+//! flowsight: network flows bound to the processes, users and containers that made them.
+//!
+//! The binary holds the command line and the wiring between the library crates; see
+//! ARCHITECTURE.md for the data path.
+
+mod check;
+mod cli;
+mod live;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_target(false)
+        .init();
+    let result = match &cli.command {
+        Command::Live(args) => args.resolve().and_then(|cfg| live::run(&cfg)).map(|()| 0),
+        Command::Check(args) => check::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // One line: the error and its causes, as `a: b: c`.
+            eprintln!("flowsight: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

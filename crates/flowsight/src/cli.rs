@@ -1,0 +1,255 @@
+//! The command line, as typed ([`Cli`]), and resolved into validated settings.
+//!
+//! Flags are parsed in two steps, as ripgrep does: clap turns argv into these structs, then
+//! `resolve` checks what clap cannot (ranges, combinations) and builds the settings the
+//! commands run with, so a bad flag fails before anything is loaded into the kernel.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use flowsight_capture::{CaptureConfig, TcMode};
+use flowsight_flow::Timeouts;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Network flows bound to the processes, users and containers that made them.
+#[derive(Debug, Parser)]
+#[command(name = "flowsight", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log more on stderr (-v: info, -vv: debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// flowsight's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture live: count every TCP/UDP/ICMP flow in the kernel, bind each to the process,
+    /// user and container at its local ends, and write one JSON record per line.
+    Live(LiveArgs),
+    /// Tell, hook by hook, what loads and attaches on this kernel and what is degraded.
+    Check(CheckArgs),
+}
+
+/// How TC programs attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TcModeArg {
+    /// TCX links on 6.6+, netlink before.
+    Auto,
+    /// TCX links only.
+    Tcx,
+    /// Netlink cls_bpf filters on a clsact qdisc.
+    Netlink,
+}
+
+/// `flowsight live` as typed.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Interface to capture on (repeatable). Default: every interface that is up, loopback
+    /// included.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+    /// Write records to FILE ('-': standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+    /// Stop after SECS seconds (records of open flows are written on the way out).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Write an interim record for a flow still open after SECS seconds, and every SECS
+    /// seconds after that.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub active_timeout: f64,
+    /// Consider a flow over after SECS seconds without a packet.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+    /// Write a stats record every SECS seconds (and one at exit); 0 for only the last.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub stats_interval: f64,
+    /// Capture in the network namespace NS: a name under /run/netns, or a path such as
+    /// /proc/PID/ns/net. Process attribution stays host-wide.
+    #[arg(long, value_name = "NS")]
+    pub netns: Option<String>,
+    /// How TC programs attach.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub tc_mode: TcModeArg,
+    /// Size of the kernel event ring buffer, in bytes (a power of two).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    pub ring_size: u32,
+    /// Capacity of the kernel flow map (concurrent flows).
+    #[arg(long, value_name = "FLOWS", default_value_t = 1 << 18)]
+    pub flow_map_size: u32,
+    /// How often the kernel flow map is read, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
+    pub scan_interval_ms: u64,
+}
+
+/// `flowsight check` as typed.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Interface to try the TC programs on (repeatable). Default: lo.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interfaces: Vec<String>,
+    /// Check in the network namespace NS (as `live --netns`).
+    #[arg(long, value_name = "NS")]
+    pub netns: Option<String>,
+    /// How TC programs attach.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub tc_mode: TcModeArg,
+}
+
+impl From<TcModeArg> for TcMode {
+    fn from(m: TcModeArg) -> TcMode {
+        match m {
+            TcModeArg::Auto => TcMode::Auto,
+            TcModeArg::Tcx => TcMode::Tcx,
+            TcModeArg::Netlink => TcMode::Netlink,
+        }
+    }
+}
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Standard output.
+    Stdout,
+    /// A file, created or truncated.
+    File(PathBuf),
+}
+
+/// `flowsight live`, resolved.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// What the kernel side captures.
+    pub capture: CaptureConfig,
+    /// Where records go.
+    pub output: Output,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Flow ageing.
+    pub timeouts: Timeouts,
+    /// Stats record period (None: only at exit).
+    pub stats_interval: Option<Duration>,
+    /// Network namespace to enter first.
+    pub netns: Option<String>,
+    /// Flow map read period.
+    pub scan_interval: Duration,
+}
+
+fn seconds(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
+    if !v.is_finite() || v < 0.0 || (!allow_zero && v == 0.0) {
+        bail!("--{flag} must be a positive number of seconds, got {v}");
+    }
+    Duration::try_from_secs_f64(v).with_context(|| format!("--{flag} {v} is out of range"))
+}
+
+impl LiveArgs {
+    /// Check the flags and build the settings.
+    pub fn resolve(&self) -> Result<LiveConfig> {
+        if !self.ring_size.is_power_of_two() || self.ring_size < 4096 {
+            bail!(
+                "--ring-size must be a power of two of at least 4096 bytes, got {}",
+                self.ring_size
+            );
+        }
+        if self.flow_map_size == 0 {
+            bail!("--flow-map-size must be at least 1");
+        }
+        if !(10..=60_000).contains(&self.scan_interval_ms) {
+            bail!("--scan-interval-ms must be between 10 and 60000");
+        }
+        let ns = |d: Duration| d.as_nanos() as u64;
+        let idle = seconds("idle-timeout", self.idle_timeout, false)?;
+        let active = seconds("active-timeout", self.active_timeout, false)?;
+        let stats = seconds("stats-interval", self.stats_interval, true)?;
+        Ok(LiveConfig {
+            capture: CaptureConfig {
+                interfaces: self.interfaces.clone(),
+                tc_mode: self.tc_mode.into(),
+                ring_bytes: self.ring_size,
+                flow_map_entries: self.flow_map_size,
+            },
+            output: match self.output.as_str() {
+                "-" => Output::Stdout,
+                path => Output::File(path.into()),
+            },
+            duration: self
+                .duration
+                .map(|d| seconds("duration", d, false))
+                .transpose()?,
+            timeouts: Timeouts {
+                idle_ns: ns(idle),
+                active_ns: ns(active),
+                linger_ns: Timeouts::default().linger_ns,
+            },
+            stats_interval: (!stats.is_zero()).then_some(stats),
+            netns: self.netns.clone(),
+            scan_interval: Duration::from_millis(self.scan_interval_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(args: &[&str]) -> Result<LiveConfig> {
+        let mut argv = vec!["flowsight", "live"];
+        argv.extend(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Live(a) => a.resolve(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = live(&[]).unwrap();
+        assert_eq!(c.output, Output::Stdout);
+        assert!(c.capture.interfaces.is_empty());
+        assert_eq!(c.timeouts.idle_ns, 60_000_000_000);
+        assert_eq!(c.duration, None);
+    }
+
+    #[test]
+    fn repeatable_interfaces_and_output_file() {
+        let c = live(&[
+            "-i",
+            "lo",
+            "-i",
+            "eth0",
+            "-o",
+            "/tmp/x.json",
+            "--duration",
+            "2.5",
+        ])
+        .unwrap();
+        assert_eq!(c.capture.interfaces, vec!["lo", "eth0"]);
+        assert_eq!(c.output, Output::File("/tmp/x.json".into()));
+        assert_eq!(c.duration, Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn bad_values_are_one_clear_line() {
+        for (args, msg) in [
+            (
+                &["--idle-timeout", "-1"][..],
+                "--idle-timeout must be a positive number of seconds",
+            ),
+            (
+                &["--ring-size", "5000"][..],
+                "--ring-size must be a power of two",
+            ),
+            (
+                &["--duration", "0"][..],
+                "--duration must be a positive number",
+            ),
+        ] {
+            let e = live(args).unwrap_err().to_string();
+            assert!(e.contains(msg), "{args:?}: {e}");
+            assert!(!e.contains('\n'));
+        }
+        assert!(live(&["--bogus"]).is_err());
+    }
+}

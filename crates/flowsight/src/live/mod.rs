@@ -1,0 +1,116 @@
+//! `flowsight live`: the wiring of capture, host tables, flow table and sink.
+//!
+//! One thread does it all: poll the event ring buffer, apply events, and once per scan
+//! interval read the flow map and write the records that are due. Events are applied before
+//! each scan, so an owner stamped before a flow ends is known when its record is written.
+
+mod attribution;
+mod events;
+mod pipeline;
+mod seed;
+
+use crate::cli::{LiveConfig, Output};
+use anyhow::{Context, Result};
+use flowsight_capture::{Capture, netns};
+use flowsight_flow::{Clock, FlowTable};
+use flowsight_host::{Host, HostConfig, SocketTable};
+use flowsight_sink::{JsonLines, Sink};
+use pipeline::Pipeline;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Sockets remembered at most (sized above what a busy host has open).
+const SOCKET_TABLE_CAPACITY: usize = 1 << 20;
+/// How long a closed socket's owner is kept, so flows exported after the close find it.
+const SOCKET_GRACE: Duration = Duration::from_secs(120);
+
+fn open_output(output: &Output) -> Result<Box<dyn Sink>> {
+    Ok(match output {
+        Output::Stdout => Box::new(JsonLines::new(std::io::stdout())),
+        Output::File(path) => Box::new(JsonLines::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+    })
+}
+
+/// Wait until the ring buffer has data or `timeout` passes.
+fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, timeout: Duration) {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd; EINTR (a signal) just ends the wait early.
+    unsafe { libc::poll(&mut pfd, 1, ms) };
+}
+
+/// Run until a signal, `--duration`, or an error.
+pub fn run(cfg: &LiveConfig) -> Result<()> {
+    // setns(2) changes only the calling thread: enter before anything else starts.
+    if let Some(ns) = &cfg.netns {
+        netns::enter(ns)?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing the signal handler")?;
+    }
+    let sink = open_output(&cfg.output)?;
+    let capture = Capture::start(&cfg.capture)?;
+
+    // Start-up scans come after the programs attach, so nothing falls between the two: a
+    // process or socket born in between is in both, and the later event wins.
+    let mut host = Host::new(HostConfig::system());
+    host.scan_procfs();
+    let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, SOCKET_GRACE.as_nanos() as u64);
+    let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
+    log::info!("attributed {seeded} sockets open at start-up");
+
+    let mut p = Pipeline::new(capture, host, sockets, FlowTable::new(cfg.timeouts), sink);
+    for line in p.degraded() {
+        log::warn!("degraded: {line}");
+    }
+    log::info!(
+        "capturing on {}",
+        p.capture
+            .interfaces()
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let started = Instant::now();
+    let mut next_scan = started + cfg.scan_interval;
+    let mut next_stats = cfg.stats_interval.map(|d| started + d);
+    while !stop.load(Ordering::Relaxed) {
+        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let now = Instant::now();
+        let mut wake = next_scan;
+        if let Some(d) = cfg.duration {
+            wake = wake.min(started + d);
+        }
+        wait_readable(p.capture.events_fd(), wake.saturating_duration_since(now));
+        p.drain_events()?;
+        if Instant::now() >= next_scan {
+            p.scan()?;
+            next_scan += cfg.scan_interval;
+            if next_scan < Instant::now() {
+                next_scan = Instant::now() + cfg.scan_interval;
+            }
+            if let (Some(at), Some(every)) = (next_stats, cfg.stats_interval) {
+                if Instant::now() >= at {
+                    p.write_stats(false)?;
+                    next_stats = Some(at + every);
+                }
+            }
+            p.flush()?;
+        }
+    }
+    p.shutdown()
+}

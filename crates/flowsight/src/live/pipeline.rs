@@ -1,0 +1,264 @@
+//! The live data path after the kernel: events into the host tables, flow-map snapshots into
+//! the flow table, due flows into records, records into the sink.
+
+use super::attribution::LiveAttribution;
+use super::events;
+use anyhow::{Context, Result};
+use flowsight_abi::{Event, counter};
+use flowsight_capture::Capture;
+use flowsight_flow::{Clock, Due, Flow, FlowKey, FlowTable, Snapshot, flow_record};
+use flowsight_host::{Host, SocketTable};
+use flowsight_record::{
+    EndReason, Interface, Record, StatsFlows, StatsRecord, StatsSection, Timestamp,
+};
+use flowsight_sink::Sink;
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything the live loop keeps between iterations.
+pub struct Pipeline {
+    pub capture: Capture,
+    pub host: Host,
+    pub sockets: SocketTable,
+    pub table: FlowTable,
+    pub sink: Box<dyn Sink>,
+    clock: Clock,
+    interfaces: HashMap<u32, Interface>,
+    started: Timestamp,
+    scan_buf: Vec<(flowsight_abi::FlowKey, flowsight_abi::FlowStats)>,
+    due_buf: Vec<(FlowKey, Due)>,
+    map_entries: u64,
+    events_read: u64,
+    decode_errors: u64,
+    unattributed: u64,
+    written: BTreeMap<&'static str, u64>,
+    degraded: Vec<String>,
+}
+
+impl Pipeline {
+    pub fn new(
+        capture: Capture,
+        host: Host,
+        sockets: SocketTable,
+        table: FlowTable,
+        sink: Box<dyn Sink>,
+    ) -> Pipeline {
+        let interfaces = capture
+            .interfaces()
+            .iter()
+            .map(|i| {
+                (
+                    i.index,
+                    Interface {
+                        name: i.name.clone(),
+                        id: i.index,
+                    },
+                )
+            })
+            .collect();
+        let degraded = capture
+            .status()
+            .iter()
+            .filter_map(|s| {
+                let f = s.outcome.as_ref().err()?;
+                Some(format!(
+                    "{} ({}): {}; {}",
+                    s.program, s.target, f.error, f.degraded
+                ))
+            })
+            .collect();
+        Pipeline {
+            capture,
+            host,
+            sockets,
+            table,
+            sink,
+            clock: Clock::monotonic(),
+            interfaces,
+            started: Timestamp::now(),
+            scan_buf: Vec::new(),
+            due_buf: Vec::new(),
+            map_entries: 0,
+            events_read: 0,
+            decode_errors: 0,
+            unattributed: 0,
+            written: BTreeMap::new(),
+            degraded,
+        }
+    }
+
+    /// What did not load, one line per probe.
+    pub fn degraded(&self) -> &[String] {
+        &self.degraded
+    }
+
+    fn write(&mut self, record: Record) -> Result<()> {
+        *self.written.entry(record.kind()).or_default() += 1;
+        self.sink.write(&record).context("writing a record")
+    }
+
+    fn write_flow(&mut self, flow: &Flow, reason: EndReason) -> Result<()> {
+        let interface = self.interfaces.get(&flow.key.ifindex).cloned();
+        let mut attribution = LiveAttribution {
+            sockets: &self.sockets,
+            host: &mut self.host,
+            unattributed: &mut self.unattributed,
+        };
+        let record = flow_record(
+            flow,
+            reason,
+            Timestamp::now(),
+            &self.clock,
+            interface,
+            &mut attribution,
+        );
+        self.write(record.into())
+    }
+
+    /// Read every waiting kernel event into the tables.
+    pub fn drain_events(&mut self) -> Result<()> {
+        let mut batch = Vec::new();
+        self.events_read += self.capture.drain_events(|e| batch.push(e)) as u64;
+        for e in batch {
+            match e {
+                Ok(Event::FlowRecycled(r)) => {
+                    let key = FlowKey::from(&r.key);
+                    let stats = Snapshot::from(&r.stats);
+                    // The table's copy of this connection (if a scan saw it) is now final.
+                    if self
+                        .table
+                        .get(&key)
+                        .is_some_and(|f| f.stats.first_ns == stats.first_ns)
+                    {
+                        self.table.remove(&key);
+                    }
+                    self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
+                }
+                Ok(other) => events::apply(&other, &mut self.host, &mut self.sockets),
+                Err(err) => {
+                    self.decode_errors += 1;
+                    log::error!("undecodable kernel event (ABI mismatch?): {err}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Read the kernel flow map and write the records that are due.
+    pub fn scan(&mut self) -> Result<()> {
+        let now = Clock::now_monotonic();
+        let mut buf = std::mem::take(&mut self.scan_buf);
+        self.capture
+            .flows()
+            .scan(&mut buf)
+            .context("reading the flow map")?;
+        self.map_entries = buf.len() as u64;
+        for (k, v) in &buf {
+            if let Some(old) = self.table.snapshot(FlowKey::from(k), Snapshot::from(v)) {
+                self.write_flow(&old, EndReason::End)?;
+            }
+        }
+        self.scan_buf = buf;
+
+        let mut due = std::mem::take(&mut self.due_buf);
+        due.clear();
+        self.table.due(now, &mut due);
+        for &(key, d) in &due {
+            match d {
+                Due::Active => {
+                    if let Some(flow) = self.table.get(&key).cloned() {
+                        self.write_flow(&flow, EndReason::ActiveTimeout)?;
+                    }
+                    self.table.reported(&key, now);
+                }
+                Due::Idle | Due::Ended => {
+                    // Take the entry out of the kernel with its final counters: a packet
+                    // counted since the scan is not lost.
+                    if let Some(last) = self.capture.flows().take(&key.to_abi())? {
+                        if let Some(old) = self.table.snapshot(key, Snapshot::from(&last)) {
+                            // The entry already held a newer connection: the old one is done.
+                            self.write_flow(&old, EndReason::End)?;
+                        }
+                    }
+                    if let Some(flow) = self.table.remove(&key) {
+                        let reason = if flow.tcp_finished() {
+                            EndReason::End
+                        } else {
+                            EndReason::IdleTimeout
+                        };
+                        self.write_flow(&flow, reason)?;
+                    }
+                }
+            }
+        }
+        self.due_buf = due;
+        let wall = Timestamp::now();
+        self.sockets.expire(now);
+        self.host.expire(wall);
+        Ok(())
+    }
+
+    /// Write a stats record.
+    pub fn write_stats(&mut self, is_final: bool) -> Result<()> {
+        let c = self
+            .capture
+            .counters()
+            .context("reading the kernel counters")?;
+        let at = |i: u32| c[i as usize];
+        let mut dropped = BTreeMap::new();
+        dropped.insert("events".to_string(), at(counter::FSIGHT_CNT_LOST_EVENTS));
+        dropped.insert(
+            "accept_map".to_string(),
+            at(counter::FSIGHT_CNT_LOST_ACCEPT_MAP),
+        );
+        dropped.insert(
+            "sk_storage".to_string(),
+            at(counter::FSIGHT_CNT_LOST_SK_STORAGE),
+        );
+        dropped.insert("decode".to_string(), self.decode_errors);
+        let capacity = self.capture.flows().capacity() as u64;
+        let mut written: BTreeMap<String, u64> = self
+            .written
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        // Count this record too, so the final one adds up.
+        *written.entry("stats".to_string()).or_default() += 1;
+        let now = Timestamp::now();
+        let record = StatsRecord {
+            timestamp: now,
+            flowsight: StatsSection {
+                uptime: now.nanos_since(self.started) as f64 / 1e9,
+                is_final,
+                events_read: BTreeMap::from([("events".to_string(), self.events_read)]),
+                events_dropped: dropped,
+                flows: StatsFlows {
+                    active: self.table.len() as u64,
+                    map_entries: self.map_entries,
+                    map_capacity: capacity,
+                    map_fill: self.map_entries as f64 / capacity.max(1) as f64,
+                    untracked_packets: at(counter::FSIGHT_CNT_LOST_FLOW_FULL),
+                    unattributed: self.unattributed,
+                },
+                records_written: written,
+                degraded: self.degraded.clone(),
+            },
+        };
+        self.write(record.into())
+    }
+
+    /// Final events, final scan, a record for every open flow, the final stats.
+    pub fn shutdown(&mut self) -> Result<()> {
+        self.drain_events()?;
+        self.scan()?;
+        let open: Vec<Flow> = self.table.drain().collect();
+        for flow in &open {
+            self.write_flow(flow, EndReason::Shutdown)?;
+        }
+        self.write_stats(true)?;
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.sink.flush().context("flushing records")
+    }
+}

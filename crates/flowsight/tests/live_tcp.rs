@@ -1,0 +1,104 @@
+//! Root tests: TCP over IPv4 and IPv6 on loopback, client and server as different processes
+//! under different users; both ends attributed, the server end to the accepting process.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn peer_main() {
+    common::peer_main();
+}
+
+/// uids with names on every Debian system: `daemon` and `nobody`.
+const SERVER_UID: u32 = 1;
+const CLIENT_UID: u32 = 65534;
+
+fn tcp_round_trip(bind: &str, connect_host: &str) {
+    let ns = NetNs::new();
+    let cg = Cgroup::new("peers");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+
+    let server = PeerSpec {
+        netns: Some(&ns),
+        uid: Some(SERVER_UID),
+        cgroup: Some(&cg),
+    };
+    let client = PeerSpec {
+        netns: Some(&ns),
+        uid: Some(CLIENT_UID),
+        cgroup: Some(&cg),
+    };
+    let (mut srv, port) = server.start("serve-tcp", &[bind, "1", "3000"]);
+    let server_pid = srv.id();
+    let addr = format!("{connect_host}:{port}");
+    let client_pid = client.run("connect-tcp", &[&addr, "1000"]);
+    assert!(srv.wait().unwrap().success());
+
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let flows: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .collect();
+    assert_eq!(flows.len(), 1, "one flow to port {port}: {records:#?}");
+    let f = flows[0];
+    assert_eq!(f["network"]["transport"], "tcp");
+    assert_eq!(f["event"]["reason"], "end");
+    assert_eq!(f["interface"]["name"], "lo");
+
+    let src = &f["source"];
+    assert_eq!(src["process"]["pid"], client_pid, "client end: {f:#}");
+    assert_eq!(
+        src["process"]["name"],
+        peer_name(),
+        "untruncated name: {f:#}"
+    );
+    assert_eq!(
+        src["process"]["executable"],
+        std::env::current_exe().unwrap().to_str().unwrap()
+    );
+    assert_eq!(src["user"]["id"], CLIENT_UID.to_string());
+    assert_eq!(src["user"]["name"], "nobody");
+    assert_eq!(src["process"]["cgroup"]["path"], cg.rel.as_str());
+
+    let dst = &f["destination"];
+    assert_eq!(
+        dst["process"]["pid"], server_pid,
+        "server end is the accepting process: {f:#}"
+    );
+    assert_eq!(dst["user"]["id"], SERVER_UID.to_string());
+    assert_eq!(dst["user"]["name"], "daemon");
+
+    // Payload: 1000 bytes up, 3000 down, plus handshake and teardown.
+    assert!(src["bytes"].as_u64().unwrap() > 1000);
+    assert!(dst["bytes"].as_u64().unwrap() > 3000);
+    assert!(src["tcp_flags"].as_array().unwrap().contains(&"SYN".into()));
+
+    let stats = final_stats(&records);
+    assert_eq!(stats["flowsight"]["final"], true);
+    assert_eq!(stats["flowsight"]["events_dropped"]["events"], 0);
+}
+
+#[test]
+fn tcp_ipv4_client_and_server_attributed() {
+    if !root_or_skip("tcp_ipv4_client_and_server_attributed") {
+        return;
+    }
+    tcp_round_trip("127.0.0.1:0", "127.0.0.1");
+}
+
+#[test]
+fn tcp_ipv6_client_and_server_attributed() {
+    if !root_or_skip("tcp_ipv6_client_and_server_attributed") {
+        return;
+    }
+    tcp_round_trip("[::1]:0", "[::1]");
+}

@@ -1,0 +1,276 @@
+//! Socket owners: who stamped each socket, by cookie and by address.
+//!
+//! The kernel reports an owner for a socket when a process creates, connects, accepts or first
+//! uses it (`FSIGHT_EV_SOCK_OWNER`), keyed by the socket cookie that TC also records for
+//! each flow. Sockets open before flowsight started come from sock_diag at start-up, with the
+//! same cookies. A few owners arrive without a cookie (an accept whose passive open predates
+//! flowsight); those, and unconnected sockets, are also found by address.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// What the kernel recorded about the task when it stamped a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketStamp {
+    /// Owner's process (thread group) id.
+    pub tgid: u32,
+    /// User id at stamping time.
+    pub uid: u32,
+    /// Group id at stamping time.
+    pub gid: u32,
+    /// cgroup v2 id of the task at stamping time (0 when unknown).
+    pub cgroup_id: u64,
+    /// The task's comm (15 characters at most).
+    pub comm: String,
+}
+
+/// Where in a socket's life its owner was stamped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampOrigin {
+    /// socket(2).
+    Create,
+    /// connect(2).
+    Connect,
+    /// accept(2).
+    Accept,
+    /// First send.
+    Send,
+    /// First receive.
+    Recv,
+    /// Found open at start-up (sock_diag and /proc/*/fd).
+    Startup,
+}
+
+/// The addresses of a socket, as far as they are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SocketTuple {
+    /// IPPROTO_TCP or IPPROTO_UDP.
+    pub protocol: u8,
+    /// Local address and port.
+    pub local: SocketAddr,
+    /// Remote address and port; None for listening and unconnected sockets.
+    pub remote: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    stamp: SocketStamp,
+    origin: StampOrigin,
+    /// Timeline ns of the last stamp, for eviction.
+    seen_ns: u64,
+    /// Timeline ns of the TCP close, when it happened.
+    closed_ns: Option<u64>,
+}
+
+/// Socket owners by cookie and by address, bounded.
+#[derive(Debug)]
+pub struct SocketTable {
+    by_cookie: HashMap<u64, Entry>,
+    by_tuple: HashMap<SocketTuple, Entry>,
+    capacity: usize,
+    grace_ns: u64,
+}
+
+impl SocketTable {
+    /// A table holding at most `capacity` sockets per index, keeping closed sockets for
+    /// `grace_ns` so that flows exported after the close still find their owner.
+    pub fn new(capacity: usize, grace_ns: u64) -> SocketTable {
+        SocketTable {
+            by_cookie: HashMap::new(),
+            by_tuple: HashMap::new(),
+            capacity: capacity.max(1),
+            grace_ns,
+        }
+    }
+
+    /// Sockets known by cookie.
+    pub fn len(&self) -> usize {
+        self.by_cookie.len()
+    }
+
+    /// True when no socket is known.
+    pub fn is_empty(&self) -> bool {
+        self.by_cookie.is_empty() && self.by_tuple.is_empty()
+    }
+
+    /// Record an owner. `cookie` 0 means the kernel could not name the socket; `tuple`, when
+    /// known, also indexes it by address.
+    pub fn stamp(
+        &mut self,
+        cookie: u64,
+        tuple: Option<SocketTuple>,
+        stamp: SocketStamp,
+        origin: StampOrigin,
+        now_ns: u64,
+    ) {
+        let entry = Entry {
+            stamp,
+            origin,
+            seen_ns: now_ns,
+            closed_ns: None,
+        };
+        if let Some(t) = tuple {
+            Self::bounded_insert(&mut self.by_tuple, self.capacity, t, entry.clone());
+        }
+        if cookie != 0 {
+            Self::bounded_insert(&mut self.by_cookie, self.capacity, cookie, entry);
+        }
+    }
+
+    fn bounded_insert<K: std::hash::Hash + Eq + Copy>(
+        map: &mut HashMap<K, Entry>,
+        capacity: usize,
+        key: K,
+        entry: Entry,
+    ) {
+        if map.len() >= capacity && !map.contains_key(&key) {
+            // Full: drop the eighth of entries stamped longest ago. Rare (the capacity is
+            // sized above the host's socket count), so a sort is acceptable here.
+            let mut ages: Vec<(u64, K)> = map.iter().map(|(k, e)| (e.seen_ns, *k)).collect();
+            ages.sort_unstable_by_key(|(seen, _)| *seen);
+            for (_, k) in ages.into_iter().take(capacity.div_ceil(8)) {
+                map.remove(&k);
+            }
+        }
+        map.insert(key, entry);
+    }
+
+    /// A TCP socket closed at `now_ns`; its owner is kept for the grace period.
+    pub fn closed(&mut self, cookie: u64, now_ns: u64) {
+        if let Some(e) = self.by_cookie.get_mut(&cookie) {
+            e.closed_ns = Some(now_ns);
+        }
+    }
+
+    /// The owner stamp and origin of a socket by cookie.
+    pub fn by_cookie(&self, cookie: u64) -> Option<(&SocketStamp, StampOrigin)> {
+        self.by_cookie.get(&cookie).map(|e| (&e.stamp, e.origin))
+    }
+
+    /// The owner of the connected socket with exactly these ends.
+    pub fn connected(
+        &self,
+        protocol: u8,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Option<(&SocketStamp, StampOrigin)> {
+        self.by_tuple
+            .get(&SocketTuple {
+                protocol,
+                local,
+                remote: Some(remote),
+            })
+            .map(|e| (&e.stamp, e.origin))
+    }
+
+    /// The owner of the unconnected or listening socket bound to `local`, or to the wildcard
+    /// address of its family on the same port. Only meaningful for an endpoint known to be
+    /// local: a remote end on the same port would match too.
+    pub fn bound(&self, protocol: u8, local: SocketAddr) -> Option<(&SocketStamp, StampOrigin)> {
+        let wildcard = match local {
+            SocketAddr::V4(_) => {
+                SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), local.port())
+            }
+            SocketAddr::V6(_) => {
+                SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), local.port())
+            }
+        };
+        [local, wildcard]
+            .into_iter()
+            .find_map(|local| {
+                self.by_tuple.get(&SocketTuple {
+                    protocol,
+                    local,
+                    remote: None,
+                })
+            })
+            .map(|e| (&e.stamp, e.origin))
+    }
+
+    /// Forget sockets closed more than the grace period before `now_ns`.
+    pub fn expire(&mut self, now_ns: u64) {
+        let grace = self.grace_ns;
+        let live = |e: &Entry| e.closed_ns.is_none_or(|c| now_ns.saturating_sub(c) < grace);
+        self.by_cookie.retain(|_, e| live(e));
+        self.by_tuple.retain(|_, e| live(e));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(tgid: u32) -> SocketStamp {
+        SocketStamp {
+            tgid,
+            uid: 1000,
+            gid: 1000,
+            cgroup_id: 1,
+            comm: "curl".into(),
+        }
+    }
+
+    #[test]
+    fn finds_by_cookie_and_keeps_closed_sockets_for_the_grace_period() {
+        let mut t = SocketTable::new(16, 100);
+        t.stamp(7, None, stamp(1), StampOrigin::Connect, 0);
+        assert_eq!(t.by_cookie(7).unwrap().0.tgid, 1);
+        t.closed(7, 50);
+        t.expire(149);
+        assert!(t.by_cookie(7).is_some());
+        t.expire(150);
+        assert!(t.by_cookie(7).is_none());
+    }
+
+    #[test]
+    fn a_later_stamp_replaces_the_owner() {
+        let mut t = SocketTable::new(16, 100);
+        t.stamp(7, None, stamp(1), StampOrigin::Create, 0);
+        t.stamp(7, None, stamp(2), StampOrigin::Send, 1);
+        assert_eq!(t.by_cookie(7).unwrap(), (&stamp(2), StampOrigin::Send));
+    }
+
+    #[test]
+    fn finds_connected_and_bound_sockets_by_address() {
+        let mut t = SocketTable::new(16, 100);
+        let local: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let remote: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:53".parse().unwrap();
+        t.stamp(
+            0,
+            Some(SocketTuple {
+                protocol: 17,
+                local: any,
+                remote: None,
+            }),
+            stamp(3),
+            StampOrigin::Startup,
+            0,
+        );
+        assert_eq!(t.bound(17, local).unwrap().0.tgid, 3);
+        assert!(t.connected(17, local, remote).is_none());
+        t.stamp(
+            0,
+            Some(SocketTuple {
+                protocol: 17,
+                local,
+                remote: Some(remote),
+            }),
+            stamp(4),
+            StampOrigin::Accept,
+            0,
+        );
+        assert_eq!(t.connected(17, local, remote).unwrap().0.tgid, 4);
+        assert!(t.bound(6, local).is_none());
+    }
+
+    #[test]
+    fn stays_within_capacity() {
+        let mut t = SocketTable::new(8, 100);
+        for c in 1..=100 {
+            t.stamp(c, None, stamp(c as u32), StampOrigin::Create, c);
+        }
+        assert!(t.len() <= 8);
+        assert!(t.by_cookie(100).is_some(), "the newest survives");
+    }
+}
