@@ -4,14 +4,14 @@ use crate::{FlowRecycled, ProcExec, ProcExit, ProcFork, SockClose, SockOwner, ev
 use bytemuck::Pod;
 
 /// One ring-buffer record, copied out of the ring (the ring slot is released right after).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Event {
     /// A process took ownership of a socket.
     SockOwner(SockOwner),
     /// A TCP socket closed.
     SockClose(SockClose),
-    /// A process executed a program.
-    ProcExec(ProcExec),
+    /// A process executed a program (boxed: 848 bytes, and rare next to socket events).
+    ProcExec(Box<ProcExec>),
     /// A process was forked.
     ProcFork(ProcFork),
     /// A process exited.
@@ -67,7 +67,7 @@ impl Event {
         Ok(match kind {
             event_kind::FSIGHT_EV_SOCK_OWNER => Event::SockOwner(read(bytes, kind)?),
             event_kind::FSIGHT_EV_SOCK_CLOSE => Event::SockClose(read(bytes, kind)?),
-            event_kind::FSIGHT_EV_PROC_EXEC => Event::ProcExec(read(bytes, kind)?),
+            event_kind::FSIGHT_EV_PROC_EXEC => Event::ProcExec(Box::new(read(bytes, kind)?)),
             event_kind::FSIGHT_EV_PROC_FORK => Event::ProcFork(read(bytes, kind)?),
             event_kind::FSIGHT_EV_PROC_EXIT => Event::ProcExit(read(bytes, kind)?),
             event_kind::FSIGHT_EV_FLOW_RECYCLED => Event::FlowRecycled(read(bytes, kind)?),

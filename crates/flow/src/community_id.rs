@@ -12,12 +12,7 @@ use std::net::IpAddr;
 /// canonical order before hashing, except for one-way ICMP messages (see
 /// [`crate::icmp::icmp_ports`]), which the spec hashes as sent. For ICMP pass the port
 /// equivalents, not the raw type and code.
-pub fn community_id(
-    src: (IpAddr, u16),
-    dst: (IpAddr, u16),
-    protocol: u8,
-    one_way: bool,
-) -> String {
+pub fn community_id(src: (IpAddr, u16), dst: (IpAddr, u16), protocol: u8, one_way: bool) -> String {
     community_id_seeded(0, src, dst, protocol, one_way)
 }
 
@@ -86,18 +81,58 @@ mod tests {
     #[test]
     fn matches_tshark_for_udp6_icmp_and_portless_protocols() {
         let cases = [
-            (ep("2001:db8::1", 53000), ep("2001:db8::2", 53), 17, false, "1:1WvFCRgrEZSy/S3b52Vsb5onNBc="),
+            (
+                ep("2001:db8::1", 53000),
+                ep("2001:db8::2", 53),
+                17,
+                false,
+                "1:1WvFCRgrEZSy/S3b52Vsb5onNBc=",
+            ),
             // echo request 10.0.0.2 -> 10.0.0.1 and its reply: one flow
-            (ep("10.0.0.2", 8), ep("10.0.0.1", 0), 1, false, "1:E5tNYkCqpM09ZPfoLcq+JJj0QuQ="),
-            (ep("10.0.0.1", 0), ep("10.0.0.2", 8), 1, false, "1:E5tNYkCqpM09ZPfoLcq+JJj0QuQ="),
+            (
+                ep("10.0.0.2", 8),
+                ep("10.0.0.1", 0),
+                1,
+                false,
+                "1:E5tNYkCqpM09ZPfoLcq+JJj0QuQ=",
+            ),
+            (
+                ep("10.0.0.1", 0),
+                ep("10.0.0.2", 8),
+                1,
+                false,
+                "1:E5tNYkCqpM09ZPfoLcq+JJj0QuQ=",
+            ),
             // port unreachable (type 3 code 3): one-way, hashed as sent
-            (ep("10.0.0.9", 3), ep("10.0.0.1", 3), 1, true, "1:9mDWAIBS64NSNqk/GzztebxIxzo="),
-            (ep("fe80::1", 128), ep("fe80::2", 129), 58, false, "1:3H+V/JVcqh/phPel5utt4dOKqOU="),
+            (
+                ep("10.0.0.9", 3),
+                ep("10.0.0.1", 3),
+                1,
+                true,
+                "1:9mDWAIBS64NSNqk/GzztebxIxzo=",
+            ),
+            (
+                ep("fe80::1", 128),
+                ep("fe80::2", 129),
+                58,
+                false,
+                "1:3H+V/JVcqh/phPel5utt4dOKqOU=",
+            ),
             // GRE has no ports
-            (ep("10.0.0.1", 0), ep("10.0.0.2", 0), 47, false, "1:+KlEHDT0vJgzs/eNmzHq0aSpRYw="),
+            (
+                ep("10.0.0.1", 0),
+                ep("10.0.0.2", 0),
+                47,
+                false,
+                "1:+KlEHDT0vJgzs/eNmzHq0aSpRYw=",
+            ),
         ];
         for (src, dst, proto, one_way, want) in cases {
-            assert_eq!(community_id(src, dst, proto, one_way), want, "{src:?} -> {dst:?}");
+            assert_eq!(
+                community_id(src, dst, proto, one_way),
+                want,
+                "{src:?} -> {dst:?}"
+            );
         }
     }
 }

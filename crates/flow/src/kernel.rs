@@ -58,8 +58,14 @@ mod tests {
         assert_eq!(
             s.sockets,
             [
-                Some(SocketRef { cookie: 7, listener: false }),
-                Some(SocketRef { cookie: 9, listener: true })
+                Some(SocketRef {
+                    cookie: 7,
+                    listener: false
+                }),
+                Some(SocketRef {
+                    cookie: 9,
+                    listener: true
+                })
             ]
         );
     }

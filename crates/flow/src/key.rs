@@ -124,13 +124,8 @@ mod tests {
     #[test]
     fn converts_to_and_from_the_kernel_key() {
         for (a, b) in [("10.1.2.3", "192.168.0.1"), ("2001:db8::2", "::1")] {
-            let (k, _) = FlowKey::from_packet(
-                (a.parse().unwrap(), 5),
-                (b.parse().unwrap(), 6),
-                17,
-                3,
-                42,
-            );
+            let (k, _) =
+                FlowKey::from_packet((a.parse().unwrap(), 5), (b.parse().unwrap(), 6), 17, 3, 42);
             assert_eq!(FlowKey::from(&k.to_abi()), k);
         }
     }

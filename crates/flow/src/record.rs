@@ -3,8 +3,8 @@
 use crate::table::{Flow, Initiator, SocketRef};
 use crate::{Clock, community_id, icmp};
 use flowsight_record::{
-    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, Owner,
-    TcpFlags, Timestamp, Transport, Vlan,
+    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, Owner, TcpFlags,
+    Timestamp, Transport, Vlan,
 };
 use std::net::IpAddr;
 
@@ -171,7 +171,14 @@ mod tests {
         // First packet seen came from the server (port 80): the heuristic still names the
         // client as the source.
         let f = flow_with(6, (40000, 80), false);
-        let r = flow_record(&f, EndReason::Shutdown, Timestamp(0), &Clock::identity(), None, &mut NoAttribution);
+        let r = flow_record(
+            &f,
+            EndReason::Shutdown,
+            Timestamp(0),
+            &Clock::identity(),
+            None,
+            &mut NoAttribution,
+        );
         assert_eq!(r.source.port, 40000);
         assert_eq!(r.destination.port, 80);
         assert_eq!(r.network.transport, Transport::Tcp);
@@ -182,10 +189,24 @@ mod tests {
     #[test]
     fn udp_source_is_the_first_sender() {
         let f = flow_with(17, (5353, 53), true);
-        let r = flow_record(&f, EndReason::IdleTimeout, Timestamp(0), &Clock::identity(), None, &mut NoAttribution);
+        let r = flow_record(
+            &f,
+            EndReason::IdleTimeout,
+            Timestamp(0),
+            &Clock::identity(),
+            None,
+            &mut NoAttribution,
+        );
         assert_eq!(r.source.port, 5353);
         let f = flow_with(17, (5353, 53), false);
-        let r = flow_record(&f, EndReason::IdleTimeout, Timestamp(0), &Clock::identity(), None, &mut NoAttribution);
+        let r = flow_record(
+            &f,
+            EndReason::IdleTimeout,
+            Timestamp(0),
+            &Clock::identity(),
+            None,
+            &mut NoAttribution,
+        );
         assert_eq!(r.source.port, 53);
     }
 }

@@ -68,6 +68,11 @@ pub struct Flow {
 }
 
 impl Flow {
+    /// A flow known only from one snapshot of its counters (a kernel hand-over).
+    pub fn from_snapshot(key: FlowKey, stats: Snapshot) -> Flow {
+        Flow::new(key, stats)
+    }
+
     fn new(key: FlowKey, stats: Snapshot) -> Flow {
         Flow {
             key,
@@ -192,7 +197,10 @@ impl FlowTable {
                 }
                 flow
             }
-            None => self.flows.entry(key).or_insert_with(|| Flow::new(key, fresh())),
+            None => self
+                .flows
+                .entry(key)
+                .or_insert_with(|| Flow::new(key, fresh())),
         };
         let st = &mut flow.stats;
         st.packets[s] += 1;
@@ -320,7 +328,9 @@ mod tests {
         let mut t = FlowTable::new(Timeouts::default());
         t.packet(k, c, 0, 10, SYN);
         t.packet(k, c ^ 1, 1, 10, RST | ACK);
-        let old = t.packet(k, c, 2, 10, SYN).expect("old connection handed back");
+        let old = t
+            .packet(k, c, 2, 10, SYN)
+            .expect("old connection handed back");
         assert_eq!(old.stats.packets, {
             let mut p = [0; 2];
             p[c] = 1;

@@ -55,17 +55,32 @@ pub struct LiveArgs {
     #[arg(short, long, value_name = "FILE", default_value = "-")]
     pub output: String,
     /// Stop after SECS seconds (records of open flows are written on the way out).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub duration: Option<f64>,
     /// Write an interim record for a flow still open after SECS seconds, and every SECS
     /// seconds after that.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     pub active_timeout: f64,
     /// Consider a flow over after SECS seconds without a packet.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     pub idle_timeout: f64,
     /// Write a stats record every SECS seconds (and one at exit); 0 for only the last.
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
     pub stats_interval: f64,
     /// Capture in the network namespace NS: a name under /run/netns, or a path such as
     /// /proc/PID/ns/net. Process attribution stays host-wide.

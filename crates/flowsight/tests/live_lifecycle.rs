@@ -45,6 +45,32 @@ fn netlink_filters_left_by_a_killed_flowsight_are_removed_at_next_start() {
     assert!(!filters(&ns, "ingress").contains("fsight"));
 }
 
+/// Ids of the TCX links a process holds, from its fdinfo (bpftool 7.1 cannot list TCX).
+fn tcx_links_of(pid: u32) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fdinfo")).unwrap() {
+        let info = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        if field("link_type:").as_deref() == Some("tcx") {
+            ids.push(field("link_id:").unwrap().parse().unwrap());
+        }
+    }
+    ids
+}
+
+fn link_exists(id: u32) -> bool {
+    Command::new("bpftool")
+        .args(["link", "show", "id", &id.to_string()])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 #[test]
 fn tcx_links_die_with_the_process() {
     if !root_or_skip("tcx_links_die_with_the_process") {
@@ -52,14 +78,19 @@ fn tcx_links_die_with_the_process() {
     }
     let ns = NetNs::new();
     let fs = Flowsight::start(&["--netns", &ns.path(), "-i", "lo", "--tc-mode", "tcx"]);
-    let attached = ns.sh("bpftool net show dev lo");
-    assert!(attached.contains("fsight_tc_egress"), "{attached}");
+    let links = tcx_links_of(fs.pid());
+    assert_eq!(links.len(), 2, "ingress and egress on lo: {links:?}");
+    assert!(links.iter().all(|&id| link_exists(id)));
     fs.kill();
     assert!(
-        wait_for(std::time::Duration::from_secs(5), || !ns
-            .sh("bpftool net show dev lo")
-            .contains("fsight")),
-        "TCX links outlived a SIGKILLed flowsight"
+        wait_for(std::time::Duration::from_secs(5), || links
+            .iter()
+            .all(|&id| !link_exists(id))),
+        "TCX links {links:?} outlived a SIGKILLed flowsight"
+    );
+    assert!(
+        !filters(&ns, "egress").contains("fsight"),
+        "and no netlink filter either"
     );
 }
 

@@ -35,13 +35,14 @@ fn connection_opened_before_start_is_attributed() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    // Skip the test harness's own lines up to the peer's "ready".
+    let mut out = std::io::BufReader::new(hold.stdout.take().unwrap());
     let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(hold.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert!(line.starts_with("ready"), "{line}");
+    while !line.starts_with("ready") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "hold-tcp exited before it was ready");
+    }
 
     // The connection is established; only now does flowsight start.
     let fs = Flowsight::start(&[

@@ -13,11 +13,7 @@ fn peer_main() {
 }
 
 /// Per-direction (packets, bytes) of a classic pcap file, keyed by "src_ip:port".
-fn pcap_totals(
-    path: &std::path::Path,
-    linktype_ether: bool,
-) -> std::collections::HashMap<String, (u64, u64)> {
-    let data = std::fs::read(path).unwrap();
+fn pcap_totals(data: &[u8], linktype_ether: bool) -> std::collections::HashMap<String, (u64, u64)> {
     assert!(data.len() >= 24, "pcap header");
     assert_eq!(
         &data[..4],
@@ -64,7 +60,18 @@ impl Tcpdump {
         let file = std::env::temp_dir().join(format!("{}.pcap", unique("fst-cap")));
         let mut child = Command::new("ip")
             .args([
-                "netns", "exec", &ns.name, "tcpdump", "-i", iface, "-U", "-n", "-s", "128", "-w",
+                "netns",
+                "exec",
+                &ns.name,
+                "tcpdump",
+                "--immediate-mode",
+                "-i",
+                iface,
+                "-U",
+                "-n",
+                "-s",
+                "128",
+                "-w",
             ])
             .arg(&file)
             .arg(filter)
@@ -80,14 +87,21 @@ impl Tcpdump {
             line.contains("listening on"),
             "tcpdump did not start: {line}"
         );
+        // Keep reading stderr: tcpdump reports its counts there at exit.
+        std::thread::spawn(move || {
+            for l in err.lines() {
+                eprintln!("[tcpdump] {}", l.unwrap_or_default());
+            }
+        });
         Tcpdump { child, file }
     }
 
-    fn stop(mut self) -> std::path::PathBuf {
+    /// Stop the capture and return the pcap file's bytes (the file goes with the guard).
+    fn stop(mut self) -> Vec<u8> {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         self.child.wait().unwrap();
-        self.file.clone()
+        std::fs::read(&self.file).unwrap()
     }
 }
 
@@ -162,8 +176,12 @@ fn veth_tcp_both_sides_attributed_and_counted_exactly() {
     let totals = pcap_totals(&pcap, true);
     let client_key = format!("{}:{}", veth.a_ip, f["source"]["port"]);
     let server_key = format!("{}:{port}", veth.b_ip);
-    let (cp, cb) = totals[&client_key];
-    let (sp, sb) = totals[&server_key];
+    let (cp, cb) = *totals
+        .get(&client_key)
+        .unwrap_or_else(|| panic!("{client_key} not in {totals:?}"));
+    let (sp, sb) = *totals
+        .get(&server_key)
+        .unwrap_or_else(|| panic!("{server_key} not in {totals:?}"));
     assert_eq!(
         (
             f["source"]["packets"].as_u64().unwrap(),

@@ -23,14 +23,18 @@ impl Timestamp {
         self.0
     }
 
-    /// The time `d` after this one.
-    pub fn add(self, d: Duration) -> Self {
-        Timestamp(self.0.saturating_add(d.as_nanos() as u64))
-    }
-
     /// Nanoseconds from `earlier` to `self`, zero when `earlier` is later.
     pub fn nanos_since(self, earlier: Timestamp) -> u64 {
         self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl std::ops::Add<Duration> for Timestamp {
+    type Output = Timestamp;
+
+    /// The time `d` after this one (saturating).
+    fn add(self, d: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(d.as_nanos() as u64))
     }
 }
 
@@ -38,7 +42,10 @@ impl From<SystemTime> for Timestamp {
     fn from(t: SystemTime) -> Self {
         // Times before 1970 do not occur in captures or on a running host; clamp instead of
         // failing so a bad clock never stops logging.
-        Timestamp(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64))
+        Timestamp(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64),
+        )
     }
 }
 
@@ -103,12 +110,11 @@ mod tests {
     fn agrees_with_the_time_crate_over_a_range() {
         for secs in (0..4_102_444_800i64).step_by(7_777_777) {
             let ours = Timestamp(secs as u64 * 1_000_000_000 + 5).to_string();
-            let theirs = ::time::OffsetDateTime::from_unix_timestamp_nanos(
-                secs as i128 * 1_000_000_000 + 5,
-            )
-            .unwrap()
-            .format(&::time::format_description::well_known::Rfc3339)
-            .unwrap();
+            let theirs =
+                ::time::OffsetDateTime::from_unix_timestamp_nanos(secs as i128 * 1_000_000_000 + 5)
+                    .unwrap()
+                    .format(&::time::format_description::well_known::Rfc3339)
+                    .unwrap();
             assert_eq!(ours, theirs);
         }
     }

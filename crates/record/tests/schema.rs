@@ -58,7 +58,10 @@ fn schema_doc_lists_every_field_and_nothing_else() {
                     .any(|p| f.starts_with(&format!("{p}.")))
         };
         let undocumented: Vec<_> = written.iter().filter(|f| !covered(f)).collect();
-        assert!(undocumented.is_empty(), "{kind}: fields missing from docs/schema.md: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "{kind}: fields missing from docs/schema.md: {undocumented:?}"
+        );
         let stale: Vec<_> = docs
             .iter()
             .filter(|d| match d.strip_suffix(".*") {
@@ -66,6 +69,9 @@ fn schema_doc_lists_every_field_and_nothing_else() {
                 None => !written.contains(*d),
             })
             .collect();
-        assert!(stale.is_empty(), "{kind}: docs/schema.md lists fields the type never writes: {stale:?}");
+        assert!(
+            stale.is_empty(),
+            "{kind}: docs/schema.md lists fields the type never writes: {stale:?}"
+        );
     }
 }

@@ -103,11 +103,11 @@ pub fn run(cfg: &LiveConfig) -> Result<()> {
             if next_scan < Instant::now() {
                 next_scan = Instant::now() + cfg.scan_interval;
             }
-            if let (Some(at), Some(every)) = (next_stats, cfg.stats_interval) {
-                if Instant::now() >= at {
-                    p.write_stats(false)?;
-                    next_stats = Some(at + every);
-                }
+            if let (Some(at), Some(every)) = (next_stats, cfg.stats_interval)
+                && Instant::now() >= at
+            {
+                p.write_stats(false)?;
+                next_stats = Some(at + every);
             }
             p.flush()?;
         }

@@ -173,11 +173,11 @@ impl Pipeline {
                 Due::Idle | Due::Ended => {
                     // Take the entry out of the kernel with its final counters: a packet
                     // counted since the scan is not lost.
-                    if let Some(last) = self.capture.flows().take(&key.to_abi())? {
-                        if let Some(old) = self.table.snapshot(key, Snapshot::from(&last)) {
-                            // The entry already held a newer connection: the old one is done.
-                            self.write_flow(&old, EndReason::End)?;
-                        }
+                    if let Some(last) = self.capture.flows().take(&key.to_abi())?
+                        && let Some(old) = self.table.snapshot(key, Snapshot::from(&last))
+                    {
+                        // The entry already held a newer connection: the old one is done.
+                        self.write_flow(&old, EndReason::End)?;
                     }
                     if let Some(flow) = self.table.remove(&key) {
                         let reason = if flow.tcp_finished() {
@@ -252,7 +252,13 @@ impl Pipeline {
         self.scan()?;
         let open: Vec<Flow> = self.table.drain().collect();
         for flow in &open {
-            self.write_flow(flow, EndReason::Shutdown)?;
+            // A connection that already finished (still in its linger) ended on its own.
+            let reason = if flow.tcp_finished() {
+                EndReason::End
+            } else {
+                EndReason::Shutdown
+            };
+            self.write_flow(flow, reason)?;
         }
         self.write_stats(true)?;
         self.flush()

@@ -235,13 +235,12 @@ impl PeerSpec<'_> {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
-                if let Some(uid) = uid {
-                    if libc::setgroups(0, std::ptr::null()) != 0
+                if let Some(uid) = uid
+                    && (libc::setgroups(0, std::ptr::null()) != 0
                         || libc::setgid(uid) != 0
-                        || libc::setuid(uid) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
+                        || libc::setuid(uid) != 0)
+                {
+                    return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
@@ -258,15 +257,18 @@ impl PeerSpec<'_> {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn peer");
-        let mut line = String::new();
+        // The test harness prints its own lines ("running 1 test") around the peer's.
         let mut out = BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut line).unwrap();
-        let ready = line
-            .trim()
-            .strip_prefix("ready")
-            .unwrap_or_else(|| panic!("peer {mode} said {line:?}"))
-            .trim()
-            .to_string();
+        let mut line = String::new();
+        let ready = loop {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 {
+                panic!("peer {mode} exited before saying ready: {:?}", child.wait());
+            }
+            if let Some(rest) = line.trim().strip_prefix("ready") {
+                break rest.trim().to_string();
+            }
+        };
         // Keep draining stdout so the peer never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sink = Vec::new();
@@ -423,10 +425,10 @@ impl Flowsight {
             for line in BufReader::new(err).lines() {
                 let Ok(line) = line else { break };
                 eprintln!("[flowsight] {line}");
-                if line.contains("capturing on") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(());
-                    }
+                if line.contains("capturing on")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
                 }
             }
         });
@@ -479,19 +481,6 @@ pub fn read_records(path: &Path) -> Vec<Value> {
         .unwrap_or_default()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
-}
-
-/// Flow records between two ports (either direction), in order.
-pub fn flows_between<'a>(records: &'a [Value], port_a: u16, port_b: u16) -> Vec<&'a Value> {
-    records
-        .iter()
-        .filter(|r| r["type"] == "flow")
-        .filter(|r| {
-            let s = r["source"]["port"].as_u64().unwrap() as u16;
-            let d = r["destination"]["port"].as_u64().unwrap() as u16;
-            (s, d) == (port_a, port_b) || (s, d) == (port_b, port_a)
-        })
         .collect()
 }
 
