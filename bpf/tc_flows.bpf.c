@@ -201,7 +201,7 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	if (count) {
 		__sync_fetch_and_add(&v->packets[s & 1], 1);
 		__sync_fetch_and_add(&v->bytes[s & 1], skb->len);
-		v->last_ns = bpf_ktime_get_coarse_ns();
+		v->last_ns = bpf_ktime_get_ns();
 		if (p.tcp_flags && (v->tcp_flags[s & 1] | p.tcp_flags) != v->tcp_flags[s & 1])
 			v->tcp_flags[s & 1] |= p.tcp_flags;
 	}

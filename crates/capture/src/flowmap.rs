@@ -14,6 +14,8 @@ use flowsight_abi::{FlowKey, FlowStats};
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_NOEXIST: u64 = 1;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_MAP_LOOKUP_AND_DELETE_ELEM: libc::c_long = 21;
 const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
@@ -194,6 +196,39 @@ impl FlowMap {
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// A flow's current counters, None if it has no entry.
+    pub fn get(&self, key: &FlowKey) -> Result<Option<FlowStats>, CaptureError> {
+        let mut value = FlowStats::zeroed();
+        let mut attr = ElemAttr {
+            map_fd: self.fd().as_raw_fd() as u32,
+            key: key as *const FlowKey as u64,
+            value: &mut value as *mut FlowStats as u64,
+            ..Default::default()
+        };
+        match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+            Ok(()) => Ok(Some(value)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(Self::map_err(e)),
+        }
+    }
+
+    /// Put back an entry taken by mistake, unless the kernel made a new one meanwhile.
+    /// Returns whether it was put back.
+    pub fn restore(&mut self, key: &FlowKey, value: &FlowStats) -> Result<bool, CaptureError> {
+        let mut attr = ElemAttr {
+            map_fd: self.fd().as_raw_fd() as u32,
+            key: key as *const FlowKey as u64,
+            value: value as *const FlowStats as u64,
+            flags: BPF_NOEXIST,
+            ..Default::default()
+        };
+        match bpf(BPF_MAP_UPDATE_ELEM, &mut attr) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(Self::map_err(e)),
         }
     }
 

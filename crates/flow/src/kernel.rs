@@ -18,8 +18,7 @@ impl From<&abi::FlowStats> for Snapshot {
         };
         Snapshot {
             first_ns: v.first_ns,
-            // last_ns comes from the coarse clock (jiffy resolution) and may read a few ms
-            // before first_ns on a one-packet flow.
+            // Never before the start, whatever a racing update wrote.
             last_ns: v.last_ns.max(v.first_ns),
             packets: v.packets,
             bytes: v.bytes,

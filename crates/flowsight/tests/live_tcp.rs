@@ -102,3 +102,67 @@ fn tcp_ipv6_client_and_server_attributed() {
     }
     tcp_round_trip("[::1]:0", "[::1]");
 }
+
+#[test]
+fn reused_four_tuple_gives_one_record_per_connection() {
+    if !root_or_skip("reused_four_tuple_gives_one_record_per_connection") {
+        return;
+    }
+    // Loopback reuses TIME_WAIT 4-tuples: each connection below is a new process on the same
+    // 4-tuple as the one before. The kernel must hand each finished one over before the next
+    // takes its flow entry, and user space must write each once, with its own owner.
+    const N: usize = 5;
+    let ns = NetNs::new();
+    let cg = Cgroup::new("reuse");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let spec = PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(&cg),
+    };
+    let (mut srv, port) = spec.start("serve-tcp", &["127.0.0.1:0", &N.to_string(), "200"]);
+    let addr = format!("127.0.0.1:{port}");
+    let local_port = 20000 + (std::process::id() % 20000) as u16;
+    let mut pids = Vec::new();
+    for i in 0..N {
+        pids.push(spec.run(
+            "connect-tcp-from",
+            &[&addr, &local_port.to_string(), &(100 * (i + 1)).to_string()],
+        ));
+    }
+    assert!(srv.wait().unwrap().success());
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let flows: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .collect();
+    assert_eq!(flows.len(), N, "one record per connection: {flows:#?}");
+    let mut got: Vec<u64> = flows
+        .iter()
+        .map(|f| f["source"]["process"]["pid"].as_u64().expect("attributed"))
+        .collect();
+    got.sort();
+    let mut want: Vec<u64> = pids.iter().map(|&p| p as u64).collect();
+    want.sort();
+    assert_eq!(got, want);
+    for f in &flows {
+        assert_eq!(f["source"]["port"], local_port);
+        assert_eq!(f["event"]["reason"], "end");
+        // Each connection carried its own payload: 100, 200, ... bytes up.
+        let pid = f["source"]["process"]["pid"].as_u64().unwrap() as u32;
+        let i = pids.iter().position(|&p| p == pid).unwrap();
+        let up = f["source"]["bytes"].as_u64().unwrap();
+        assert!(
+            up > 100 * (i as u64 + 1) && up < 100 * (i as u64 + 1) + 1000,
+            "{f:#}"
+        );
+    }
+}

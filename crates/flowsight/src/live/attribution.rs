@@ -38,8 +38,12 @@ impl Attribution for LiveAttribution<'_> {
                 self.host.owner(&stamp)
             }
             None => {
-                if socket.is_some() {
+                if let Some(s) = socket {
                     *self.unattributed += 1;
+                    log::debug!(
+                        "no owner for socket cookie {} ({local} -> {remote})",
+                        s.cookie
+                    );
                 }
                 None
             }

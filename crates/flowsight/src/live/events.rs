@@ -57,6 +57,13 @@ pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
             // Read the process now, while it is alive, in case its exec was not seen (it
             // predates flowsight, or the event was lost).
             let _ = host.process(t.tgid);
+            log::trace!(
+                "owner of socket {}: {} ({}) by {:?}",
+                e.cookie,
+                stamp.tgid,
+                stamp.comm,
+                origin(e.origin)
+            );
             sockets.stamp(e.cookie, tuple, stamp, origin(e.origin), e.hdr.ts_ns);
         }
         Event::SockClose(e) => sockets.closed(e.cookie, e.hdr.ts_ns),

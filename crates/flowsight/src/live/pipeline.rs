@@ -14,6 +14,10 @@ use flowsight_record::{
 use flowsight_sink::Sink;
 use std::collections::{BTreeMap, HashMap};
 
+/// How long a superseded connection waits for the kernel's hand-over event (which comes
+/// through the ring buffer within a scan interval or two).
+const SUPERSEDED_WAIT_NS: u64 = 5_000_000_000;
+
 /// Everything the live loop keeps between iterations.
 pub struct Pipeline {
     pub capture: Capture,
@@ -25,6 +29,10 @@ pub struct Pipeline {
     interfaces: HashMap<u32, Interface>,
     started: Timestamp,
     scan_buf: Vec<(flowsight_abi::FlowKey, flowsight_abi::FlowStats)>,
+    /// Connections the kernel replaced by a new one on the same 4-tuple (seen by a scan),
+    /// waiting for the kernel's hand-over event with their final counters; written from the
+    /// last snapshot if the event does not come by the deadline (it was lost, and counted).
+    superseded: HashMap<(FlowKey, u64), (Flow, u64)>,
     due_buf: Vec<(FlowKey, Due)>,
     map_entries: u64,
     events_read: u64,
@@ -76,6 +84,7 @@ impl Pipeline {
             interfaces,
             started: Timestamp::now(),
             scan_buf: Vec::new(),
+            superseded: HashMap::new(),
             due_buf: Vec::new(),
             map_entries: 0,
             events_read: 0,
@@ -131,6 +140,7 @@ impl Pipeline {
                     {
                         self.table.remove(&key);
                     }
+                    self.superseded.remove(&(key, stats.first_ns));
                     self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
                 }
                 Ok(other) => events::apply(&other, &mut self.host, &mut self.sockets),
@@ -141,6 +151,14 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// A connection the kernel replaced: its record waits for the kernel's hand-over.
+    fn supersede(&mut self, old: Flow, now: u64) {
+        self.superseded.insert(
+            (old.key, old.stats.first_ns),
+            (old, now + SUPERSEDED_WAIT_NS),
+        );
     }
 
     /// Read the kernel flow map and write the records that are due.
@@ -154,7 +172,7 @@ impl Pipeline {
         self.map_entries = buf.len() as u64;
         for (k, v) in &buf {
             if let Some(old) = self.table.snapshot(FlowKey::from(k), Snapshot::from(v)) {
-                self.write_flow(&old, EndReason::End)?;
+                self.supersede(old, now);
             }
         }
         self.scan_buf = buf;
@@ -170,30 +188,71 @@ impl Pipeline {
                     }
                     self.table.reported(&key, now);
                 }
-                Due::Idle | Due::Ended => {
-                    // Take the entry out of the kernel with its final counters: a packet
-                    // counted since the scan is not lost.
-                    if let Some(last) = self.capture.flows().take(&key.to_abi())?
-                        && let Some(old) = self.table.snapshot(key, Snapshot::from(&last))
-                    {
-                        // The entry already held a newer connection: the old one is done.
-                        self.write_flow(&old, EndReason::End)?;
-                    }
-                    if let Some(flow) = self.table.remove(&key) {
-                        let reason = if flow.tcp_finished() {
-                            EndReason::End
-                        } else {
-                            EndReason::IdleTimeout
-                        };
-                        self.write_flow(&flow, reason)?;
-                    }
-                }
+                Due::Idle | Due::Ended => self.finish(key, now)?,
             }
         }
         self.due_buf = due;
+
+        // Hand-overs that never came (the event was lost; the loss is counted).
+        let late: Vec<_> = self
+            .superseded
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in late {
+            if let Some((flow, _)) = self.superseded.remove(&k) {
+                self.write_flow(&flow, EndReason::End)?;
+            }
+        }
         let wall = Timestamp::now();
         self.sockets.expire(now);
         self.host.expire(wall);
+        Ok(())
+    }
+
+    /// An ended or idle flow: take it out of the kernel with its final counters (a packet
+    /// counted since the scan is not lost) and write it. If the entry already holds a newer
+    /// connection on the same 4-tuple, that one is left alone: its owner may not even be known
+    /// yet, and the old connection's final counters arrive with the kernel's hand-over.
+    fn finish(&mut self, key: FlowKey, now: u64) -> Result<()> {
+        let Some(first_ns) = self.table.get(&key).map(|f| f.stats.first_ns) else {
+            return Ok(());
+        };
+        let abi_key = key.to_abi();
+        let flows = self.capture.flows();
+        match flows.get(&abi_key)? {
+            Some(current) if current.first_ns != first_ns => {
+                if let Some(old) = self.table.snapshot(key, Snapshot::from(&current)) {
+                    self.supersede(old, now);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if let Some(last) = flows.take(&abi_key)? {
+            if last.first_ns != first_ns {
+                // A new connection slipped in between the look and the take: put it back.
+                if !flows.restore(&abi_key, &last)? {
+                    log::debug!(
+                        "a new connection on {key:?} was split by a race with its hand-over"
+                    );
+                }
+                if let Some(old) = self.table.snapshot(key, Snapshot::from(&last)) {
+                    self.supersede(old, now);
+                }
+                return Ok(());
+            }
+            self.table.snapshot(key, Snapshot::from(&last));
+        }
+        if let Some(flow) = self.table.remove(&key) {
+            let reason = if flow.tcp_finished() {
+                EndReason::End
+            } else {
+                EndReason::IdleTimeout
+            };
+            self.write_flow(&flow, reason)?;
+        }
         Ok(())
     }
 
@@ -250,7 +309,8 @@ impl Pipeline {
     pub fn shutdown(&mut self) -> Result<()> {
         self.drain_events()?;
         self.scan()?;
-        let open: Vec<Flow> = self.table.drain().collect();
+        let mut open: Vec<Flow> = self.table.drain().collect();
+        open.extend(self.superseded.drain().map(|(_, (flow, _))| flow));
         for flow in &open {
             // A connection that already finished (still in its linger) ended on its own.
             let reason = if flow.tcp_finished() {

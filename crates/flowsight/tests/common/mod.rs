@@ -327,6 +327,16 @@ pub fn peer_main() {
             let mut buf = Vec::new();
             s.read_to_end(&mut buf).unwrap();
         }
+        // connect-tcp-from ADDR LOCALPORT SEND: as connect-tcp, from a fixed local port
+        // (SO_REUSEADDR), so that successive peers reuse one 4-tuple.
+        "connect-tcp-from" => {
+            let addr: SocketAddr = arg(0).parse().unwrap();
+            let mut s = connect_from(addr, num(1) as u16);
+            s.write_all(&vec![b's'; num(2)]).unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).unwrap();
+        }
         // hold-tcp ADDR: connect, say ready, then on each stdin line send that many bytes;
         // exit at EOF.
         "hold-tcp" => {
@@ -370,6 +380,51 @@ pub fn peer_main() {
     }
     // Exit at once: no harness teardown, which keeps short-lived peers short.
     std::process::exit(0);
+}
+
+/// A TCP connection to an IPv4 `to` from 127.0.0.1:`port`.
+fn connect_from(to: SocketAddr, port: u16) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = to else {
+        panic!("IPv4 only")
+    };
+    let sin = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a fresh descriptor, owned by the TcpStream at the end.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
+        let local = sin(std::net::Ipv4Addr::LOCALHOST, port);
+        assert_eq!(
+            libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len),
+            0,
+            "bind: {}",
+            std::io::Error::last_os_error()
+        );
+        let remote = sin(*to.ip(), to.port());
+        assert_eq!(
+            libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len),
+            0,
+            "connect: {}",
+            std::io::Error::last_os_error()
+        );
+        TcpStream::from_raw_fd(fd)
+    }
 }
 
 /// A running `flowsight live`.
