@@ -30,13 +30,14 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 
 ip netns exec "$ns" "$gen" serve 127.0.0.1:0 > "$out/server.txt" &
-pids+=($!)
+server_pid=$!
+pids+=($server_pid)
 sleep 0.3
 port=$(awk '/^ready/ {print $2}' "$out/server.txt")
 
 "$fs" live --netns "/run/netns/$ns" -i lo -o "$out/flowsight.json" --stats-interval 0 -v 2> "$out/flowsight.log" &
 pids+=($!)
-tcplife -D "$port" > "$out/tcplife.txt" 2>&1 &
+tcplife > "$out/tcplife.txt" 2>&1 &
 pids+=($!)
 bw=""
 if command -v bandwhich >/dev/null || [ -x "$HOME/.cargo/bin/bandwhich" ]; then
@@ -56,5 +57,5 @@ for p in "${pids[@]:1}"; do kill -INT "$p" 2>/dev/null || true; done
 sleep 3
 python3 benches/score_attribution.py --port "$port" --truth "$out/truth.txt" \
 	--flowsight "$out/flowsight.json" --tcplife "$out/tcplife.txt" \
-	${bw:+--bandwhich "$out/bandwhich.txt"} --name fs-loadgen
+	${bw:+--bandwhich "$out/bandwhich.txt"} --name fs-storm-client --server-pid "$server_pid"
 echo "outputs in $out"

@@ -40,12 +40,13 @@ declare -A work=(
 	[tcp-veth]="ip netns exec $a iperf3 -c 10.77.0.2 -p 52011 -t $secs -J"
 	[udp64-lo]="ip netns exec $a iperf3 -c 127.0.0.1 -p 52010 -u -b 0 -l 64 -t $secs -J"
 )
-metric() { # bits/s for TCP (receiver), packets/s for UDP
+metric() { # TCP: received bits/s; UDP: datagrams delivered per second
 	python3 -c '
 import json,sys
-j=json.load(sys.stdin); e=j["end"]
-if "sum_received" in e: print(e["sum_received"]["bits_per_second"])
-else: print(e["sum"]["packets"]/e["sum"]["seconds"])'
+e=json.load(sys.stdin)["end"]
+r=e["sum_received"]
+if "lost_packets" in r: print((r["packets"]-r["lost_packets"])/r["seconds"])
+else: print(r["bits_per_second"])'
 }
 start_fs() {
 	"$fs" live --netns "/run/netns/$a" -i lo -i fsoa0 -o /dev/null --stats-interval 0 -v 2>/tmp/fs-overhead.log &
@@ -86,6 +87,7 @@ echo "BPF run time per call with bpf_stats_enabled (includes its ~70 ns overhead
 bpftool prog show -j | python3 -c '
 import json,sys
 for p in json.load(sys.stdin):
-    if p.get("name","").startswith("fsight_") and p.get("run_cnt"):
-        print(f"  {p[\"name\"]:<24} {p[\"run_time_ns\"]/p[\"run_cnt\"]:7.1f} ns over {p[\"run_cnt\"]} calls")'
+    n = p.get("name", "")
+    if n.startswith("fsight_") and p.get("run_cnt"):
+        print("  %-24s %7.1f ns over %d calls" % (n, p["run_time_ns"] / p["run_cnt"], p["run_cnt"]))'
 stop_fs

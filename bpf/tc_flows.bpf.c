@@ -11,8 +11,9 @@
  *   ingress                 the receiver is found with bpf_sk_lookup_{tcp,udp}; a looked-up
  *                           socket has no cookie helper in TC, so it is read from sk_storage,
  *                           where sockets.bpf.c stamped it
- * On loopback every packet passes egress and then ingress: it is counted at egress only, and
- * ingress just looks up receivers that never send (one-way UDP).
+ * On loopback every packet passes egress and then ingress, and both ends are local: it is
+ * counted at egress, where the receiver is also looked up, and no ingress program is attached
+ * (the ingress code still skips counting on loopback, should one be).
  *
  * Return value: TC_ACT_UNSPEC (TCX_NEXT), so flowsight never changes what happens to a packet
  * and the programs after it still run.
@@ -217,6 +218,10 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	if (egress) {
 		if (v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
 			fsight_take_skb_sock(skb, v, s);
+		/* On loopback the receiver is local too: find it here, so that loopback needs no
+		 * ingress program at all. */
+		if (loopback && v->cookie_kind[r & 1] != FSIGHT_COOKIE_SOCKET)
+			fsight_lookup_receiver(skb, &p, v, r);
 	} else {
 		if (!loopback && v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
 			fsight_take_skb_sock(skb, v, s);

@@ -97,6 +97,9 @@ pub(crate) fn attach(ebpf: &mut Ebpf, iface: &Interface, mode: TcMode) -> Vec<Pr
     DIRECTIONS
         .iter()
         .zip(progs)
+        // Loopback: every packet is seen at egress, receivers included; ingress would only
+        // see each packet a second time.
+        .filter(|((dir, _), _)| iface.link != LinkKind::Loopback || *dir == TcAttachType::Egress)
         .map(|(&(dir, dir_name), program)| {
             let outcome = (|| {
                 let prog = ebpf

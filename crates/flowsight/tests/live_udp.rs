@@ -65,3 +65,48 @@ fn udp_ipv6_request_response_attributed() {
         udp_exchange("[::1]:0", "[::1]");
     }
 }
+
+#[test]
+fn udp_receiver_that_never_answers_is_attributed() {
+    if !root_or_skip("udp_receiver_that_never_answers_is_attributed") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("oneway");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let spec = PeerSpec {
+        netns: Some(&ns),
+        uid: Some(1),
+        cgroup: Some(&cg),
+    };
+    let (mut sink, port) = spec.start("sink-udp", &["127.0.0.1:0", "4"]);
+    let sender = PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(&cg),
+    };
+    let sender_pid = sender.run("udp-send", &[&format!("127.0.0.1:{port}"), "32", "4"]);
+    assert!(sink.wait().unwrap().success());
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let f = records
+        .iter()
+        .find(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .unwrap_or_else(|| panic!("no flow: {records:#?}"));
+    assert_eq!(f["source"]["process"]["pid"], sender_pid, "{f:#}");
+    assert_eq!(
+        f["destination"]["process"]["pid"],
+        sink.id(),
+        "the silent receiver: {f:#}"
+    );
+    assert_eq!(f["destination"]["user"]["name"], "daemon");
+    assert_eq!(f["source"]["packets"], 4);
+    assert_eq!(f["destination"]["packets"], 0);
+}

@@ -210,14 +210,8 @@ fn veth_udp_ipv6_both_sides_attributed() {
     let ns_b = NetNs::new();
     let veth = Veth::new(&ns_a, &ns_b);
     let cg = Cgroup::new("veth6");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns_a.path(),
-        "-i",
-        &veth.a,
-        "--scan-interval-ms",
-        "100",
-    ]);
+    // No -i: flowsight attaches to every interface that is up in the namespace.
+    let fs = Flowsight::start(&["--netns", &ns_a.path(), "--scan-interval-ms", "100"]);
     let in_b = PeerSpec {
         netns: Some(&ns_b),
         uid: None,
@@ -238,6 +232,11 @@ fn veth_udp_ipv6_both_sides_attributed() {
         .find(|r| r["type"] == "flow" && r["destination"]["port"] == port)
         .unwrap_or_else(|| panic!("no flow: {records:#?}"));
     assert_eq!(f["network"]["type"], "ipv6");
+    assert_eq!(
+        f["interface"]["name"],
+        veth.a.as_str(),
+        "found on the veth without -i"
+    );
     assert_eq!(f["source"]["process"]["pid"], client_pid, "{f:#}");
     assert_eq!(f["destination"]["process"]["pid"], srv.id(), "{f:#}");
     assert_eq!(f["source"]["packets"], 3);

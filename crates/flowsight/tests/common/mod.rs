@@ -360,6 +360,29 @@ pub fn peer_main() {
                 u.send_to(&vec![b'u'; 2 * n], from).unwrap();
             }
         }
+        // sink-udp BIND COUNT: receive COUNT datagrams, never answer.
+        "sink-udp" => {
+            let u = UdpSocket::bind(arg(0)).unwrap();
+            println!("ready {}", u.local_addr().unwrap().port());
+            std::io::stdout().flush().unwrap();
+            let mut buf = [0u8; 65536];
+            for _ in 0..num(1) {
+                u.recv_from(&mut buf).unwrap();
+            }
+        }
+        // udp-send ADDR SIZE COUNT: send COUNT datagrams, expect nothing back.
+        "udp-send" => {
+            let addr: SocketAddr = arg(0).parse().unwrap();
+            let u = UdpSocket::bind(if addr.is_ipv4() {
+                "0.0.0.0:0"
+            } else {
+                "[::]:0"
+            })
+            .unwrap();
+            for _ in 0..num(2) {
+                u.send_to(&vec![b'o'; num(1)], addr).unwrap();
+            }
+        }
         // udp-ask ADDR SIZE COUNT: send COUNT datagrams of SIZE bytes, read each answer.
         "udp-ask" => {
             let addr: SocketAddr = arg(0).parse().unwrap();
