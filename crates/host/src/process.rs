@@ -60,7 +60,10 @@ pub struct ForkEvent {
     pub parent_tgid: u32,
     /// The new process's id.
     pub child_tgid: u32,
-    /// When the event was received; taken as the child's start time.
+    /// The child's `task->start_time` (CLOCK_MONOTONIC ns); 0 when unknown, and then the
+    /// child's start is taken to be `at`.
+    pub start_monotonic_ns: u64,
+    /// When the event was received.
     pub at: Timestamp,
 }
 
@@ -358,7 +361,11 @@ impl ProcessTable {
         let mut child = ProcessInfo::clone(&parent);
         child.pid = e.child_tgid;
         child.ppid = Some(e.parent_tgid);
-        child.start = Some(e.at);
+        child.start = Some(if e.start_monotonic_ns != 0 {
+            self.clocks.monotonic_to_wall(e.start_monotonic_ns)
+        } else {
+            e.at
+        });
         child.exited_at = None;
         child.source = ProcessSource::Fork;
         child.record = OnceLock::new();
@@ -689,6 +696,7 @@ mod tests {
             ForkEvent {
                 parent_tgid: 100,
                 child_tgid: 101,
+                start_monotonic_ns: 0,
                 at: Timestamp(2000 * SEC),
             },
             &mut cg,
@@ -783,6 +791,7 @@ mod tests {
             ForkEvent {
                 parent_tgid: 1,
                 child_tgid: 400,
+                start_monotonic_ns: 0,
                 at: Timestamp(SEC),
             },
             &mut cg,
@@ -901,6 +910,7 @@ mod tests {
                 ForkEvent {
                     parent_tgid: 1,
                     child_tgid: 2,
+                    start_monotonic_ns: 0,
                     at: Timestamp(SEC),
                 },
                 &mut cg,

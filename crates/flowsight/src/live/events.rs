@@ -83,6 +83,7 @@ pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
         Event::ProcFork(e) => host.on_fork(ForkEvent {
             parent_tgid: e.parent_tgid,
             child_tgid: e.child_tgid,
+            start_monotonic_ns: e.start_ns,
             at: now,
         }),
         Event::ProcExit(e) => host.on_exit(ExitEvent {
