@@ -1,0 +1,82 @@
+//! pcap link types: which header a captured frame starts with.
+//!
+//! The per-link headers live in [`crate::ethernet`], [`crate::sll`] and [`crate::loopback`];
+//! raw IP has none. [`crate::decode()`] dispatches on a [`LinkType`].
+
+/// The link-layer header type of a capture (`LINKTYPE_*` / `DLT_*` in pcap files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkType {
+    /// Ethernet II, LINKTYPE_ETHERNET (1).
+    Ethernet,
+    /// Linux cooked capture v1, LINKTYPE_LINUX_SLL (113).
+    LinuxSll,
+    /// Linux cooked capture v2, LINKTYPE_LINUX_SLL2 (276).
+    LinuxSll2,
+    /// Raw IPv4 or IPv6, told apart by the version nibble: LINKTYPE_RAW (101), the
+    /// platform-specific DLT_RAW values 12 and 14, and LINKTYPE_IPV4/IPV6 (228/229).
+    Raw,
+    /// BSD loopback, LINKTYPE_NULL (0): a 4-byte address family in the writer's byte order.
+    Null,
+    /// OpenBSD loopback, LINKTYPE_LOOP (108): a 4-byte address family in network byte order.
+    Loop,
+    /// Any other link type; [`crate::decode()`] rejects it.
+    Unknown(u32),
+}
+
+impl LinkType {
+    /// The link type for a pcap/pcapng link-type number.
+    pub fn from_dlt(dlt: u32) -> LinkType {
+        match dlt {
+            0 => LinkType::Null,
+            1 => LinkType::Ethernet,
+            12 | 14 | 101 | 228 | 229 => LinkType::Raw,
+            108 => LinkType::Loop,
+            113 => LinkType::LinuxSll,
+            276 => LinkType::LinuxSll2,
+            n => LinkType::Unknown(n),
+        }
+    }
+
+    /// The canonical LINKTYPE number (101 for every raw-IP alias).
+    pub fn dlt(self) -> u32 {
+        match self {
+            LinkType::Null => 0,
+            LinkType::Ethernet => 1,
+            LinkType::Raw => 101,
+            LinkType::Loop => 108,
+            LinkType::LinuxSll => 113,
+            LinkType::LinuxSll2 => 276,
+            LinkType::Unknown(n) => n,
+        }
+    }
+}
+
+impl From<u32> for LinkType {
+    fn from(dlt: u32) -> LinkType {
+        LinkType::from_dlt(dlt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dlt_numbers_round_trip() {
+        for (n, t) in [
+            (0, LinkType::Null),
+            (1, LinkType::Ethernet),
+            (101, LinkType::Raw),
+            (108, LinkType::Loop),
+            (113, LinkType::LinuxSll),
+            (276, LinkType::LinuxSll2),
+            (147, LinkType::Unknown(147)),
+        ] {
+            assert_eq!(LinkType::from(n), t);
+            assert_eq!(t.dlt(), n);
+        }
+        for raw in [12, 14, 228, 229] {
+            assert_eq!(LinkType::from_dlt(raw), LinkType::Raw);
+        }
+    }
+}
