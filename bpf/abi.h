@@ -232,7 +232,8 @@ _Static_assert(sizeof(struct fsight_flow_key) == 44, "fsight_flow_key");
 
 /* Value of the flow map. Index i of each pair is endpoint i of the key. */
 struct fsight_flow_stats {
-	/* First and last packet (CLOCK_MONOTONIC ns). */
+	/* First and last packet (CLOCK_MONOTONIC ns). last_ns is exact for the first 16 packets
+	 * of each direction and for SYN/FIN/RST, then updated every 64th packet. */
 	__u64 first_ns;
 	__u64 last_ns;
 	/* Packets and bytes SENT by endpoint i (whole frames as seen at the hook). */
