@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput cost of flowsight on real traffic, without and with it, in one run.
 #
-#   sudo benches/overhead.sh [ROUNDS]      (default 5)
+#   sudo benches/overhead.sh [ROUNDS]      (default 5; WORKLOADS="tcp-lo tcp-veth" SECS=5 to choose)
 #
 # iperf3 swings by ~20% from run to run here, so runs alternate A B A B and medians are
 # compared. Three workloads: bulk TCP over loopback, bulk TCP over a veth pair between two
@@ -57,9 +57,10 @@ start_fs() {
 stop_fs() { kill -INT "$fspid"; wait "$fspid" || true; fspid=""; }
 
 declare -A off on
-for w in tcp-lo tcp-veth udp64-lo; do off[$w]=""; on[$w]=""; done
+workloads=${WORKLOADS:-tcp-lo tcp-veth udp64-lo}
+for w in $workloads; do off[$w]=""; on[$w]=""; done
 for r in $(seq "$rounds"); do
-	for w in tcp-lo tcp-veth udp64-lo; do
+	for w in $workloads; do
 		off[$w]+="$(${work[$w]} | metric) "
 		start_fs
 		on[$w]+="$(${work[$w]} | metric) "
@@ -69,7 +70,7 @@ done
 
 median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 printf '%-10s %16s %16s %8s\n' workload without with change
-for w in tcp-lo tcp-veth udp64-lo; do
+for w in $workloads; do
 	m0=$(median ${off[$w]}); m1=$(median ${on[$w]})
 	unit=$([ "$w" = udp64-lo ] && echo "pkt/s" || echo "Gbit/s")
 	python3 -c "

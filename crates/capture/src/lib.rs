@@ -48,6 +48,9 @@ pub struct CaptureConfig {
     pub ring_bytes: u32,
     /// Capacity of the kernel flow map.
     pub flow_map_entries: u32,
+    /// Also stamp sockets at their first receive (a tracepoint on every recvmsg; only needed
+    /// for receive-only sockets accepted without accept(2)).
+    pub stamp_receives: bool,
 }
 
 impl Default for CaptureConfig {
@@ -57,6 +60,7 @@ impl Default for CaptureConfig {
             tc_mode: TcMode::Auto,
             ring_bytes: 8 << 20,
             flow_map_entries: 1 << 18,
+            stamp_receives: false,
         }
     }
 }
@@ -158,7 +162,7 @@ impl Capture {
             .map_max_entries(names::MAP_FLOWS, cfg.flow_map_entries)
             .load(OBJECT)?;
         tc::load(&mut ebpf).map_err(|(prog, e)| required(format!("loading {prog}"), e))?;
-        let mut status = probes::attach_all(&mut ebpf, &btf);
+        let mut status = probes::attach_all(&mut ebpf, &btf, cfg.stamp_receives);
         for iface in interfaces {
             status.extend(tc::attach(&mut ebpf, iface, cfg.tc_mode));
         }

@@ -37,6 +37,8 @@ impl fmt::Display for Hook {
 struct ProbeSpec {
     program: &'static str,
     hook: Hook,
+    /// Attached only when asked for (it costs on a hot path and covers a rare case).
+    opt_in: bool,
     /// What attribution loses when this probe is missing.
     without: &'static str,
 }
@@ -45,46 +47,55 @@ const PROBES: &[ProbeSpec] = &[
     ProbeSpec {
         program: PROG_SOCK_CREATE,
         hook: Hook::CgroupSockCreate,
+        opt_in: false,
         without: "sockets are not stamped at creation: UDP sockets that only receive are attributed only if they existed at start-up",
     },
     ProbeSpec {
         program: PROG_TCP_STATE,
         hook: Hook::TpBtf("inet_sock_set_state"),
+        opt_in: false,
         without: "TCP connect() and passive opens are not stamped: clients are attributed at creation or first send; accepted sockets at first send/receive",
     },
     ProbeSpec {
         program: PROG_ACCEPT4,
         hook: Hook::TracePoint("syscalls", "sys_exit_accept4"),
+        opt_in: false,
         without: "accept4() is not seen: accepted sockets are attributed at their first send or receive",
     },
     ProbeSpec {
         program: PROG_ACCEPT,
         hook: Hook::TracePoint("syscalls", "sys_exit_accept"),
+        opt_in: false,
         without: "accept() is not seen: accepted sockets are attributed at their first send or receive",
     },
     ProbeSpec {
         program: PROG_SOCK_SEND,
         hook: Hook::TpBtf("sock_send_length"),
+        opt_in: false,
         without: "first sends are not stamped: sockets handed between processes keep their creator",
     },
     ProbeSpec {
         program: PROG_SOCK_RECV,
         hook: Hook::TpBtf("sock_recv_length"),
-        without: "first receives are not stamped",
+        opt_in: true,
+        without: "first receives are not stamped: a socket that only receives and was accepted without accept(2) (io_uring) has no owner",
     },
     ProbeSpec {
         program: PROG_PROC_EXEC,
         hook: Hook::TpBtf("sched_process_exec"),
+        opt_in: false,
         without: "exec is not seen: a process that exits before /proc is read has no executable or arguments",
     },
     ProbeSpec {
         program: PROG_PROC_FORK,
         hook: Hook::TpBtf("sched_process_fork"),
+        opt_in: false,
         without: "fork is not seen: short-lived forked children are named from their socket stamp only",
     },
     ProbeSpec {
         program: PROG_PROC_EXIT,
         hook: Hook::TpBtf("sched_process_exit"),
+        opt_in: false,
         without: "exit is not seen: exited processes are noticed when /proc no longer has them",
     },
 ];
@@ -169,7 +180,7 @@ fn load_attach(
 }
 
 /// Load and attach every attribution probe; one status per probe.
-pub(crate) fn attach_all(ebpf: &mut Ebpf, btf: &Btf) -> Vec<ProbeStatus> {
+pub(crate) fn attach_all(ebpf: &mut Ebpf, btf: &Btf, opt_in: bool) -> Vec<ProbeStatus> {
     let needs_tracefs = PROBES
         .iter()
         .any(|p| matches!(p.hook, Hook::TracePoint(..)));
@@ -181,6 +192,7 @@ pub(crate) fn attach_all(ebpf: &mut Ebpf, btf: &Btf) -> Vec<ProbeStatus> {
     let cgroup2 = preflight::cgroup2_mount();
     PROBES
         .iter()
+        .filter(|spec| opt_in || !spec.opt_in)
         .map(|spec| ProbeStatus {
             program: spec.program,
             target: spec.hook.to_string(),

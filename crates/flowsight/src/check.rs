@@ -15,6 +15,8 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
     let cfg = CaptureConfig {
         interfaces: args.interfaces.clone(),
         tc_mode: args.tc_mode.into(),
+        // Try the opt-in probes too: the check is about what this kernel can do.
+        stamp_receives: true,
         ..CaptureConfig::default()
     };
     let status = Capture::probe(&cfg)?;

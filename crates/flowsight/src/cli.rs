@@ -95,6 +95,10 @@ pub struct LiveArgs {
     /// Capacity of the kernel flow map (concurrent flows).
     #[arg(long, value_name = "FLOWS", default_value_t = 1 << 18)]
     pub flow_map_size: u32,
+    /// Also stamp socket owners at a socket's first receive. Costs a tracepoint call on every
+    /// receive; only needed for receive-only sockets accepted without accept(2) (io_uring).
+    #[arg(long)]
+    pub stamp_receives: bool,
     /// How often the kernel flow map is read, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub scan_interval_ms: u64,
@@ -184,6 +188,7 @@ impl LiveArgs {
                 tc_mode: self.tc_mode.into(),
                 ring_bytes: self.ring_size,
                 flow_map_entries: self.flow_map_size,
+                stamp_receives: self.stamp_receives,
             },
             output: match self.output.as_str() {
                 "-" => Output::Stdout,

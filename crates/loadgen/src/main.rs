@@ -100,7 +100,13 @@ fn storm(
     parallel: usize,
     truth: &std::path::Path,
 ) -> Result<()> {
-    let exe = std::env::current_exe()?;
+    // Clients run from a copy named fs-storm-client, so a tool that only reports process
+    // names cannot take the server (fs-loadgen) for a client.
+    let exe = std::env::temp_dir()
+        .join(format!("fs-storm-{}", std::process::id()))
+        .join("fs-storm-client");
+    std::fs::create_dir_all(exe.parent().unwrap())?;
+    std::fs::copy(std::env::current_exe()?, &exe)?;
     let start = Instant::now();
     let mut running = Vec::new();
     for _ in 0..procs {
@@ -120,6 +126,7 @@ fn storm(
     for mut c in running {
         c.wait()?;
     }
+    let _ = std::fs::remove_dir_all(exe.parent().unwrap());
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
         "storm: {} connections from {procs} processes in {secs:.1} s ({:.0}/s)",
