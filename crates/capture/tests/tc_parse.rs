@@ -14,7 +14,13 @@ fn root_or_skip(test: &str) -> bool {
     if std::env::var("FLOWSIGHT_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
         panic!("{test}: root tests are required but this is not root");
     }
-    eprintln!("SKIP (not root): {test} needs root to load BPF programs");
+    // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a skip
+    // must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP (not root): {test} needs root to load BPF programs"
+    );
     false
 }
 

@@ -28,7 +28,13 @@ pub fn root_or_skip(test: &str) -> bool {
             "{test}: root tests are required (FLOWSIGHT_REQUIRE_ROOT_TESTS=1) but this is not root"
         );
     }
-    eprintln!("SKIP (not root): {test} needs root to load BPF programs and make namespaces");
+    // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a skip
+    // must be seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP (not root): {test} needs root to load BPF programs and make namespaces"
+    );
     false
 }
 
