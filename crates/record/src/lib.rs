@@ -10,18 +10,28 @@
 //! The types are plain data: they are built by the flow table and the protocol analyzers and
 //! consumed by the sinks. Nothing here does I/O.
 
+mod conn;
+mod dns;
 mod flow;
+mod http;
 mod owner;
 mod stats;
 mod time;
+mod tls;
+mod weird;
 
+pub use conn::{Conn, ConnNetwork, Peer};
+pub use dns::{Dns, DnsAnswer, DnsQuestion, DnsRecord};
 pub use flow::{
     EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, TcpFlags,
     Transport, Vlan,
 };
+pub use http::{Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Url, UserAgent};
 pub use owner::{Cgroup, Container, ContainerRuntime, Group, Owner, Process, User};
 pub use stats::{StatsFlows, StatsRecord, StatsSection};
 pub use time::Timestamp;
+pub use tls::{Tls, TlsClient, TlsRecord, TlsServer};
+pub use weird::{Weird, WeirdRecord};
 
 use serde::Serialize;
 
@@ -37,6 +47,14 @@ pub enum Record {
     Flow(FlowRecord),
     /// flowsight's own counters: see [`StatsRecord`].
     Stats(StatsRecord),
+    /// An HTTP transaction: see [`HttpRecord`].
+    Http(HttpRecord),
+    /// A DNS transaction: see [`DnsRecord`].
+    Dns(DnsRecord),
+    /// A TLS handshake: see [`TlsRecord`].
+    Tls(TlsRecord),
+    /// An anomaly: see [`WeirdRecord`].
+    Weird(WeirdRecord),
 }
 
 impl Record {
@@ -45,6 +63,10 @@ impl Record {
         match self {
             Record::Flow(_) => "flow",
             Record::Stats(_) => "stats",
+            Record::Http(_) => "http",
+            Record::Dns(_) => "dns",
+            Record::Tls(_) => "tls",
+            Record::Weird(_) => "weird",
         }
     }
 
@@ -54,6 +76,10 @@ impl Record {
         vec![
             Record::Flow(FlowRecord::example()),
             Record::Stats(StatsRecord::example()),
+            Record::Http(HttpRecord::example()),
+            Record::Dns(DnsRecord::example()),
+            Record::Tls(TlsRecord::example()),
+            Record::Weird(WeirdRecord::example()),
         ]
     }
 }
@@ -63,6 +89,17 @@ impl From<FlowRecord> for Record {
         Record::Flow(r)
     }
 }
+
+macro_rules! into_record {
+    ($($t:ident => $v:ident),*) => {$(
+        impl From<$t> for Record {
+            fn from(r: $t) -> Self {
+                Record::$v(r)
+            }
+        }
+    )*};
+}
+into_record!(HttpRecord => Http, DnsRecord => Dns, TlsRecord => Tls, WeirdRecord => Weird);
 
 impl From<StatsRecord> for Record {
     fn from(r: StatsRecord) -> Self {

@@ -8,12 +8,14 @@
 //! * [`HandshakeCollector`] takes the raw stream of one direction and gathers handshake
 //!   fragments across records, up to a cap.
 
+mod ciphers;
 mod client_hello;
 mod collector;
 mod extensions;
 mod record;
 mod server_hello;
 
+pub use ciphers::cipher_name;
 pub use client_hello::ClientHello;
 pub use collector::{DEFAULT_MAX_HANDSHAKE, HandshakeCollector};
 pub use extensions::{Extension, ExtensionType, Extensions};
