@@ -5,16 +5,21 @@
 //! flow into its [`flowsight_record::FlowRecord`], deciding its direction and asking an
 //! [`Attribution`] for the owners of its local ends. Pure: no I/O, no kernel.
 
+pub mod app;
 mod clock;
 mod community_id;
+pub mod defrag;
+mod engine;
 pub mod icmp;
 mod kernel;
 mod key;
 mod record;
+pub mod stream;
 mod table;
 
 pub use clock::Clock;
 pub use community_id::{community_id, community_id_seeded};
+pub use engine::{Engine, EngineConfig, EngineStats};
 pub use key::FlowKey;
 pub use record::{Attribution, NoAttribution, Role, flow_record, initiator};
 pub use table::{Due, Flow, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};

@@ -179,6 +179,21 @@ impl FlowTable {
         len: u64,
         tcp_flags: u8,
     ) -> Option<Flow> {
+        self.packets(key, sender, ts_ns, 1, len, tcp_flags)
+    }
+
+    /// Count `packets` frames of `bytes` bytes in all sent by endpoint `sender` (the
+    /// fragments of one reassembled datagram).
+    pub fn packets(
+        &mut self,
+        key: FlowKey,
+        sender: usize,
+        ts_ns: u64,
+        packets: u64,
+        bytes: u64,
+        tcp_flags: u8,
+    ) -> Option<Flow> {
+        let (len, n) = (bytes, packets);
         let s = sender & 1;
         let fresh = || Snapshot {
             first_ns: ts_ns,
@@ -203,7 +218,7 @@ impl FlowTable {
                 .or_insert_with(|| Flow::new(key, fresh())),
         };
         let st = &mut flow.stats;
-        st.packets[s] += 1;
+        st.packets[s] += n;
         st.bytes[s] += len;
         st.last_ns = st.last_ns.max(ts_ns);
         st.tcp_flags[s] |= tcp_flags;

@@ -31,6 +31,69 @@ pub enum Command {
     Live(LiveArgs),
     /// Tell, hook by hook, what loads and attaches on this kernel and what is degraded.
     Check(CheckArgs),
+    /// Read a capture file (pcap or pcapng, optionally gzip-compressed; '-' for standard
+    /// input) and write its flow, HTTP, DNS, TLS and weird records.
+    Read(ReadArgs),
+}
+
+/// Protocol-analysis flags shared by `live` and `read`.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// Log this HTTP header's value in http.request.headers / http.response.headers
+    /// (repeatable, case-insensitive).
+    #[arg(long = "http-header", value_name = "NAME")]
+    pub http_headers: Vec<String>,
+    /// Log the values of Authorization, Proxy-Authorization, Cookie and Set-Cookie instead of
+    /// [REDACTED].
+    #[arg(long)]
+    pub log_credentials: bool,
+    /// Write a DNS query without an answer after SECS seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        allow_negative_numbers = true
+    )]
+    pub dns_timeout: f64,
+    /// Flow records only: no HTTP, DNS or TLS analysis.
+    #[arg(long)]
+    pub no_protocols: bool,
+}
+
+/// `flowsight read` as typed.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The capture file ('-': standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Write records to FILE ('-': standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+    /// Write an interim record for a flow still open after SECS seconds of capture time.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
+    pub active_timeout: f64,
+    /// Consider a flow over after SECS seconds of capture time without a packet.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
+    pub idle_timeout: f64,
+    /// Analyze with N threads (flows are split between them by address pair).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Never draw the progress bar (it is drawn only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Protocol analysis.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 /// How TC programs attach.
@@ -163,6 +226,69 @@ fn seconds(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
     Duration::try_from_secs_f64(v).with_context(|| format!("--{flag} {v} is out of range"))
 }
 
+impl AnalysisArgs {
+    /// The engine settings these flags describe.
+    pub fn resolve(&self) -> Result<flowsight_flow::app::AppConfig> {
+        let dns = seconds("dns-timeout", self.dns_timeout, false)?;
+        Ok(flowsight_flow::app::AppConfig {
+            http_headers: self
+                .http_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            log_credentials: self.log_credentials,
+            dns_timeout_ns: dns.as_nanos() as u64,
+        })
+    }
+}
+
+/// `flowsight read`, resolved.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    /// The capture file, or `-`.
+    pub file: String,
+    /// Where records go.
+    pub output: Output,
+    /// Engine settings.
+    pub engine: flowsight_flow::EngineConfig,
+    /// Worker threads.
+    pub threads: usize,
+    /// Draw a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl ReadArgs {
+    /// Check the flags and build the settings.
+    pub fn resolve(&self) -> Result<ReadConfig> {
+        if self.threads == 0 || self.threads > 256 {
+            bail!("--threads must be between 1 and 256, got {}", self.threads);
+        }
+        let ns = |d: Duration| d.as_nanos() as u64;
+        Ok(ReadConfig {
+            file: self.file.clone(),
+            output: output(&self.output),
+            engine: flowsight_flow::EngineConfig {
+                timeouts: Timeouts {
+                    idle_ns: ns(seconds("idle-timeout", self.idle_timeout, false)?),
+                    active_ns: ns(seconds("active-timeout", self.active_timeout, false)?),
+                    linger_ns: Timeouts::default().linger_ns,
+                },
+                analyze: !self.analysis.no_protocols,
+                app: self.analysis.resolve()?,
+            },
+            threads: self.threads,
+            progress: !self.no_progress,
+        })
+    }
+}
+
+fn output(o: &str) -> Output {
+    match o {
+        "-" => Output::Stdout,
+        path => Output::File(path.into()),
+    }
+}
+
 impl LiveArgs {
     /// Check the flags and build the settings.
     pub fn resolve(&self) -> Result<LiveConfig> {
@@ -190,10 +316,7 @@ impl LiveArgs {
                 flow_map_entries: self.flow_map_size,
                 stamp_receives: self.stamp_receives,
             },
-            output: match self.output.as_str() {
-                "-" => Output::Stdout,
-                path => Output::File(path.into()),
-            },
+            output: output(&self.output),
             duration: self
                 .duration
                 .map(|d| seconds("duration", d, false))
@@ -248,6 +371,32 @@ mod tests {
         assert_eq!(c.capture.interfaces, vec!["lo", "eth0"]);
         assert_eq!(c.output, Output::File("/tmp/x.json".into()));
         assert_eq!(c.duration, Some(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn read_flags() {
+        let cli = Cli::try_parse_from([
+            "flowsight",
+            "read",
+            "x.pcap",
+            "--http-header",
+            "Accept",
+            "--threads",
+            "2",
+        ])
+        .unwrap();
+        let Command::Read(a) = cli.command else {
+            unreachable!()
+        };
+        let c = a.resolve().unwrap();
+        assert_eq!(c.engine.app.http_headers, vec!["accept"]);
+        assert_eq!(c.threads, 2);
+        assert!(c.engine.analyze);
+        let cli = Cli::try_parse_from(["flowsight", "read", "x.pcap", "--threads", "0"]).unwrap();
+        let Command::Read(a) = cli.command else {
+            unreachable!()
+        };
+        assert!(a.resolve().unwrap_err().to_string().contains("--threads"));
     }
 
     #[test]

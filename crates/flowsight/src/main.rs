@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod live;
+mod read;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -23,6 +24,7 @@ fn main() {
     let result = match &cli.command {
         Command::Live(args) => args.resolve().and_then(|cfg| live::run(&cfg)).map(|()| 0),
         Command::Check(args) => check::run(args),
+        Command::Read(args) => args.resolve().and_then(|cfg| read::run(&cfg)).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),

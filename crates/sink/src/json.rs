@@ -25,6 +25,15 @@ impl<W: Write> JsonLines<W> {
     }
 }
 
+impl JsonLines<Vec<u8>> {
+    /// Take the serialized records out (after flushing the buffer into the vector), leaving
+    /// the sink empty and ready for more.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        let _ = self.out.flush();
+        std::mem::take(self.out.get_mut())
+    }
+}
+
 impl<W: Write> Sink for JsonLines<W> {
     fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         serde_json::to_writer(&mut self.out, record).map_err(|source| {

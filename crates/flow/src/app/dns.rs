@@ -1,0 +1,263 @@
+//! DNS over UDP and TCP: queries and responses paired by id, one record per transaction.
+
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport};
+use flowsight_record::{Dns, DnsAnswer, DnsQuestion, DnsRecord, ProtoEvent, Record};
+use flowsight_wire::l7::dns::{DnsError, Message, RData, tcp_message};
+use std::collections::HashMap;
+
+/// DNS, LLMNR and mDNS ports. DNS is recognised by port and a successful parse, never by
+/// content alone: too many UDP payloads parse as some DNS message.
+const PORTS: &[u16] = &[53, 5353, 5355, 137];
+
+pub(super) const PROTOCOL_UDP: Protocol = Protocol {
+    name: "dns",
+    transport: Transport::Udp,
+    ports: PORTS,
+    detect: detect_udp,
+    new: new_udp,
+};
+
+pub(super) const PROTOCOL_TCP: Protocol = Protocol {
+    name: "dns",
+    transport: Transport::Tcp,
+    ports: &[53],
+    detect: detect_tcp,
+    new: new_tcp,
+};
+
+fn detect_udp(first: &[u8], _side: Side, port_match: bool) -> bool {
+    port_match && Message::parse(first).is_ok()
+}
+
+fn detect_tcp(first: &[u8], _side: Side, port_match: bool) -> bool {
+    port_match && matches!(tcp_message(first), Ok(Some((m, _))) if Message::parse(m).is_ok())
+}
+
+fn new_udp(cfg: &AppConfig) -> Box<dyn Analyzer> {
+    Box::new(DnsAnalyzer::new(cfg, false))
+}
+
+fn new_tcp(cfg: &AppConfig) -> Box<dyn Analyzer> {
+    Box::new(DnsAnalyzer::new(cfg, true))
+}
+
+/// Queries kept waiting for an answer per flow (a resolver's flow to its server carries many).
+const MAX_PENDING: usize = 4096;
+/// Bytes of an unfinished TCP message kept per side (a DNS message is at most 64 KiB).
+const MAX_TCP_BUF: usize = 65_537;
+
+/// A query waiting for its response.
+struct Pending {
+    ts: u64,
+    dns: Dns,
+}
+
+struct DnsAnalyzer {
+    tcp: bool,
+    bufs: [Vec<u8>; 2],
+    dead: [bool; 2],
+    pending: HashMap<u16, Pending>,
+    timeout_ns: u64,
+}
+
+impl DnsAnalyzer {
+    fn new(cfg: &AppConfig, tcp: bool) -> DnsAnalyzer {
+        DnsAnalyzer {
+            tcp,
+            bufs: [Vec::new(), Vec::new()],
+            dead: [false; 2],
+            pending: HashMap::new(),
+            timeout_ns: cfg.dns_timeout_ns,
+        }
+    }
+
+    fn message(&mut self, cx: &mut Cx<'_>, ts: u64, bytes: &[u8]) {
+        let msg = match Message::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                cx.weird(ts, weird_name(&e), "dns", e.to_string());
+                return;
+            }
+        };
+        let dns = describe(&msg);
+        if !msg.is_response() {
+            if self.pending.len() >= MAX_PENDING {
+                // Forget the oldest: its record is written without an answer.
+                if let Some(&id) = self
+                    .pending
+                    .iter()
+                    .min_by_key(|(_, p)| p.ts)
+                    .map(|(id, _)| id)
+                {
+                    let p = self.pending.remove(&id).unwrap();
+                    emit(cx, p.ts, None, p.dns);
+                }
+            }
+            if let Some(old) = self.pending.insert(msg.id(), Pending { ts, dns }) {
+                // A new query with the id of one still waiting: the old one got no answer.
+                emit(cx, old.ts, None, old.dns);
+            }
+            return;
+        }
+        match self.pending.remove(&msg.id()) {
+            Some(q) => {
+                let mut answer = dns;
+                if answer.question.is_none() {
+                    answer.question = q.dns.question;
+                }
+                emit(cx, q.ts, Some(ts.saturating_sub(q.ts)), answer)
+            }
+            None => emit(cx, ts, None, dns),
+        }
+    }
+}
+
+fn weird_name(e: &DnsError) -> &'static str {
+    match e {
+        DnsError::Truncated { .. } => "dns_truncated",
+        DnsError::LabelTooLong { .. } => "dns_label_too_long",
+        DnsError::NameTooLong { .. } => "dns_name_too_long",
+        DnsError::CompressionLoop { .. } => "dns_compression_loop",
+        DnsError::BadPointer { .. } => "dns_bad_pointer",
+        _ => "dns_unparsable",
+    }
+}
+
+/// The record fields a message carries.
+fn describe(msg: &Message<'_>) -> Dns {
+    let h = msg.header();
+    let mut flags = Vec::new();
+    for (set, name) in [
+        (h.aa(), "AA"),
+        (h.tc(), "TC"),
+        (h.rd(), "RD"),
+        (h.ra(), "RA"),
+        (h.ad(), "AD"),
+        (h.cd(), "CD"),
+        (msg.edns().is_some_and(|e| e.dnssec_ok), "DO"),
+    ] {
+        if set {
+            flags.push(name);
+        }
+    }
+    let question = msg.question().map(|q| DnsQuestion {
+        name: q.name.to_ascii_lowercase(),
+        kind: q.qtype.to_string(),
+        class: q.class().to_string(),
+    });
+    let mut answers = Vec::new();
+    let mut resolved_ip = Vec::new();
+    if msg.is_response() {
+        for r in msg.answers() {
+            let rdata = r.rdata();
+            match rdata {
+                RData::A(a) => resolved_ip.push(a.into()),
+                RData::Aaaa(a) => resolved_ip.push(a.into()),
+                _ => {}
+            }
+            answers.push(DnsAnswer {
+                name: r.name.to_ascii_lowercase(),
+                kind: r.rtype.to_string(),
+                class: r.class().to_string(),
+                ttl: r.ttl,
+                data: rdata.to_string(),
+            });
+        }
+    }
+    Dns {
+        id: msg.id(),
+        kind: if msg.is_response() { "answer" } else { "query" },
+        op_code: h.opcode().to_string(),
+        header_flags: flags,
+        response_code: msg.is_response().then(|| msg.rcode().to_string()),
+        question,
+        answers,
+        resolved_ip,
+    }
+}
+
+fn emit(cx: &mut Cx<'_>, ts: u64, duration: Option<u64>, dns: Dns) {
+    cx.out.push(Record::Dns(DnsRecord {
+        timestamp: cx.at(ts),
+        event: ProtoEvent { duration },
+        conn: cx.conn.clone(),
+        dns,
+    }));
+}
+
+impl Analyzer for DnsAnalyzer {
+    fn protocol(&self) -> &'static str {
+        "dns"
+    }
+
+    fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]) {
+        if !self.tcp {
+            self.message(cx, ts_ns, data);
+            return;
+        }
+        let i = side.index();
+        if self.dead[i] {
+            return;
+        }
+        self.bufs[i].extend_from_slice(data);
+        loop {
+            match tcp_message(&self.bufs[i]) {
+                Ok(Some((m, used))) => {
+                    let m = m.to_vec();
+                    self.bufs[i].drain(..used);
+                    self.message(cx, ts_ns, &m);
+                }
+                Ok(None) => {
+                    if self.bufs[i].len() > MAX_TCP_BUF {
+                        self.dead[i] = true;
+                        self.bufs[i].clear();
+                    }
+                    return;
+                }
+                Err(e) => {
+                    self.dead[i] = true;
+                    self.bufs[i].clear();
+                    cx.weird(ts_ns, weird_name(&e), "dns", e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, len: u64) {
+        self.dead[side.index()] = true;
+        self.bufs[side.index()].clear();
+        cx.weird(
+            ts_ns,
+            "dns_content_gap",
+            "dns",
+            format!("{len} bytes missing"),
+        );
+    }
+
+    fn tick(&mut self, cx: &mut Cx<'_>, now_ns: u64) {
+        let timeout = self.timeout_ns;
+        let expired: Vec<u16> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now_ns.saturating_sub(p.ts) >= timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let p = self.pending.remove(&id).unwrap();
+            emit(cx, p.ts, None, p.dns);
+        }
+    }
+
+    fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {
+        let mut left: Vec<_> = self.pending.drain().map(|(_, p)| p).collect();
+        left.sort_by_key(|p| p.ts);
+        for p in left {
+            emit(cx, p.ts, None, p.dns);
+        }
+    }
+
+    fn wants(&self, side: Side) -> bool {
+        !self.dead[side.index()]
+    }
+}

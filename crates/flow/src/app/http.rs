@@ -1,0 +1,416 @@
+//! HTTP/1.x: requests and responses paired in order, one record per transaction.
+
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, text};
+use flowsight_record::{
+    Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Record, Url, UserAgent,
+};
+use flowsight_wire::l7::http::{
+    BodyDecoder, BodyLength, Headers, RequestHead, ResponseHead, looks_like_request,
+    looks_like_response, parse_request_head, parse_response_head,
+};
+use std::collections::{BTreeMap, VecDeque};
+
+pub(super) const PROTOCOL: Protocol = Protocol {
+    name: "http",
+    transport: Transport::Tcp,
+    ports: &[80, 8000, 8008, 8080, 8081, 8888, 3128],
+    detect,
+    new,
+};
+
+fn detect(first: &[u8], side: Side, _port_match: bool) -> bool {
+    match side {
+        Side::Client => looks_like_request(first),
+        Side::Server => looks_like_response(first),
+    }
+}
+
+fn new(cfg: &AppConfig) -> Box<dyn Analyzer> {
+    Box::new(HttpAnalyzer {
+        sides: [SideState::default(), SideState::default()],
+        waiting: VecDeque::new(),
+        answering: None,
+        headers: cfg.http_headers.clone(),
+        log_credentials: cfg.log_credentials,
+    })
+}
+
+/// Heads longer than this are not HTTP we can log (the parser caps a head at 64 KiB too).
+const MAX_HEAD: usize = 64 * 1024;
+/// Requests kept waiting for their responses; more means the server is not answering in
+/// order (or at all), and the oldest is written without a response.
+const MAX_WAITING: usize = 64;
+
+/// Headers whose values are credentials.
+const CREDENTIALS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+#[derive(Debug, Default)]
+enum Phase {
+    /// Reading a message head.
+    #[default]
+    Head,
+    /// Reading a body.
+    Body(BodyDecoder),
+    /// Lost: a parse error or a gap outside a body. Nothing more is read on this side.
+    Dead,
+}
+
+#[derive(Debug, Default)]
+struct SideState {
+    /// Bytes of a head not yet complete (and, after a head, what followed it in the same
+    /// delivery).
+    buf: Vec<u8>,
+    phase: Phase,
+}
+
+/// One request/response pair being assembled.
+#[derive(Debug, Default)]
+struct Txn {
+    request: Option<HttpRequest>,
+    request_ts: Option<u64>,
+    url: Option<Url>,
+    user_agent: Option<UserAgent>,
+    version: Option<String>,
+    response: Option<HttpResponse>,
+    response_ts: Option<u64>,
+}
+
+struct HttpAnalyzer {
+    sides: [SideState; 2],
+    /// Requests without a response yet, oldest first.
+    waiting: VecDeque<Txn>,
+    /// The transaction whose response body is being read.
+    answering: Option<Txn>,
+    headers: Vec<String>,
+    log_credentials: bool,
+}
+
+fn version_text(v: flowsight_wire::l7::http::Version) -> String {
+    let (major, minor) = v.numbers();
+    format!("{major}.{minor}")
+}
+
+impl HttpAnalyzer {
+    fn selected_headers(&self, headers: &Headers<'_>) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for name in &self.headers {
+            let mut values = headers.get_all(name).map(text).peekable();
+            if values.peek().is_none() {
+                continue;
+            }
+            let value = if !self.log_credentials && CREDENTIALS.contains(&name.as_str()) {
+                "[REDACTED]".to_string()
+            } else {
+                values.collect::<Vec<_>>().join(", ")
+            };
+            out.insert(name.clone(), value);
+        }
+        out
+    }
+
+    fn request(&mut self, cx: &mut Cx<'_>, ts: u64, head: &RequestHead<'_>) {
+        let host = head.host.map(text).map(|h| strip_port(&h));
+        let target = text(head.target);
+        let domain = host.or_else(|| absolute_host(&target));
+        let txn = Txn {
+            request: Some(HttpRequest {
+                method: text(head.method),
+                referrer: head.referer.map(text),
+                body: HttpBody { bytes: 0 },
+                headers: self.selected_headers(&head.headers),
+            }),
+            request_ts: Some(ts),
+            url: Some(Url {
+                original: target,
+                domain,
+                path: text(head.path()),
+                query: head.query().map(text),
+            }),
+            user_agent: head.user_agent.map(|ua| UserAgent { original: text(ua) }),
+            version: Some(version_text(head.version)),
+            response: None,
+            response_ts: None,
+        };
+        if self.waiting.len() >= MAX_WAITING {
+            if let Some(old) = self.waiting.pop_front() {
+                self.emit(cx, old);
+            }
+        }
+        self.waiting.push_back(txn);
+    }
+
+    /// A response head: pair it with the oldest waiting request. Returns how its body is
+    /// delimited.
+    fn response(&mut self, cx: &mut Cx<'_>, ts: u64, head: &ResponseHead<'_>) -> BodyLength {
+        // An interim (1xx) response belongs to the request but is not its answer.
+        if head.is_informational() && head.status != 101 {
+            return BodyLength::None;
+        }
+        let mut txn = self.waiting.pop_front().unwrap_or_default();
+        let method = txn.request.as_ref().map(|r| r.method.clone());
+        let length = head.body_length(method.as_deref().map(str::as_bytes));
+        txn.version
+            .get_or_insert_with(|| version_text(head.version));
+        txn.response = Some(HttpResponse {
+            status_code: head.status,
+            status_message: Some(text(head.reason)).filter(|r| !r.is_empty()),
+            mime_type: head.content_type.and_then(mime_type),
+            server: head.server.map(text),
+            body: HttpBody { bytes: 0 },
+            headers: self.selected_headers(&head.headers),
+        });
+        txn.response_ts = Some(ts);
+        if let Some(prev) = self.answering.replace(txn) {
+            self.emit(cx, prev);
+        }
+        if head.status == 101 {
+            // Switching protocols: what follows is not HTTP.
+            for s in &mut self.sides {
+                s.phase = Phase::Dead;
+            }
+        }
+        length
+    }
+
+    fn emit(&mut self, cx: &mut Cx<'_>, txn: Txn) {
+        let ts = txn.request_ts.or(txn.response_ts).unwrap_or(0);
+        let duration = match (txn.request_ts, txn.response_ts) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+            _ => None,
+        };
+        cx.out.push(Record::Http(HttpRecord {
+            timestamp: cx.at(ts),
+            event: ProtoEvent { duration },
+            conn: cx.conn.clone(),
+            http: Http {
+                version: txn.version,
+                request: txn.request,
+                response: txn.response,
+            },
+            url: txn.url,
+            user_agent: txn.user_agent,
+        }));
+    }
+
+    /// Add body bytes to the message being read on `side`.
+    fn body_done(&mut self, cx: &mut Cx<'_>, side: Side, total: u64, done: bool) {
+        match side {
+            Side::Client => {
+                if let Some(req) = self.waiting.back_mut().and_then(|t| t.request.as_mut()) {
+                    req.body.bytes = total;
+                }
+            }
+            Side::Server => {
+                if let Some(resp) = self.answering.as_mut().and_then(|t| t.response.as_mut()) {
+                    resp.body.bytes = total;
+                }
+                if done {
+                    if let Some(txn) = self.answering.take() {
+                        self.emit(cx, txn);
+                    }
+                }
+            }
+        }
+    }
+
+    fn input(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64, data: &[u8]) {
+        let i = side.index();
+        if matches!(self.sides[i].phase, Phase::Dead) {
+            return;
+        }
+        self.sides[i].buf.extend_from_slice(data);
+        loop {
+            let st = &mut self.sides[i];
+            match &mut st.phase {
+                Phase::Dead => {
+                    st.buf.clear();
+                    return;
+                }
+                Phase::Body(dec) => {
+                    if st.buf.is_empty() {
+                        return;
+                    }
+                    match dec.feed(&st.buf) {
+                        Ok(p) => {
+                            let (total, done) = (dec.data_len(), p.done);
+                            st.buf.drain(..p.consumed);
+                            if done {
+                                st.phase = Phase::Head;
+                            }
+                            self.body_done(cx, side, total, done);
+                            if !done {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            st.phase = Phase::Dead;
+                            cx.weird(ts, "http_bad_chunked_encoding", "http", e.to_string());
+                        }
+                    }
+                }
+                Phase::Head => {
+                    if st.buf.is_empty() {
+                        return;
+                    }
+                    let buf = std::mem::take(&mut st.buf);
+                    let parsed = match side {
+                        Side::Client => parse_request_head(&buf).map(|r| {
+                            r.map(|(head, used)| {
+                                self.request(cx, ts, &head);
+                                (head.body_length(), used)
+                            })
+                        }),
+                        Side::Server => parse_response_head(&buf)
+                            .map(|r| r.map(|(head, used)| (self.response(cx, ts, &head), used))),
+                    };
+                    let st = &mut self.sides[i];
+                    match parsed {
+                        Ok(Some((length, used))) => {
+                            st.buf = buf[used..].to_vec();
+                            if !matches!(st.phase, Phase::Dead) {
+                                let dec = BodyDecoder::new(length);
+                                if dec.is_done() {
+                                    self.body_done(cx, side, 0, true);
+                                } else {
+                                    self.sides[i].phase = Phase::Body(dec);
+                                }
+                            }
+                        }
+                        Ok(None) => {
+                            if buf.len() > MAX_HEAD {
+                                st.phase = Phase::Dead;
+                                cx.weird(
+                                    ts,
+                                    "http_head_too_long",
+                                    "http",
+                                    format!("{} bytes without the end of a head", buf.len()),
+                                );
+                            } else {
+                                st.buf = buf;
+                            }
+                            return;
+                        }
+                        Err(e) => {
+                            st.phase = Phase::Dead;
+                            let name = match side {
+                                Side::Client => "http_bad_request",
+                                Side::Server => "http_bad_response",
+                            };
+                            cx.weird(ts, name, "http", e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Analyzer for HttpAnalyzer {
+    fn protocol(&self) -> &'static str {
+        "http"
+    }
+
+    fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]) {
+        self.input(cx, side, ts_ns, data);
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, len: u64) {
+        let st = &mut self.sides[side.index()];
+        // A hole inside a Content-Length body only shortens what we saw of it; anywhere
+        // else the message boundaries are lost.
+        if let Phase::Body(dec) = &mut st.phase {
+            if st.buf.is_empty() {
+                let filler = vec![0u8; len.min(1 << 20) as usize];
+                if len <= 1 << 20 {
+                    if let Ok(p) = dec.feed(&filler) {
+                        if p.consumed == filler.len() || p.done {
+                            let (total, done) = (dec.data_len(), p.done);
+                            if done {
+                                st.phase = Phase::Head;
+                            }
+                            self.body_done(cx, side, total, done);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        self.sides[side.index()].phase = Phase::Dead;
+        self.sides[side.index()].buf.clear();
+        cx.weird(
+            ts_ns,
+            "http_content_gap",
+            "http",
+            format!("{len} bytes missing"),
+        );
+    }
+
+    fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {
+        // A body delimited by the close is complete now; anything else was cut short.
+        if let Some(txn) = self.answering.take() {
+            self.emit(cx, txn);
+        }
+        while let Some(txn) = self.waiting.pop_front() {
+            self.emit(cx, txn);
+        }
+    }
+
+    fn wants(&self, side: Side) -> bool {
+        !matches!(self.sides[side.index()].phase, Phase::Dead)
+    }
+}
+
+/// `example.com:8080` -> `example.com`; `[::1]:80` -> `::1`.
+fn strip_port(host: &str) -> String {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            h.to_string()
+        }
+        _ => host.to_string(),
+    }
+}
+
+/// The host of an absolute-form target (`http://host:port/path`, sent to proxies).
+fn absolute_host(target: &str) -> Option<String> {
+    let rest = target.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    (!authority.is_empty()).then(|| strip_port(authority))
+}
+
+/// `text/html; charset=utf-8` -> `text/html`.
+fn mime_type(ct: &[u8]) -> Option<String> {
+    let ct = text(ct);
+    let m = ct.split(';').next()?.trim().to_ascii_lowercase();
+    (!m.is_empty()).then_some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_mime_types() {
+        assert_eq!(strip_port("example.com:8080"), "example.com");
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("example.com"), "example.com");
+        assert_eq!(
+            absolute_host("http://u@proxy.example:3128/x?y").as_deref(),
+            Some("proxy.example")
+        );
+        assert_eq!(absolute_host("/index.html"), None);
+        assert_eq!(
+            mime_type(b"Text/HTML; charset=utf-8").as_deref(),
+            Some("text/html")
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Application-protocol analyzers and the one registry that picks them.
+//!
+//! As in Zeek, an analyzer has a narrow interface: it is given a flow's bytes side by side (in
+//! order for TCP, one datagram at a time for UDP) and emits records through its context.
+//! Which analyzer a flow gets is decided in one place, [`Registry::detect`], from the first
+//! payload and the ports; adding a protocol means adding one entry there, not an `if` in the
+//! packet path.
+
+mod dns;
+mod http;
+mod tls;
+
+use crate::Clock;
+use flowsight_record::{Conn, Record, Timestamp, Weird, WeirdRecord};
+
+/// Which end of the connection sent some bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The initiator.
+    Client,
+    /// The responder.
+    Server,
+}
+
+impl Side {
+    /// 0 for the client, 1 for the server.
+    pub fn index(self) -> usize {
+        match self {
+            Side::Client => 0,
+            Side::Server => 1,
+        }
+    }
+}
+
+/// Settings the analyzers share.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// HTTP header names (lower-case) whose values go into `http.*.headers`.
+    pub http_headers: Vec<String>,
+    /// Log the values of credential headers instead of `[REDACTED]`.
+    pub log_credentials: bool,
+    /// A DNS query unanswered after this long is written without an answer.
+    pub dns_timeout_ns: u64,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            http_headers: Vec::new(),
+            log_credentials: false,
+            dns_timeout_ns: 10_000_000_000,
+        }
+    }
+}
+
+/// What an analyzer may use and where it puts its records.
+pub struct Cx<'a> {
+    /// The flow, as protocol records show it.
+    pub conn: &'a Conn,
+    /// Turns packet times into wall-clock times.
+    pub clock: &'a Clock,
+    /// Shared settings.
+    pub cfg: &'a AppConfig,
+    /// Records written so far in this call.
+    pub out: &'a mut Vec<Record>,
+    /// Weird names already written for this flow: each is written once per flow.
+    pub weirds_seen: &'a mut Vec<&'static str>,
+}
+
+impl Cx<'_> {
+    /// Log an anomaly of this flow (once per flow and name).
+    pub fn weird(&mut self, ts_ns: u64, name: &'static str, source: &'static str, detail: String) {
+        if self.weirds_seen.contains(&name) {
+            return;
+        }
+        self.weirds_seen.push(name);
+        self.out.push(Record::Weird(WeirdRecord {
+            timestamp: self.clock.wall(ts_ns),
+            conn: Some(self.conn.clone()),
+            weird: Weird {
+                name,
+                source,
+                detail: Some(detail),
+            },
+        }));
+    }
+
+    /// Wall-clock time of a packet.
+    pub fn at(&self, ts_ns: u64) -> Timestamp {
+        self.clock.wall(ts_ns)
+    }
+}
+
+/// One protocol's analysis of one flow.
+pub trait Analyzer: Send {
+    /// The protocol's name, as `network.protocol` writes it.
+    fn protocol(&self) -> &'static str;
+    /// Bytes from one side: the next bytes of the stream (TCP) or one datagram (UDP).
+    fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]);
+    /// `len` bytes of a TCP stream were lost.
+    fn gap(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, len: u64);
+    /// Time passed (for timeouts).
+    fn tick(&mut self, _cx: &mut Cx<'_>, _now_ns: u64) {}
+    /// The flow ended, or flowsight stops: write what is pending.
+    fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64);
+    /// Whether more bytes from this side could still produce or complete a record. When both
+    /// sides say no, the flow's bytes are no longer reassembled (or sampled, live).
+    fn wants(&self, side: Side) -> bool;
+}
+
+/// Transport of a protocol entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Over TCP.
+    Tcp,
+    /// Over UDP.
+    Udp,
+}
+
+/// One protocol the registry can attach.
+pub struct Protocol {
+    /// Its name.
+    pub name: &'static str,
+    /// Transport it runs on.
+    pub transport: Transport,
+    /// Server ports it is expected on; with `content_only`, only a hint.
+    pub ports: &'static [u16],
+    /// Recognise the protocol from the first payload bytes of either side (`side` says whose).
+    pub detect: fn(first: &[u8], side: Side, port_match: bool) -> bool,
+    /// A fresh analyzer.
+    pub new: fn(&AppConfig) -> Box<dyn Analyzer>,
+}
+
+/// The protocols flowsight analyzes, in the order they are tried.
+pub struct Registry {
+    protocols: Vec<Protocol>,
+}
+
+impl Registry {
+    /// HTTP, TLS and DNS.
+    pub fn standard() -> Registry {
+        Registry {
+            protocols: vec![
+                tls::PROTOCOL,
+                http::PROTOCOL,
+                dns::PROTOCOL_UDP,
+                dns::PROTOCOL_TCP,
+            ],
+        }
+    }
+
+    /// The protocol of a flow, from its first payload (sent by `side`) and server port;
+    /// None when nothing claims it.
+    pub fn detect(
+        &self,
+        transport: Transport,
+        server_port: u16,
+        first: &[u8],
+        side: Side,
+    ) -> Option<&Protocol> {
+        self.protocols.iter().find(|p| {
+            p.transport == transport && (p.detect)(first, side, p.ports.contains(&server_port))
+        })
+    }
+
+    /// Every protocol, by name (for the live sampler's configuration and for docs).
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.protocols.iter().map(|p| p.name)
+    }
+}
+
+/// Text of header bytes for a log field: UTF-8, with invalid bytes replaced.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

@@ -1,0 +1,199 @@
+//! TLS: the ClientHello and ServerHello of a handshake, one record per handshake.
+
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, text};
+use flowsight_record::{Record, Tls, TlsClient, TlsRecord, TlsServer};
+use flowsight_wire::l7::fingerprint::{self, ja3, ja3s, ja4};
+use flowsight_wire::l7::tls::{
+    ClientHello, HandshakeCollector, ServerHello, cipher_name, is_grease,
+};
+
+pub(super) const PROTOCOL: Protocol = Protocol {
+    name: "tls",
+    transport: Transport::Tcp,
+    ports: &[443, 465, 563, 636, 853, 989, 990, 993, 995, 5061, 8443],
+    detect,
+    new,
+};
+
+/// A TLS handshake record (content type 22) from a TLS/SSL version, whatever the port.
+fn detect(first: &[u8], _side: Side, _port_match: bool) -> bool {
+    first.len() >= 6
+        && first[0] == 22
+        && first[1] == 3
+        && first[2] <= 4
+        && matches!(first[5], 1 | 2)
+}
+
+fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
+    Box::new(TlsAnalyzer {
+        collectors: [HandshakeCollector::new(), HandshakeCollector::new()],
+        client: None,
+        client_ts: None,
+        done: [false; 2],
+        written: false,
+    })
+}
+
+/// What the ClientHello said.
+struct ClientSide {
+    client: TlsClient,
+    /// The highest version offered, for a handshake without a ServerHello.
+    offered: u16,
+}
+
+struct TlsAnalyzer {
+    collectors: [HandshakeCollector; 2],
+    client: Option<ClientSide>,
+    client_ts: Option<u64>,
+    /// No more bytes are needed from this side (its hello was read, or it is not TLS).
+    done: [bool; 2],
+    written: bool,
+}
+
+/// `0x0303` -> ("1.2", "tls").
+fn version(v: u16) -> (String, &'static str) {
+    match v {
+        0x0300 => ("3.0".into(), "ssl"),
+        0x0002 | 0x0200 => ("2.0".into(), "ssl"),
+        0x0301..=0x0304 => (format!("1.{}", v - 0x0301), "tls"),
+        0xfeff => ("1.0".into(), "dtls"),
+        0xfefd => ("1.2".into(), "dtls"),
+        0xfefc => ("1.3".into(), "dtls"),
+        _ => (format!("0x{v:04x}"), "tls"),
+    }
+}
+
+fn client_side(ch: &ClientHello<'_>) -> ClientSide {
+    let j3 = ja3(ch);
+    let offered = ch
+        .supported_versions()
+        .filter(|v| !is_grease(*v))
+        .max()
+        .unwrap_or(ch.legacy_version);
+    ClientSide {
+        client: TlsClient {
+            server_name: ch.sni().map(text),
+            alpn: ch.alpn().map(text).collect(),
+            supported_versions: ch
+                .supported_versions()
+                .filter(|v| !is_grease(*v))
+                .map(|v| version(v).0)
+                .collect(),
+            ja3: j3.hash,
+            ja3_string: j3.text,
+            ja4: ja4(ch, fingerprint::Transport::Tcp).fingerprint(),
+        },
+        offered,
+    }
+}
+
+impl TlsAnalyzer {
+    fn write(&mut self, cx: &mut Cx<'_>, ts: u64, server: Option<&ServerHello<'_>>) {
+        if self.written {
+            return;
+        }
+        self.written = true;
+        let client = self.client.take();
+        let negotiated = server
+            .map(|sh| sh.selected_version().unwrap_or(sh.legacy_version))
+            .or(client.as_ref().map(|c| c.offered));
+        let (version, version_protocol) = match negotiated.map(version) {
+            Some((v, p)) => (Some(v), Some(p)),
+            None => (None, None),
+        };
+        let ts = self.client_ts.unwrap_or(ts);
+        cx.out.push(Record::Tls(TlsRecord {
+            timestamp: cx.at(ts),
+            conn: cx.conn.clone(),
+            tls: Tls {
+                version,
+                version_protocol,
+                cipher: server.map(|sh| {
+                    cipher_name(sh.cipher_suite)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!("0x{:04x}", sh.cipher_suite))
+                }),
+                next_protocol: server.and_then(|sh| sh.alpn()).map(text),
+                client: client.map(|c| c.client),
+                server: server.map(|sh| {
+                    let j = ja3s(sh);
+                    TlsServer {
+                        ja3s: j.hash,
+                        ja3s_string: j.text,
+                    }
+                }),
+            },
+        }));
+    }
+}
+
+impl Analyzer for TlsAnalyzer {
+    fn protocol(&self) -> &'static str {
+        "tls"
+    }
+
+    fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]) {
+        let i = side.index();
+        if self.done[i] {
+            return;
+        }
+        let collector = &mut self.collectors[i];
+        if let Err(e) = collector.push(data) {
+            self.done[i] = true;
+            cx.weird(ts_ns, "tls_bad_handshake", "tls", e.to_string());
+            return;
+        }
+        match side {
+            Side::Client => match collector.client_hello() {
+                Some(Ok(ch)) => {
+                    self.client = Some(client_side(&ch));
+                    self.client_ts = Some(ts_ns);
+                    self.done[i] = true;
+                }
+                Some(Err(e)) => {
+                    self.done[i] = true;
+                    cx.weird(ts_ns, "tls_bad_client_hello", "tls", e.to_string());
+                }
+                None if collector.is_done() => self.done[i] = true,
+                None => {}
+            },
+            Side::Server => {
+                let parsed = self.collectors[i]
+                    .server_hello()
+                    .map(|r| r.map(|_| ()).map_err(|e| e.to_string()));
+                match parsed {
+                    Some(Ok(())) => {
+                        self.done[i] = true;
+                        // The ServerHello borrows its collector: take the collector out so
+                        // the record can be written while it is borrowed.
+                        let collector =
+                            std::mem::replace(&mut self.collectors[i], HandshakeCollector::new());
+                        if let Some(Ok(sh)) = collector.server_hello() {
+                            self.write(cx, ts_ns, Some(&sh));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        self.done[i] = true;
+                        cx.weird(ts_ns, "tls_bad_server_hello", "tls", e);
+                    }
+                    None if self.collectors[i].is_done() => self.done[i] = true,
+                    None => {}
+                }
+            }
+        }
+    }
+
+    fn gap(&mut self, _cx: &mut Cx<'_>, side: Side, _ts_ns: u64, _len: u64) {
+        self.done[side.index()] = true;
+    }
+
+    fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64) {
+        if self.client.is_some() {
+            self.write(cx, ts_ns, None);
+        }
+    }
+
+    fn wants(&self, side: Side) -> bool {
+        !self.done[side.index()] && !self.written
+    }
+}

@@ -1,0 +1,227 @@
+//! TCP stream reassembly for one direction, for the protocol analyzers.
+//!
+//! In-order segments are handed on without a copy; segments ahead of the next expected byte
+//! are kept (bounded) until the hole before them fills; retransmitted bytes are dropped (the
+//! first copy wins, as in Zeek). When the kept bytes exceed the bound, or the flow ends with a
+//! hole, the hole is reported as a gap and delivery resumes after it: an analyzer must never
+//! wait forever for bytes a capture lost.
+
+use std::collections::BTreeMap;
+
+/// Out-of-order bytes kept per direction before a hole is given up on.
+pub const MAX_PENDING: usize = 256 * 1024;
+
+/// What the stream hands to its consumer.
+pub trait StreamSink {
+    /// The next bytes of the stream, in order.
+    fn data(&mut self, bytes: &[u8]);
+    /// `len` bytes of the stream will never arrive.
+    fn gap(&mut self, len: u64);
+}
+
+/// One direction of a TCP connection.
+#[derive(Debug, Default)]
+pub struct Stream {
+    /// Sequence number of the next byte to deliver; None until the first segment.
+    next: Option<u32>,
+    /// Segments ahead of `next`, by sequence number.
+    pending: BTreeMap<u32, Vec<u8>>,
+    pending_bytes: usize,
+    /// A FIN was seen at this sequence number.
+    fin_at: Option<u32>,
+    /// Bytes delivered so far.
+    delivered: u64,
+}
+
+/// `a - b` in sequence space, as a signed distance (RFC 1982 arithmetic).
+fn seq_diff(a: u32, b: u32) -> i64 {
+    a.wrapping_sub(b) as i32 as i64
+}
+
+impl Stream {
+    /// A stream that has seen nothing yet.
+    pub fn new() -> Stream {
+        Stream::default()
+    }
+
+    /// Bytes delivered so far.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Bytes held out of order.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// One segment: its sequence number, whether it carries SYN or FIN, and its payload.
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        sink: &mut impl StreamSink,
+    ) {
+        // The SYN takes one sequence number before the data.
+        let data_seq = if syn { seq.wrapping_add(1) } else { seq };
+        let next = *self.next.get_or_insert(data_seq);
+        if fin {
+            self.fin_at = Some(data_seq.wrapping_add(payload.len() as u32));
+        }
+        if payload.is_empty() {
+            return;
+        }
+        let d = seq_diff(data_seq, next);
+        if d <= 0 {
+            // Starts at or before the next byte: deliver what is new, drop what is old.
+            let skip = (-d) as usize;
+            if skip >= payload.len() {
+                return; // a pure retransmission
+            }
+            self.deliver(&payload[skip..], sink);
+            self.drain_pending(sink);
+        } else {
+            self.keep(data_seq, payload);
+            if self.pending_bytes > MAX_PENDING {
+                self.skip_hole(sink);
+            }
+        }
+    }
+
+    fn deliver(&mut self, bytes: &[u8], sink: &mut impl StreamSink) {
+        sink.data(bytes);
+        self.delivered += bytes.len() as u64;
+        self.next = self.next.map(|n| n.wrapping_add(bytes.len() as u32));
+    }
+
+    fn keep(&mut self, seq: u32, payload: &[u8]) {
+        // A longer copy at the same sequence number replaces a shorter one.
+        let replace = self
+            .pending
+            .get(&seq)
+            .is_none_or(|p| p.len() < payload.len());
+        if replace {
+            if let Some(old) = self.pending.insert(seq, payload.to_vec()) {
+                self.pending_bytes -= old.len();
+            }
+            self.pending_bytes += payload.len();
+        }
+    }
+
+    /// Deliver kept segments that are now in order.
+    fn drain_pending(&mut self, sink: &mut impl StreamSink) {
+        while let Some(next) = self.next {
+            // The kept segment that starts first, relative to `next` (the map's order is by
+            // raw sequence number, which wraps).
+            let Some(&seq) = self.pending.keys().min_by_key(|&&s| seq_diff(s, next)) else {
+                return;
+            };
+            let d = seq_diff(seq, next);
+            if d > 0 {
+                return; // still a hole
+            }
+            let seg = self.pending.remove(&seq).unwrap();
+            self.pending_bytes -= seg.len();
+            let skip = (-d) as usize;
+            if skip < seg.len() {
+                self.deliver(&seg[skip..], sink);
+            }
+        }
+    }
+
+    /// Give up on the first hole: report it and deliver from the next kept segment on.
+    fn skip_hole(&mut self, sink: &mut impl StreamSink) {
+        let Some(next) = self.next else { return };
+        let Some(&seq) = self.pending.keys().min_by_key(|&&s| seq_diff(s, next)) else {
+            return;
+        };
+        let hole = seq_diff(seq, next);
+        if hole > 0 {
+            sink.gap(hole as u64);
+            self.next = Some(seq);
+        }
+        self.drain_pending(sink);
+    }
+
+    /// The connection ended: report holes and deliver everything still kept.
+    pub fn finish(&mut self, sink: &mut impl StreamSink) {
+        while !self.pending.is_empty() {
+            self.skip_hole(sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Collect {
+        bytes: Vec<u8>,
+        gaps: Vec<u64>,
+    }
+
+    impl StreamSink for Collect {
+        fn data(&mut self, bytes: &[u8]) {
+            self.bytes.extend_from_slice(bytes);
+        }
+        fn gap(&mut self, len: u64) {
+            self.gaps.push(len);
+            self.bytes.extend(std::iter::repeat_n(b'?', len as usize));
+        }
+    }
+
+    #[test]
+    fn in_order_out_of_order_and_retransmitted() {
+        let mut s = Stream::new();
+        let mut c = Collect::default();
+        s.segment(999, true, false, b"", &mut c); // SYN
+        s.segment(1006, false, false, b"world", &mut c); // ahead
+        s.segment(1000, false, false, b"hello ", &mut c); // fills the hole
+        s.segment(1000, false, false, b"hello ", &mut c); // retransmission
+        s.segment(1009, false, false, b"ld!", &mut c); // overlapping tail
+        assert_eq!(c.bytes, b"hello world!");
+        assert!(c.gaps.is_empty());
+        assert_eq!(s.delivered(), 12);
+        assert_eq!(s.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn wraps_around_the_sequence_space() {
+        let mut s = Stream::new();
+        let mut c = Collect::default();
+        s.segment(u32::MAX - 2, false, false, b"abc", &mut c);
+        s.segment(3, false, false, b"ghi", &mut c);
+        s.segment(0, false, false, b"def", &mut c);
+        assert_eq!(c.bytes, b"abcdefghi");
+    }
+
+    #[test]
+    fn a_hole_is_reported_at_the_end_and_when_too_much_is_kept() {
+        let mut s = Stream::new();
+        let mut c = Collect::default();
+        s.segment(100, false, false, b"ab", &mut c);
+        s.segment(110, false, false, b"xy", &mut c);
+        s.finish(&mut c);
+        assert_eq!(c.gaps, vec![8]);
+        assert_eq!(c.bytes, b"ab????????xy");
+
+        let mut s = Stream::new();
+        let mut c = Collect::default();
+        s.segment(0, false, false, b"a", &mut c);
+        let big = vec![b'z'; 1000];
+        let mut seq = 100u32;
+        while s.pending_bytes() <= MAX_PENDING - 1000 {
+            s.segment(seq, false, false, &big, &mut c);
+            seq += 1000;
+        }
+        s.segment(seq, false, false, &big, &mut c);
+        assert_eq!(
+            c.gaps,
+            vec![99],
+            "the hole is skipped once the bound is passed"
+        );
+        assert_eq!(s.pending_bytes(), 0);
+    }
+}
