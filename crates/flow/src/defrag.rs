@@ -7,7 +7,8 @@
 //! overlaps are a known evasion technique.
 
 use flowsight_wire::{IpInfo, IpVersion};
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Datagrams reassembled at once; more evicts the oldest (counted).

@@ -5,7 +5,7 @@
 //! capture's own clock, so a file gives the records a live run would have given. The same
 //! engine analyzes the payload samples the kernel sends in live mode.
 
-use crate::app::{Analyzer, AppConfig, Cx, Registry, Side, Transport};
+use crate::app::{Analyzer, AppConfig, Cx, Detected, Registry, Side, Transport};
 use crate::defrag::{Defrag, Outcome};
 use crate::record::{Attribution, NoAttribution};
 use crate::stream::{Stream, StreamSink};
@@ -17,7 +17,7 @@ use flowsight_record::{
 };
 use flowsight_wire::tcp::Flags;
 use flowsight_wire::{DecodeError, Decoded, IpVersion, L4, LinkType, decode};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Bytes of each side kept while a flow's protocol is being recognised.
 const DETECT_BYTES: usize = 2048;
@@ -82,12 +82,33 @@ struct FlowApp {
     weirds: Vec<&'static str>,
 }
 
+/// What the engine keeps in each flow-table entry.
+#[derive(Default)]
+enum Slot {
+    /// No payload seen yet.
+    #[default]
+    Fresh,
+    /// Being analyzed.
+    App(Box<FlowApp>),
+    /// Analysis over (or never possible): later packets are only counted.
+    Done,
+}
+
+/// The engine's parts an analyzer call needs, borrowed apart from the flow table.
+struct Parts<'a> {
+    registry: &'a Registry,
+    cfg: &'a EngineConfig,
+    clock: &'a Clock,
+    interfaces: &'a HashMap<u32, Interface>,
+    attribution: &'a mut dyn Attribution,
+    out: &'a mut Vec<Record>,
+}
+
 /// Packets in, records out.
 pub struct Engine {
     cfg: EngineConfig,
     clock: Clock,
-    table: FlowTable,
-    apps: HashMap<FlowKey, FlowApp>,
+    table: FlowTable<Slot>,
     registry: Registry,
     defrag: Defrag,
     interfaces: HashMap<u32, Interface>,
@@ -98,7 +119,12 @@ pub struct Engine {
     last_tick: u64,
     stats: EngineStats,
     due: Vec<(FlowKey, Due)>,
+    /// Flows still to close at the end of the input.
+    closing: Option<Vec<Flow<Slot>>>,
 }
+
+/// Flows closed per [`Engine::finish_step`].
+pub const FINISH_STEP: usize = 1024;
 
 /// One unit of payload for the analyzers.
 struct Segment<'a> {
@@ -123,17 +149,17 @@ impl Engine {
             table: FlowTable::new(cfg.timeouts),
             cfg,
             clock,
-            apps: HashMap::new(),
             registry: Registry::standard(),
             defrag: Defrag::new(),
-            interfaces: HashMap::new(),
+            interfaces: HashMap::default(),
             attribution,
             out: Vec::new(),
-            global_weirds: HashMap::new(),
+            global_weirds: HashMap::default(),
             now: 0,
             last_tick: 0,
             stats: EngineStats::default(),
             due: Vec::new(),
+            closing: None,
         }
     }
 
@@ -255,185 +281,88 @@ impl Engine {
             interface,
             d.vlan.unwrap_or(0),
         );
-        if let Some(old) = self.table.packets(key, sender, ts, packets, bytes, flags) {
-            self.close(old, EndReason::End);
-        }
         let carries = matches!(d.l4, L4::Udp(_))
             || (matches!(d.l4, L4::Tcp(_))
                 && (!d.payload.is_empty() || tcp.is_some_and(|t| t.1 || t.2)));
-        if self.cfg.analyze && carries {
-            self.payload(
-                key,
+        let mut finished = None;
+        let Engine {
+            table,
+            registry,
+            cfg,
+            clock,
+            interfaces,
+            attribution,
+            out,
+            ..
+        } = self;
+        let flow = table.count(key, sender, ts, packets, bytes, flags, &mut finished);
+        if cfg.analyze && carries {
+            let mut parts = Parts {
+                registry,
+                cfg,
+                clock,
+                interfaces,
+                attribution: attribution.as_mut(),
+                out,
+            };
+            analyze(
+                flow,
                 sender,
                 ts,
                 Segment {
                     tcp,
                     payload: d.payload,
                 },
+                &mut parts,
             );
+        }
+        if let Some(old) = finished {
+            self.close(old, EndReason::End);
         }
     }
 
-    /// The connection identity of a flow as protocol records show it.
-    fn conn(&mut self, flow: &Flow, client: usize, protocol: &'static str) -> Conn {
-        let k = &flow.key;
-        let one_way = matches!(k.protocol, 1 | 58)
-            && icmp::is_one_way(k.port[client], k.port[client ^ 1], k.is_v6());
-        let peer = |i: usize, a: &mut dyn Attribution| Peer {
-            ip: k.addr[i],
-            port: k.port[i],
-            owner: a.owner(
-                flow.stats.sockets[i],
-                k.endpoint(i),
-                k.endpoint(i ^ 1),
-                k.protocol,
-            ),
-        };
-        Conn {
-            network: ConnNetwork {
-                transport: RecTransport::from_iana(k.protocol),
-                kind: if k.is_v6() {
-                    NetworkType::Ipv6
-                } else {
-                    NetworkType::Ipv4
-                },
-                protocol,
-                community_id: community_id(
-                    k.endpoint(client),
-                    k.endpoint(client ^ 1),
-                    k.protocol,
-                    one_way,
-                ),
-                vlan: (k.vlan != 0).then_some(Vlan { id: k.vlan }),
+    fn parts(&mut self) -> (&mut FlowTable<Slot>, Parts<'_>) {
+        let Engine {
+            table,
+            registry,
+            cfg,
+            clock,
+            interfaces,
+            attribution,
+            out,
+            ..
+        } = self;
+        (
+            table,
+            Parts {
+                registry,
+                cfg,
+                clock,
+                interfaces,
+                attribution: attribution.as_mut(),
+                out,
             },
-            source: peer(client, self.attribution.as_mut()),
-            destination: peer(client ^ 1, self.attribution.as_mut()),
-            interface: self.interfaces.get(&k.ifindex).cloned(),
-        }
-    }
-
-    /// Payload of one packet of a flow, sent by canonical endpoint `sender`.
-    fn payload(&mut self, key: FlowKey, sender: usize, ts: u64, seg: Segment<'_>) {
-        if !self.apps.contains_key(&key) {
-            let Some(flow) = self.table.get(&key) else {
-                return;
-            };
-            let flow = flow.clone();
-            let client = initiator(&flow, self.attribution.as_mut());
-            let conn = self.conn(&flow, client, "");
-            self.apps.insert(
-                key,
-                FlowApp {
-                    state: AppState::Detecting {
-                        packets: 0,
-                        first: [Vec::new(), Vec::new()],
-                    },
-                    streams: [Stream::new(), Stream::new()],
-                    client,
-                    conn,
-                    weirds: Vec::new(),
-                },
-            );
-        }
-        let app = self.apps.get_mut(&key).unwrap();
-        if matches!(app.state, AppState::Off) {
-            return;
-        }
-        let side = if sender == app.client {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        let server_port = key.port[app.client ^ 1];
-        let transport = if seg.tcp.is_some() {
-            Transport::Tcp
-        } else {
-            Transport::Udp
-        };
-        let mut sink = AppSink {
-            app_state: &mut app.state,
-            conn: &mut app.conn,
-            weirds: &mut app.weirds,
-            side,
-            ts,
-            server_port,
-            transport,
-            registry: &self.registry,
-            cfg: &self.cfg.app,
-            clock: &self.clock,
-            out: &mut self.out,
-        };
-        match seg.tcp {
-            Some((seq, syn, fin)) => {
-                app.streams[side.index()].segment(seq, syn, fin, seg.payload, &mut sink)
-            }
-            None => sink.data(seg.payload),
-        }
-        let done = match &app.state {
-            AppState::Active(a) => !a.wants(Side::Client) && !a.wants(Side::Server),
-            AppState::Detecting { packets, first } => {
-                *packets >= DETECT_PACKETS || first.iter().any(|f| f.len() >= DETECT_BYTES)
-            }
-            AppState::Off => false,
-        };
-        if done {
-            self.end_app(&key, ts);
-        }
-    }
-
-    /// Stop analyzing a flow: flush its analyzer and free its state.
-    fn end_app(&mut self, key: &FlowKey, ts: u64) {
-        let Some(mut app) = self.apps.remove(key) else {
-            return;
-        };
-        for (i, stream) in app.streams.iter_mut().enumerate() {
-            let side = if i == 0 { Side::Client } else { Side::Server };
-            let mut sink = AppSink {
-                app_state: &mut app.state,
-                conn: &mut app.conn,
-                weirds: &mut app.weirds,
-                side,
-                ts,
-                server_port: key.port[app.client ^ 1],
-                transport: Transport::Tcp,
-                registry: &self.registry,
-                cfg: &self.cfg.app,
-                clock: &self.clock,
-                out: &mut self.out,
-            };
-            stream.finish(&mut sink);
-        }
-        if let AppState::Active(mut a) = std::mem::replace(&mut app.state, AppState::Off) {
-            let mut cx = Cx {
-                conn: &app.conn,
-                clock: &self.clock,
-                cfg: &self.cfg.app,
-                out: &mut self.out,
-                weirds_seen: &mut app.weirds,
-            };
-            a.end(&mut cx, ts);
-        }
-        // Keep a marker so later packets of the flow are not analyzed again.
-        app.streams = [Stream::new(), Stream::new()];
-        self.apps.insert(*key, app);
+        )
     }
 
     /// A flow ended: flush its analyzer, write its record.
-    fn close(&mut self, flow: Flow, reason: EndReason) {
+    fn close(&mut self, mut flow: Flow<Slot>, reason: EndReason) {
         let ts = flow.stats.last_ns;
-        self.end_app(&flow.key, ts);
-        self.apps.remove(&flow.key);
-        let interface = self.interfaces.get(&flow.key.ifindex).cloned();
         let now = self.clock.wall(self.now.max(ts));
+        let (_, mut parts) = self.parts();
+        if let Slot::App(app) = &mut flow.ext {
+            end_app(app, &flow.key, ts, &mut parts);
+        }
+        let interface = parts.interfaces.get(&flow.key.ifindex).cloned();
         let rec = flow_record(
             &flow,
             reason,
             now,
-            &self.clock,
+            parts.clock,
             interface,
-            self.attribution.as_mut(),
+            parts.attribution,
         );
-        self.out.push(rec.into());
+        parts.out.push(rec.into());
     }
 
     /// Move the engine's clock to `ts`: age flows and time out analyzers, once per second
@@ -451,17 +380,18 @@ impl Engine {
         for &(key, d) in &due {
             match d {
                 Due::Active => {
-                    if let Some(flow) = self.table.get(&key).cloned() {
-                        let interface = self.interfaces.get(&key.ifindex).cloned();
+                    let (table, parts) = self.parts();
+                    if let Some(flow) = table.get(&key) {
+                        let interface = parts.interfaces.get(&key.ifindex).cloned();
                         let rec = flow_record(
-                            &flow,
+                            flow,
                             EndReason::ActiveTimeout,
-                            self.clock.wall(now),
-                            &self.clock,
+                            parts.clock.wall(now),
+                            parts.clock,
                             interface,
-                            self.attribution.as_mut(),
+                            parts.attribution,
                         );
-                        self.out.push(rec.into());
+                        parts.out.push(rec.into());
                     }
                     self.table.reported(&key, now);
                 }
@@ -478,13 +408,16 @@ impl Engine {
             }
         }
         self.due = due;
-        for app in self.apps.values_mut() {
-            if let AppState::Active(a) = &mut app.state {
+        let (table, parts) = self.parts();
+        for flow in table.values_mut() {
+            if let Slot::App(app) = &mut flow.ext
+                && let AppState::Active(a) = &mut app.state
+            {
                 let mut cx = Cx {
                     conn: &app.conn,
-                    clock: &self.clock,
-                    cfg: &self.cfg.app,
-                    out: &mut self.out,
+                    clock: parts.clock,
+                    cfg: &parts.cfg.app,
+                    out: parts.out,
                     weirds_seen: &mut app.weirds,
                 };
                 a.tick(&mut cx, now);
@@ -493,11 +426,21 @@ impl Engine {
         self.defrag.expire(now);
     }
 
-    /// The end of the input: every open flow gets its record.
-    pub fn finish(&mut self) {
-        let mut open: Vec<Flow> = self.table.drain().collect();
-        open.sort_by_key(|f| f.stats.first_ns);
-        for flow in open {
+    /// The end of the input: every open flow gets its record. The records are produced
+    /// in steps of [`FINISH_STEP`] flows (drain them with [`Engine::drain`] between calls
+    /// to bound memory); returns false once every flow is closed.
+    pub fn finish_step(&mut self) -> bool {
+        if self.closing.is_none() {
+            let mut open: Vec<Flow<Slot>> = self.table.drain().collect();
+            // Newest last, so popping closes the oldest first.
+            open.sort_by_key(|f| std::cmp::Reverse(f.stats.first_ns));
+            self.closing = Some(open);
+            self.defrag.expire(u64::MAX);
+        }
+        for _ in 0..FINISH_STEP {
+            let Some(flow) = self.closing.as_mut().and_then(Vec::pop) else {
+                return false;
+            };
             let reason = if flow.tcp_finished() {
                 EndReason::End
             } else {
@@ -505,7 +448,12 @@ impl Engine {
             };
             self.close(flow, reason);
         }
-        self.defrag.expire(u64::MAX);
+        true
+    }
+
+    /// [`Engine::finish_step`] until done (the records accumulate until drained).
+    pub fn finish(&mut self) {
+        while self.finish_step() {}
     }
 
     fn global_weird(&mut self, ts: u64, name: &'static str, source: &'static str, detail: String) {
@@ -524,6 +472,148 @@ impl Engine {
                 detail: Some(detail),
             },
         }));
+    }
+}
+
+/// Payload of one packet of a flow, sent by canonical endpoint `sender`.
+fn analyze(flow: &mut Flow<Slot>, sender: usize, ts: u64, seg: Segment<'_>, parts: &mut Parts<'_>) {
+    if matches!(flow.ext, Slot::Done) {
+        return;
+    }
+    if matches!(flow.ext, Slot::Fresh) {
+        let client = initiator(flow, parts.attribution);
+        let conn = conn(flow, client, "", parts.interfaces, parts.attribution);
+        flow.ext = Slot::App(Box::new(FlowApp {
+            state: AppState::Detecting {
+                packets: 0,
+                first: [Vec::new(), Vec::new()],
+            },
+            streams: [Stream::new(), Stream::new()],
+            client,
+            conn,
+            weirds: Vec::new(),
+        }));
+    }
+    let Slot::App(app) = &mut flow.ext else {
+        return;
+    };
+    let side = if sender == app.client {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    let server_port = flow.key.port[app.client ^ 1];
+    let transport = if seg.tcp.is_some() {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
+    let mut sink = AppSink {
+        app_state: &mut app.state,
+        conn: &mut app.conn,
+        weirds: &mut app.weirds,
+        side,
+        ts,
+        server_port,
+        transport,
+        registry: parts.registry,
+        cfg: &parts.cfg.app,
+        clock: parts.clock,
+        out: parts.out,
+    };
+    match seg.tcp {
+        Some((seq, syn, fin)) => {
+            app.streams[side.index()].segment(seq, syn, fin, seg.payload, &mut sink)
+        }
+        None => sink.data(seg.payload),
+    }
+    let done = match &app.state {
+        AppState::Active(a) => !a.wants(Side::Client) && !a.wants(Side::Server),
+        AppState::Detecting { packets, .. } => *packets >= DETECT_PACKETS,
+        AppState::Off => true,
+    };
+    if done {
+        end_app(app, &flow.key, ts, parts);
+        flow.ext = Slot::Done;
+    }
+}
+
+/// Stop analyzing a flow: deliver what reassembly still holds and flush its analyzer.
+fn end_app(app: &mut FlowApp, key: &FlowKey, ts: u64, parts: &mut Parts<'_>) {
+    let server_port = key.port[app.client ^ 1];
+    for (i, stream) in app.streams.iter_mut().enumerate() {
+        if stream.pending_bytes() == 0 {
+            continue;
+        }
+        let mut sink = AppSink {
+            app_state: &mut app.state,
+            conn: &mut app.conn,
+            weirds: &mut app.weirds,
+            side: if i == 0 { Side::Client } else { Side::Server },
+            ts,
+            server_port,
+            transport: Transport::Tcp,
+            registry: parts.registry,
+            cfg: &parts.cfg.app,
+            clock: parts.clock,
+            out: parts.out,
+        };
+        stream.finish(&mut sink);
+    }
+    if let AppState::Active(mut a) = std::mem::replace(&mut app.state, AppState::Off) {
+        let mut cx = Cx {
+            conn: &app.conn,
+            clock: parts.clock,
+            cfg: &parts.cfg.app,
+            out: parts.out,
+            weirds_seen: &mut app.weirds,
+        };
+        a.end(&mut cx, ts);
+    }
+}
+
+/// The connection identity of a flow as protocol records show it.
+fn conn<X>(
+    flow: &Flow<X>,
+    client: usize,
+    protocol: &'static str,
+    interfaces: &HashMap<u32, Interface>,
+    attribution: &mut dyn Attribution,
+) -> Conn {
+    let k = &flow.key;
+    let one_way = matches!(k.protocol, 1 | 58)
+        && icmp::is_one_way(k.port[client], k.port[client ^ 1], k.is_v6());
+    let mut peer = |i: usize| Peer {
+        ip: k.addr[i],
+        port: k.port[i],
+        owner: attribution.owner(
+            flow.stats.sockets[i],
+            k.endpoint(i),
+            k.endpoint(i ^ 1),
+            k.protocol,
+        ),
+    };
+    let (source, destination) = (peer(client), peer(client ^ 1));
+    Conn {
+        network: ConnNetwork {
+            transport: RecTransport::from_iana(k.protocol),
+            kind: if k.is_v6() {
+                NetworkType::Ipv6
+            } else {
+                NetworkType::Ipv4
+            },
+            protocol,
+            community_id: community_id(
+                k.endpoint(client),
+                k.endpoint(client ^ 1),
+                k.protocol,
+                one_way,
+            ),
+            vlan: (k.vlan != 0).then_some(Vlan { id: k.vlan }),
+        },
+        source,
+        destination,
+        interface: interfaces.get(&k.ifindex).cloned(),
     }
 }
 
@@ -574,31 +664,48 @@ impl StreamSink for AppSink<'_> {
             }
             AppState::Detecting { packets, first } => {
                 *packets = packets.saturating_add(1);
-                let buf = &mut first[side.index()];
-                let room = DETECT_BYTES.saturating_sub(buf.len());
-                buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
-                let Some(proto) = self
-                    .registry
-                    .detect(self.transport, self.server_port, buf, side)
-                else {
-                    return;
-                };
+                let udp = self.transport == Transport::Udp;
+                // A UDP datagram is judged on its own; a TCP side on its first bytes so far.
+                let room = DETECT_BYTES.saturating_sub(first[side.index()].len());
+                if !udp {
+                    first[side.index()].extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+                let candidate: &[u8] = if udp { bytes } else { &first[side.index()] };
+                let proto =
+                    match self
+                        .registry
+                        .detect(self.transport, self.server_port, candidate, side)
+                    {
+                        Detected::Protocol(p) => p,
+                        Detected::Nothing => {
+                            *self.app_state = AppState::Off;
+                            return;
+                        }
+                        Detected::NeedMore => {
+                            if !udp && first[side.index()].len() >= DETECT_BYTES {
+                                *self.app_state = AppState::Off;
+                            }
+                            return;
+                        }
+                    };
                 let mut analyzer = (proto.new)(self.cfg);
                 self.conn.network.protocol = proto.name;
                 let first = std::mem::take(first);
-                let udp = self.transport == Transport::Udp;
                 {
                     let mut cx = self.cx();
-                    // The client's bytes first: requests before the responses to them.
-                    for (i, s) in [(0, Side::Client), (1, Side::Server)] {
-                        if first[i].is_empty() || (udp && s != side) {
-                            continue;
+                    if udp {
+                        analyzer.data(&mut cx, side, ts, bytes);
+                    } else {
+                        // The client's bytes first: requests before the responses to them.
+                        for (i, s) in [(0, Side::Client), (1, Side::Server)] {
+                            if !first[i].is_empty() {
+                                analyzer.data(&mut cx, s, ts, &first[i]);
+                            }
                         }
-                        analyzer.data(&mut cx, s, ts, &first[i]);
-                    }
-                    // Bytes past the detection buffer's room.
-                    if bytes.len() > room && !udp {
-                        analyzer.data(&mut cx, side, ts, &bytes[room..]);
+                        // Bytes past the detection buffer's room.
+                        if bytes.len() > room {
+                            analyzer.data(&mut cx, side, ts, &bytes[room..]);
+                        }
                     }
                 }
                 *self.app_state = AppState::Active(analyzer);

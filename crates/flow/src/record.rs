@@ -59,7 +59,7 @@ impl Attribution for NoAttribution {
 /// A SYN decides for TCP. Without one (the connection predates the capture), a listener or an
 /// accepted socket marks the server, then a port below 1024 facing one above it does, then the
 /// first packet seen. For UDP and ICMP the first sender is the source, as the schema says.
-pub fn initiator(flow: &Flow, attribution: &mut dyn Attribution) -> usize {
+pub fn initiator<X>(flow: &Flow<X>, attribution: &mut dyn Attribution) -> usize {
     let st = &flow.stats;
     match st.initiator {
         Initiator::Syn(i) => return i & 1,
@@ -97,8 +97,8 @@ pub fn initiator(flow: &Flow, attribution: &mut dyn Attribution) -> usize {
 }
 
 /// The record for `flow`, written at `now` for `reason`.
-pub fn flow_record(
-    flow: &Flow,
+pub fn flow_record<X>(
+    flow: &Flow<X>,
     reason: EndReason,
     now: Timestamp,
     clock: &Clock,
@@ -159,7 +159,7 @@ mod tests {
         let a = ("10.0.0.2".parse().unwrap(), ports.0);
         let b = ("10.0.0.1".parse().unwrap(), ports.1);
         let (k, sa) = FlowKey::from_packet(a, b, protocol, 1, 0);
-        let mut t = FlowTable::new(Timeouts::default());
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
         let first = if first_sender_is_a { sa } else { sa ^ 1 };
         t.packet(k, first, 1_000, 100, 0x10);
         t.packet(k, first ^ 1, 2_000, 50, 0x10);

@@ -7,7 +7,7 @@
 //! would have given.
 
 use crate::FlowKey;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// TCP flag bits.
 const FIN: u8 = 0x01;
@@ -56,31 +56,37 @@ pub struct Snapshot {
     pub sockets: [Option<SocketRef>; 2],
 }
 
-/// One open flow.
+/// One open flow, with `X`: whatever its owner keeps per flow (the analysis engine keeps the
+/// flow's protocol analysis here, so a packet costs one table lookup).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flow {
+pub struct Flow<X = ()> {
     /// Its key.
     pub key: FlowKey,
     /// Counters, direction and sockets.
     pub stats: Snapshot,
     /// When the last record was written for it (interim records), else its start.
     pub reported_ns: u64,
+    /// The owner's per-flow state.
+    pub ext: X,
 }
 
-impl Flow {
+impl<X: Default> Flow<X> {
     /// A flow known only from one snapshot of its counters (a kernel hand-over).
-    pub fn from_snapshot(key: FlowKey, stats: Snapshot) -> Flow {
+    pub fn from_snapshot(key: FlowKey, stats: Snapshot) -> Flow<X> {
         Flow::new(key, stats)
     }
 
-    fn new(key: FlowKey, stats: Snapshot) -> Flow {
+    fn new(key: FlowKey, stats: Snapshot) -> Flow<X> {
         Flow {
             key,
             stats,
             reported_ns: stats.first_ns,
+            ext: X::default(),
         }
     }
+}
 
+impl<X> Flow<X> {
     /// True once a TCP flow is over: an RST, or a FIN from each side.
     pub fn tcp_finished(&self) -> bool {
         let f = self.stats.tcp_flags;
@@ -123,16 +129,16 @@ impl Default for Timeouts {
 
 /// Every open flow.
 #[derive(Debug, Default)]
-pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow>,
+pub struct FlowTable<X = ()> {
+    flows: HashMap<FlowKey, Flow<X>>,
     timeouts: Timeouts,
 }
 
-impl FlowTable {
+impl<X: Default> FlowTable<X> {
     /// An empty table.
-    pub fn new(timeouts: Timeouts) -> FlowTable {
+    pub fn new(timeouts: Timeouts) -> FlowTable<X> {
         FlowTable {
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             timeouts,
         }
     }
@@ -148,14 +154,24 @@ impl FlowTable {
     }
 
     /// A flow by key.
-    pub fn get(&self, key: &FlowKey) -> Option<&Flow> {
+    pub fn get(&self, key: &FlowKey) -> Option<&Flow<X>> {
         self.flows.get(key)
+    }
+
+    /// A flow by key, to change its extension.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<X>> {
+        self.flows.get_mut(key)
+    }
+
+    /// Every open flow, to visit their extensions.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Flow<X>> + '_ {
+        self.flows.values_mut()
     }
 
     /// Take the kernel's current counters for a flow. When the snapshot is of a newer
     /// connection on the same key than the one the table holds (its first packet is later),
     /// the old flow is returned: its record is due, with the counters last seen.
-    pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot) -> Option<Flow> {
+    pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot) -> Option<Flow<X>> {
         match self.flows.get_mut(&key) {
             Some(flow) if flow.stats.first_ns == stats.first_ns => {
                 flow.stats = stats;
@@ -178,7 +194,7 @@ impl FlowTable {
         ts_ns: u64,
         len: u64,
         tcp_flags: u8,
-    ) -> Option<Flow> {
+    ) -> Option<Flow<X>> {
         self.packets(key, sender, ts_ns, 1, len, tcp_flags)
     }
 
@@ -192,7 +208,25 @@ impl FlowTable {
         packets: u64,
         bytes: u64,
         tcp_flags: u8,
-    ) -> Option<Flow> {
+    ) -> Option<Flow<X>> {
+        let mut finished = None;
+        self.count(key, sender, ts_ns, packets, bytes, tcp_flags, &mut finished);
+        finished
+    }
+
+    /// [`FlowTable::packets`], returning the flow for its extension to be used at once (one
+    /// lookup); a finished connection the packet replaced goes to `finished`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn count(
+        &mut self,
+        key: FlowKey,
+        sender: usize,
+        ts_ns: u64,
+        packets: u64,
+        bytes: u64,
+        tcp_flags: u8,
+        finished: &mut Option<Flow<X>>,
+    ) -> &mut Flow<X> {
         let (len, n) = (bytes, packets);
         let s = sender & 1;
         let fresh = || Snapshot {
@@ -204,18 +238,15 @@ impl FlowTable {
             initiator: Initiator::FirstPacket(s),
             sockets: [None; 2],
         };
-        let mut finished = None;
-        let flow = match self.flows.get_mut(&key) {
-            Some(flow) => {
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let flow = e.into_mut();
                 if tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
-                    finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
+                    *finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
                 }
                 flow
             }
-            None => self
-                .flows
-                .entry(key)
-                .or_insert_with(|| Flow::new(key, fresh())),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(Flow::new(key, fresh())),
         };
         let st = &mut flow.stats;
         st.packets[s] += n;
@@ -227,7 +258,7 @@ impl FlowTable {
             let client = if tcp_flags & ACK != 0 { s ^ 1 } else { s };
             st.initiator = Initiator::Syn(client);
         }
-        finished
+        flow
     }
 
     /// The flows that need a record at `now_ns`, appended to `out`.
@@ -256,12 +287,12 @@ impl FlowTable {
     }
 
     /// Remove a flow, returning it.
-    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow> {
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<X>> {
         self.flows.remove(key)
     }
 
     /// Remove every flow (at shutdown), in no particular order.
-    pub fn drain(&mut self) -> impl Iterator<Item = Flow> + '_ {
+    pub fn drain(&mut self) -> impl Iterator<Item = Flow<X>> + '_ {
         self.flows.drain().map(|(_, f)| f)
     }
 }
@@ -284,7 +315,7 @@ mod tests {
     fn counts_both_directions_and_finds_the_client() {
         let (k, c) = key();
         let s = c ^ 1;
-        let mut t = FlowTable::new(Timeouts::default());
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
         t.packet(k, c, 10, 60, SYN);
         t.packet(k, s, 11, 60, SYN | ACK);
         t.packet(k, c, 12, 54, ACK);
@@ -299,7 +330,7 @@ mod tests {
     #[test]
     fn syn_ack_alone_names_the_other_side_as_client() {
         let (k, c) = key();
-        let mut t = FlowTable::new(Timeouts::default());
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
         t.packet(k, c ^ 1, 5, 60, SYN | ACK);
         assert_eq!(t.get(&k).unwrap().stats.initiator, Initiator::Syn(c));
     }
@@ -312,7 +343,7 @@ mod tests {
             active_ns: 50,
             linger_ns: 10,
         };
-        let mut t = FlowTable::new(to);
+        let mut t: FlowTable = FlowTable::new(to);
         t.packet(k, c, 0, 1, SYN);
         let mut out = Vec::new();
         t.due(49, &mut out);
@@ -340,7 +371,7 @@ mod tests {
     #[test]
     fn a_syn_on_a_finished_connection_starts_a_new_flow() {
         let (k, c) = key();
-        let mut t = FlowTable::new(Timeouts::default());
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
         t.packet(k, c, 0, 10, SYN);
         t.packet(k, c ^ 1, 1, 10, RST | ACK);
         let old = t
@@ -369,10 +400,10 @@ mod tests {
             initiator: Initiator::FirstPacket(0),
             sockets: [None; 2],
         };
-        let mut t = FlowTable::new(Timeouts::default());
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
         assert!(t.snapshot(k, snap(1)).is_none());
         assert!(t.snapshot(k, snap(1)).is_none());
-        let old = t.snapshot(k, snap(5)).unwrap();
+        let old: Flow = t.snapshot(k, snap(5)).unwrap();
         assert_eq!(old.stats.first_ns, 1);
         assert_eq!(t.get(&k).unwrap().stats.first_ns, 5);
     }

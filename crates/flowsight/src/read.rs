@@ -66,7 +66,11 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
             }
         }
     }
-    engine.finish();
+    while engine.finish_step() {
+        for r in engine.drain() {
+            sink.write(&r)?;
+        }
+    }
     for r in engine.drain() {
         sink.write(&r)?;
     }

@@ -1,9 +1,9 @@
 //! DNS over UDP and TCP: queries and responses paired by id, one record per transaction.
 
-use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport};
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_record::{Dns, DnsAnswer, DnsQuestion, DnsRecord, ProtoEvent, Record};
 use flowsight_wire::l7::dns::{DnsError, Message, RData, tcp_message};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// DNS, LLMNR and mDNS ports. DNS is recognised by port and a successful parse, never by
 /// content alone: too many UDP payloads parse as some DNS message.
@@ -25,12 +25,23 @@ pub(super) const PROTOCOL_TCP: Protocol = Protocol {
     new: new_tcp,
 };
 
-fn detect_udp(first: &[u8], _side: Side, port_match: bool) -> bool {
-    port_match && Message::parse(first).is_ok()
+fn detect_udp(first: &[u8], _side: Side, port_match: bool) -> Verdict {
+    if port_match && Message::parse(first).is_ok() {
+        Verdict::Yes
+    } else {
+        Verdict::No
+    }
 }
 
-fn detect_tcp(first: &[u8], _side: Side, port_match: bool) -> bool {
-    port_match && matches!(tcp_message(first), Ok(Some((m, _))) if Message::parse(m).is_ok())
+fn detect_tcp(first: &[u8], _side: Side, port_match: bool) -> Verdict {
+    if !port_match {
+        return Verdict::No;
+    }
+    match tcp_message(first) {
+        Ok(Some((m, _))) if Message::parse(m).is_ok() => Verdict::Yes,
+        Ok(None) => Verdict::NeedMore,
+        _ => Verdict::No,
+    }
 }
 
 fn new_udp(cfg: &AppConfig) -> Box<dyn Analyzer> {
@@ -66,7 +77,7 @@ impl DnsAnalyzer {
             tcp,
             bufs: [Vec::new(), Vec::new()],
             dead: [false; 2],
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             timeout_ns: cfg.dns_timeout_ns,
         }
     }

@@ -1,6 +1,6 @@
 //! HTTP/1.x: requests and responses paired in order, one record per transaction.
 
-use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, text};
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict, text};
 use flowsight_record::{
     Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Record, Url, UserAgent,
 };
@@ -18,10 +18,25 @@ pub(super) const PROTOCOL: Protocol = Protocol {
     new,
 };
 
-fn detect(first: &[u8], side: Side, _port_match: bool) -> bool {
-    match side {
+/// Bytes enough to see a method and a space, or `HTTP/1.x `.
+const DETECT_LEN: usize = 16;
+
+fn detect(first: &[u8], side: Side, _port_match: bool) -> Verdict {
+    let yes = match side {
         Side::Client => looks_like_request(first),
         Side::Server => looks_like_response(first),
+    };
+    // A request starts with a letter (the method), a response with "HTTP/": anything else
+    // is decided at once.
+    let start_ok = match (side, first.first()) {
+        (_, None) => true,
+        (Side::Client, Some(b)) => b.is_ascii_alphabetic() || *b == b'\r' || *b == b'\n',
+        (Side::Server, Some(b)) => *b == b'H',
+    };
+    if !start_ok {
+        Verdict::No
+    } else {
+        Verdict::after(first.len(), DETECT_LEN, yes)
     }
 }
 

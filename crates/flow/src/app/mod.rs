@@ -117,6 +117,38 @@ pub enum Transport {
     Udp,
 }
 
+/// A detector's verdict on the first bytes of one side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// This protocol.
+    Yes,
+    /// Not this protocol, whatever follows.
+    No,
+    /// Too few bytes to tell.
+    NeedMore,
+}
+
+impl Verdict {
+    /// Yes or No from a test that needs `min` bytes to be meaningful.
+    pub fn after(len: usize, min: usize, yes: bool) -> Verdict {
+        match (yes, len >= min) {
+            (true, _) => Verdict::Yes,
+            (false, true) => Verdict::No,
+            (false, false) => Verdict::NeedMore,
+        }
+    }
+}
+
+/// What the registry concluded about a flow.
+pub enum Detected<'r> {
+    /// Attach this protocol.
+    Protocol(&'r Protocol),
+    /// Nothing will claim this flow.
+    Nothing,
+    /// Some protocol could still claim it with more bytes.
+    NeedMore,
+}
+
 /// One protocol the registry can attach.
 pub struct Protocol {
     /// Its name.
@@ -126,7 +158,7 @@ pub struct Protocol {
     /// Server ports it is expected on; with `content_only`, only a hint.
     pub ports: &'static [u16],
     /// Recognise the protocol from the first payload bytes of either side (`side` says whose).
-    pub detect: fn(first: &[u8], side: Side, port_match: bool) -> bool,
+    pub detect: fn(first: &[u8], side: Side, port_match: bool) -> Verdict,
     /// A fresh analyzer.
     pub new: fn(&AppConfig) -> Box<dyn Analyzer>,
 }
@@ -149,18 +181,29 @@ impl Registry {
         }
     }
 
-    /// The protocol of a flow, from its first payload (sent by `side`) and server port;
-    /// None when nothing claims it.
+    /// The protocol of a flow from its first payload bytes (sent by `side`) and server
+    /// port. Every detector decides within a few bytes, so an unrecognised flow is given up
+    /// on at once instead of being buffered.
     pub fn detect(
         &self,
         transport: Transport,
         server_port: u16,
         first: &[u8],
         side: Side,
-    ) -> Option<&Protocol> {
-        self.protocols.iter().find(|p| {
-            p.transport == transport && (p.detect)(first, side, p.ports.contains(&server_port))
-        })
+    ) -> Detected<'_> {
+        let mut more = false;
+        for p in self.protocols.iter().filter(|p| p.transport == transport) {
+            match (p.detect)(first, side, p.ports.contains(&server_port)) {
+                Verdict::Yes => return Detected::Protocol(p),
+                Verdict::NeedMore => more = true,
+                Verdict::No => {}
+            }
+        }
+        if more {
+            Detected::NeedMore
+        } else {
+            Detected::Nothing
+        }
     }
 
     /// Every protocol, by name (for the live sampler's configuration and for docs).

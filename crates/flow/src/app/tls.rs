@@ -1,6 +1,6 @@
 //! TLS: the ClientHello and ServerHello of a handshake, one record per handshake.
 
-use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, text};
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict, text};
 use flowsight_record::{Record, Tls, TlsClient, TlsRecord, TlsServer};
 use flowsight_wire::l7::fingerprint::{self, ja3, ja3s, ja4};
 use flowsight_wire::l7::tls::{
@@ -16,12 +16,21 @@ pub(super) const PROTOCOL: Protocol = Protocol {
 };
 
 /// A TLS handshake record (content type 22) from a TLS/SSL version, whatever the port.
-fn detect(first: &[u8], _side: Side, _port_match: bool) -> bool {
-    first.len() >= 6
-        && first[0] == 22
-        && first[1] == 3
-        && first[2] <= 4
-        && matches!(first[5], 1 | 2)
+fn detect(first: &[u8], _side: Side, _port_match: bool) -> Verdict {
+    // Record type 22 (handshake), version 3.x, handshake type ClientHello or ServerHello:
+    // each byte present must fit.
+    let fits = |i: usize, f: fn(u8) -> bool| first.get(i).is_none_or(|&b| f(b));
+    let plausible = fits(0, |b| b == 22)
+        && fits(1, |b| b == 3)
+        && fits(2, |b| b <= 4)
+        && fits(5, |b| matches!(b, 1 | 2));
+    if !plausible {
+        Verdict::No
+    } else if first.len() < 6 {
+        Verdict::NeedMore
+    } else {
+        Verdict::Yes
+    }
 }
 
 fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {

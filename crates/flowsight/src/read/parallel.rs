@@ -82,7 +82,11 @@ fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> 
         }
         flush(&mut sink)?;
     }
-    engine.finish();
+    while engine.finish_step() {
+        for r in engine.drain() {
+            sink.write(&r)?;
+        }
+    }
     for r in engine.drain() {
         sink.write(&r)?;
     }
