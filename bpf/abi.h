@@ -27,6 +27,10 @@
 /* ifindex of the loopback device: 1 in every network namespace (LOOPBACK_IFINDEX). */
 #define FSIGHT_LOOPBACK_IFINDEX 1
 
+/* Largest payload prefix a sample carries: a full Ethernet-MTU segment, so a ClientHello or a
+ * request head in one packet arrives whole. */
+#define FSIGHT_SAMPLE_MAX 2048
+
 /* Socket lookups tried per flow before giving up (fsight_flow_stats.lookups). */
 #define FSIGHT_FLOW_LOOKUPS_MAX 8
 
@@ -48,6 +52,9 @@ enum fsight_event_kind {
 	FSIGHT_EV_PROC_EXIT = 5,
 	/* struct fsight_flow_recycled: a finished TCP flow's entry was taken by a new connection. */
 	FSIGHT_EV_FLOW_RECYCLED = 6,
+	/* struct fsight_sample (in the "samples" ring buffer): the first bytes of a packet's
+	 * payload, for the protocol analyzers. */
+	FSIGHT_EV_SAMPLE = 7,
 };
 
 /* Where in a socket's life its owner was stamped (fsight_sock_owner.origin). */
@@ -85,7 +92,11 @@ enum fsight_counter {
 	FSIGHT_CNT_NOT_IP = 5,
 	/* A frame whose headers were shorter than they claim. */
 	FSIGHT_CNT_TRUNCATED = 6,
-	FSIGHT_CNT__MAX = 7,
+	/* A payload sample did not fit in the "samples" ring buffer. */
+	FSIGHT_CNT_LOST_SAMPLES = 7,
+	/* Payload samples sent. */
+	FSIGHT_CNT_SAMPLES = 8,
+	FSIGHT_CNT__MAX = 9,
 };
 
 /* Which endpoint of a flow started it (fsight_flow_stats.initiator). */
@@ -250,7 +261,8 @@ struct fsight_flow_stats {
 	/* Socket lookups done for this flow at ingress; capped (FSIGHT_FLOW_LOOKUPS_MAX) so that
 	 * forwarded traffic, which has no local socket, does not pay for one per packet. */
 	__u8 lookups;
-	__u8 _pad[2];
+	/* Payload samples sent for packets of endpoint i (capped by the loader's setting). */
+	__u8 samples[2];
 };
 _Static_assert(sizeof(struct fsight_flow_stats) == 72, "fsight_flow_stats");
 
@@ -267,5 +279,42 @@ struct fsight_flow_recycled {
 	struct fsight_flow_stats stats;
 };
 _Static_assert(sizeof(struct fsight_flow_recycled) == 136, "fsight_flow_recycled");
+
+/*
+ * FSIGHT_EV_SAMPLE: the payload of one packet (up to FSIGHT_SAMPLE_MAX bytes) of a flow's
+ * first packets in each direction, for HTTP/DNS/TLS analysis in user space. Written with
+ * only `len` bytes of data[] (the ring holds what was sent, not the maximum). Sampling of a
+ * flow stops after the loader's per-direction packet count, or when user space puts the flow
+ * in fsight_sample_stop because its analyzers have what they need.
+ */
+/* The fixed part of a sample; data follows it in the ring record. */
+struct fsight_sample_head {
+	struct fsight_event_header hdr;
+	struct fsight_flow_key key;
+	/* TCP sequence number of data[0]; 0 for UDP. */
+	__u32 seq;
+	/* Bytes of data after the head. */
+	__u16 len;
+	/* The packet's whole payload length (more than len when cut). */
+	__u16 payload_len;
+	/* Index (in key) of the endpoint that sent the packet. */
+	__u8 sender;
+	/* The packet's TCP flags. */
+	__u8 tcp_flags;
+	/* The flow's enum fsight_initiator at the time. */
+	__u8 initiator;
+	/* enum fsight_cookie_kind of each endpoint's cookie. */
+	__u8 cookie_kind[2];
+	__u8 _pad[7];
+	/* The flow's socket cookies at the time (as fsight_flow_stats.cookie). */
+	__u64 cookie[2];
+};
+_Static_assert(sizeof(struct fsight_sample_head) == 96, "fsight_sample_head");
+
+struct fsight_sample {
+	struct fsight_sample_head head;
+	__u8 data[FSIGHT_SAMPLE_MAX];
+};
+_Static_assert(sizeof(struct fsight_sample) == 96 + FSIGHT_SAMPLE_MAX, "fsight_sample");
 
 #endif /* FLOWSIGHT_ABI_H */

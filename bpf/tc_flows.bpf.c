@@ -24,6 +24,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define FSIGHT_TC_ACT_UNSPEC (-1)
+/* Payload samples per flow and direction for the protocol analyzers; 0 turns sampling off.
+ * Set by the loader (--sample-packets). */
+volatile const __u32 fsight_cfg_sample_packets = 0;
+
 /* Packets per direction whose time is always taken, and the clock period after that. */
 #define FSIGHT_EXACT_PACKETS 16
 #define FSIGHT_CLOCK_EVERY 64
@@ -127,6 +131,52 @@ static __always_inline void fsight_take_skb_sock(struct __sk_buff *skb, struct f
 		return;
 	v->cookie[s & 1] = bpf_get_socket_cookie(skb);
 	v->cookie_kind[s & 1] = FSIGHT_COOKIE_SOCKET;
+}
+
+/* Send the first bytes of this packet's payload to user space for the protocol analyzers. */
+static __always_inline void fsight_sample(struct __sk_buff *skb, const struct fsight_flow_key *k,
+					  const struct fsight_flow_stats *v, const struct fsight_pkt *p,
+					  __u32 s)
+{
+	struct fsight_sample *e;
+	__u32 zero = 0, plen, len;
+
+	if (p->payload_off >= skb->len)
+		return;
+	plen = p->ip_end - p->payload_off;
+	if (bpf_map_lookup_elem(&fsight_sample_stop, k))
+		return;
+	e = bpf_map_lookup_elem(&fsight_sample_scratch, &zero);
+	if (!e)
+		return;
+	len = skb->len - p->payload_off; /* a capture may hold less than the IP length says */
+	if (len > plen)
+		len = plen;
+	if (len > FSIGHT_SAMPLE_MAX)
+		len = FSIGHT_SAMPLE_MAX;
+	if (len == 0)
+		return;
+	if (bpf_skb_load_bytes(skb, p->payload_off, e->data, len))
+		return;
+	e->head.hdr.kind = FSIGHT_EV_SAMPLE;
+	e->head.hdr._pad = 0;
+	e->head.hdr.ts_ns = bpf_ktime_get_ns();
+	e->head.key = *k;
+	e->head.seq = p->seq;
+	e->head.len = len;
+	e->head.payload_len = plen > 0xffff ? 0xffff : plen;
+	e->head.sender = s;
+	e->head.tcp_flags = p->tcp_flags;
+	e->head.initiator = v->initiator;
+	e->head.cookie_kind[0] = v->cookie_kind[0];
+	e->head.cookie_kind[1] = v->cookie_kind[1];
+	e->head.cookie[0] = v->cookie[0];
+	e->head.cookie[1] = v->cookie[1];
+	__builtin_memset(e->head._pad, 0, sizeof(e->head._pad));
+	if (bpf_ringbuf_output(&fsight_samples, e, __builtin_offsetof(struct fsight_sample, data) + len, 0))
+		fsight_count(FSIGHT_CNT_LOST_SAMPLES);
+	else
+		fsight_count(FSIGHT_CNT_SAMPLES);
 }
 
 /* A new connection on the 4-tuple of a finished one: hand the old counters to user space and
@@ -237,6 +287,12 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 			fsight_take_skb_sock(skb, v, s);
 		if (v->cookie_kind[r & 1] != FSIGHT_COOKIE_SOCKET)
 			fsight_lookup_receiver(skb, &p, v, r);
+	}
+	/* After the cookies, so a flow's first sample already names its sockets. */
+	if (count && v->samples[s & 1] < fsight_cfg_sample_packets && p.ip_end > p.payload_off &&
+	    !p.frag_first && !p.frag_later) {
+		v->samples[s & 1]++;
+		fsight_sample(skb, &k, v, &p, s);
 	}
 	return FSIGHT_TC_ACT_UNSPEC;
 }

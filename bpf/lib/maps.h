@@ -61,6 +61,30 @@ FSIGHT_MAP_STORAGE struct {
 	__uint(max_entries, 1 << 22);
 } fsight_events SEC(".maps");
 
+/* Payload samples for the protocol analyzers. Separate from the events ring so that a burst
+ * of payload can never crowd out socket owners. Sized by the loader (--sample-ring-size). */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} fsight_samples SEC(".maps");
+
+/* One sample being assembled (too large for the BPF stack). */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fsight_sample);
+} fsight_sample_scratch SEC(".maps");
+
+/* Flows whose analyzers need no more payload (written by user space). LRU: a forgotten
+ * entry only costs a few more samples. */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, struct fsight_flow_key);
+	__type(value, __u8);
+} fsight_sample_stop SEC(".maps");
+
 /* enum fsight_counter, per CPU. */
 FSIGHT_MAP_STORAGE struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -38,6 +38,11 @@ struct fsight_pkt {
 	__u8 frag_first;
 	__u8 _pad;
 	__u32 frag_id;
+	/* Where the transport payload starts in the packet, and where the IP datagram ends. */
+	__u32 payload_off;
+	__u32 ip_end;
+	/* TCP sequence number. */
+	__u32 seq;
 };
 
 enum fsight_parse_result {
@@ -131,12 +136,15 @@ static __always_inline int fsight_parse_l4(struct __sk_buff *skb, __u32 off, str
 		p->port[0] = FSIGHT_BE16(h, 0);
 		p->port[1] = FSIGHT_BE16(h, 2);
 		p->tcp_flags = h[13];
+		p->payload_off = off + (h[12] >> 4) * 4;
+		p->seq = ((__u32)h[4] << 24) | ((__u32)h[5] << 16) | ((__u32)h[6] << 8) | h[7];
 	} else if (p->protocol == FSIGHT_IPPROTO_UDP) {
 		h = fsight_hdr(skb, off, 4, buf, direct);
 		if (!h)
 			return FSIGHT_SHORT(direct);
 		p->port[0] = FSIGHT_BE16(h, 0);
 		p->port[1] = FSIGHT_BE16(h, 2);
+		p->payload_off = off + 8;
 	} else if (p->protocol == FSIGHT_IPPROTO_ICMP || p->protocol == FSIGHT_IPPROTO_ICMPV6) {
 		h = fsight_hdr(skb, off, 2, buf, direct);
 		if (!h)
@@ -161,6 +169,7 @@ static __always_inline int fsight_parse_ipv4(struct __sk_buff *skb, __u32 off, s
 		return FSIGHT_PARSE_TRUNCATED;
 	p->family = FSIGHT_AF_INET;
 	p->protocol = h[9];
+	p->ip_end = off + FSIGHT_BE16(h, 2);
 	__builtin_memcpy(p->addr[0], h + 12, 4);
 	__builtin_memcpy(p->addr[1], h + 16, 4);
 	frag = FSIGHT_BE16(h, 6);
@@ -185,6 +194,7 @@ static __always_inline int fsight_parse_ipv6(struct __sk_buff *skb, __u32 off, s
 	if ((h[0] >> 4) != 6)
 		return FSIGHT_PARSE_TRUNCATED;
 	p->family = FSIGHT_AF_INET6;
+	p->ip_end = off + 40 + FSIGHT_BE16(h, 4);
 	__builtin_memcpy(p->addr[0], h + 8, 16);
 	__builtin_memcpy(p->addr[1], h + 24, 16);
 	nexthdr = h[6];

@@ -1,6 +1,8 @@
 //! Checked decoding of one record from the `fsight_events` ring buffer.
 
-use crate::{FlowRecycled, ProcExec, ProcExit, ProcFork, SockClose, SockOwner, event_kind};
+use crate::{
+    FlowRecycled, ProcExec, ProcExit, ProcFork, SampleHead, SockClose, SockOwner, event_kind,
+};
 use bytemuck::Pod;
 
 /// One ring-buffer record, copied out of the ring (the ring slot is released right after).
@@ -88,6 +90,37 @@ impl Event {
     }
 }
 
+/// One record from the `fsight_samples` ring buffer: its head, and its payload bytes borrowed
+/// from the ring (valid until the record is released).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Flow, sender, sequence number, sockets.
+    pub head: SampleHead,
+    /// The first bytes of the packet's payload.
+    pub data: &'a [u8],
+}
+
+impl<'a> Sample<'a> {
+    /// Decode one sample record.
+    pub fn parse(bytes: &'a [u8]) -> Result<Sample<'a>, EventError> {
+        let kind = bytes
+            .get(..4)
+            .map_or(0, |k| u32::from_ne_bytes([k[0], k[1], k[2], k[3]]));
+        if kind != event_kind::FSIGHT_EV_SAMPLE {
+            return Err(EventError::UnknownKind(kind));
+        }
+        let head: SampleHead = read(bytes, kind)?;
+        let n = core::mem::size_of::<SampleHead>();
+        let len = usize::from(head.len);
+        let data = bytes.get(n..n + len).ok_or(EventError::Short {
+            kind,
+            need: n + len,
+            got: bytes.len(),
+        })?;
+        Ok(Sample { head, data })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +147,23 @@ mod tests {
             assert!(Event::parse(&bytes[..n]).is_err(), "prefix of {n} bytes");
         }
         assert!(Event::parse(bytes).is_ok());
+    }
+
+    #[test]
+    fn a_sample_borrows_its_payload_and_checks_its_length() {
+        let mut head = SampleHead::zeroed();
+        head.hdr.kind = event_kind::FSIGHT_EV_SAMPLE;
+        head.len = 5;
+        head.seq = 77;
+        let mut bytes = bytemuck::bytes_of(&head).to_vec();
+        bytes.extend(b"hello");
+        let s = Sample::parse(&bytes).unwrap();
+        assert_eq!((s.head.seq, s.data), (77, &b"hello"[..]));
+        assert!(
+            Sample::parse(&bytes[..bytes.len() - 1]).is_err(),
+            "fewer bytes than len"
+        );
+        assert!(Sample::parse(&bytes[..40]).is_err());
     }
 
     #[test]

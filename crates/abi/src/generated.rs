@@ -6,6 +6,7 @@ pub const FSIGHT_COMM_LEN: u32 = 16;
 pub const FSIGHT_PATH_LEN: u32 = 256;
 pub const FSIGHT_ARGS_LEN: u32 = 512;
 pub const FSIGHT_LOOPBACK_IFINDEX: u32 = 1;
+pub const FSIGHT_SAMPLE_MAX: u32 = 2048;
 pub const FSIGHT_FLOW_LOOKUPS_MAX: u32 = 8;
 pub const FSIGHT_AF_INET: u32 = 2;
 pub const FSIGHT_AF_INET6: u32 = 10;
@@ -21,6 +22,7 @@ pub mod fsight_event_kind {
     pub const FSIGHT_EV_PROC_FORK: Type = 4;
     pub const FSIGHT_EV_PROC_EXIT: Type = 5;
     pub const FSIGHT_EV_FLOW_RECYCLED: Type = 6;
+    pub const FSIGHT_EV_SAMPLE: Type = 7;
 }
 pub mod fsight_stamp_origin {
     pub type Type = ::std::os::raw::c_uint;
@@ -40,7 +42,9 @@ pub mod fsight_counter {
     pub const FSIGHT_CNT_FRAG_ORPHAN: Type = 4;
     pub const FSIGHT_CNT_NOT_IP: Type = 5;
     pub const FSIGHT_CNT_TRUNCATED: Type = 6;
-    pub const FSIGHT_CNT__MAX: Type = 7;
+    pub const FSIGHT_CNT_LOST_SAMPLES: Type = 7;
+    pub const FSIGHT_CNT_SAMPLES: Type = 8;
+    pub const FSIGHT_CNT__MAX: Type = 9;
 }
 pub mod fsight_initiator {
     pub type Type = ::std::os::raw::c_uint;
@@ -1014,7 +1018,7 @@ pub struct fsight_flow_stats {
     pub initiator: __u8,
     pub cookie_kind: [__u8; 2usize],
     pub lookups: __u8,
-    pub _pad: [__u8; 2usize],
+    pub samples: [__u8; 2usize],
 }
 #[test]
 fn bindgen_test_layout_fsight_flow_stats() {
@@ -1181,23 +1185,23 @@ fn bindgen_test_layout_fsight_flow_stats() {
         );
     }
     test_field_lookups();
-    fn test_field__pad() {
+    fn test_field_samples() {
         assert_eq!(
             unsafe {
                 let uninit = ::core::mem::MaybeUninit::<fsight_flow_stats>::uninit();
                 let ptr = uninit.as_ptr();
-                ::core::ptr::addr_of!((*ptr)._pad) as usize - ptr as usize
+                ::core::ptr::addr_of!((*ptr).samples) as usize - ptr as usize
             },
             70usize,
             concat!(
                 "Offset of field: ",
                 stringify!(fsight_flow_stats),
                 "::",
-                stringify!(_pad)
+                stringify!(samples)
             )
         );
     }
-    test_field__pad();
+    test_field_samples();
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1287,4 +1291,272 @@ fn bindgen_test_layout_fsight_flow_recycled() {
         );
     }
     test_field_stats();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_sample_head {
+    pub hdr: fsight_event_header,
+    pub key: fsight_flow_key,
+    pub seq: __u32,
+    pub len: __u16,
+    pub payload_len: __u16,
+    pub sender: __u8,
+    pub tcp_flags: __u8,
+    pub initiator: __u8,
+    pub cookie_kind: [__u8; 2usize],
+    pub _pad: [__u8; 7usize],
+    pub cookie: [__u64; 2usize],
+}
+#[test]
+fn bindgen_test_layout_fsight_sample_head() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_sample_head>(),
+        96usize,
+        concat!("Size of: ", stringify!(fsight_sample_head))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_sample_head>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fsight_sample_head))
+    );
+    fn test_field_hdr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).hdr) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(hdr)
+            )
+        );
+    }
+    test_field_hdr();
+    fn test_field_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).key) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(key)
+            )
+        );
+    }
+    test_field_key();
+    fn test_field_seq() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).seq) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(seq)
+            )
+        );
+    }
+    test_field_seq();
+    fn test_field_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).len) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(len)
+            )
+        );
+    }
+    test_field_len();
+    fn test_field_payload_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).payload_len) as usize - ptr as usize
+            },
+            66usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(payload_len)
+            )
+        );
+    }
+    test_field_payload_len();
+    fn test_field_sender() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).sender) as usize - ptr as usize
+            },
+            68usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(sender)
+            )
+        );
+    }
+    test_field_sender();
+    fn test_field_tcp_flags() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).tcp_flags) as usize - ptr as usize
+            },
+            69usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(tcp_flags)
+            )
+        );
+    }
+    test_field_tcp_flags();
+    fn test_field_initiator() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).initiator) as usize - ptr as usize
+            },
+            70usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(initiator)
+            )
+        );
+    }
+    test_field_initiator();
+    fn test_field_cookie_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).cookie_kind) as usize - ptr as usize
+            },
+            71usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(cookie_kind)
+            )
+        );
+    }
+    test_field_cookie_kind();
+    fn test_field__pad() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr)._pad) as usize - ptr as usize
+            },
+            73usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(_pad)
+            )
+        );
+    }
+    test_field__pad();
+    fn test_field_cookie() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).cookie) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample_head),
+                "::",
+                stringify!(cookie)
+            )
+        );
+    }
+    test_field_cookie();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_sample {
+    pub head: fsight_sample_head,
+    pub data: [__u8; 2048usize],
+}
+#[test]
+fn bindgen_test_layout_fsight_sample() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_sample>(),
+        2144usize,
+        concat!("Size of: ", stringify!(fsight_sample))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_sample>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fsight_sample))
+    );
+    fn test_field_head() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).head) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample),
+                "::",
+                stringify!(head)
+            )
+        );
+    }
+    test_field_head();
+    fn test_field_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_sample>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).data) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_sample),
+                "::",
+                stringify!(data)
+            )
+        );
+    }
+    test_field_data();
 }

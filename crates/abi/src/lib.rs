@@ -21,7 +21,7 @@ pub mod generated {
 
 mod event;
 
-pub use event::{Event, EventError};
+pub use event::{Event, EventError, Sample};
 pub use generated::{
     fsight_cookie_kind as cookie_kind, fsight_counter as counter, fsight_event_kind as event_kind,
     fsight_initiator as initiator, fsight_stamp_origin as stamp_origin,
@@ -43,6 +43,8 @@ pub type ProcFork = generated::fsight_proc_fork;
 pub type ProcExit = generated::fsight_proc_exit;
 /// `FSIGHT_EV_FLOW_RECYCLED`.
 pub type FlowRecycled = generated::fsight_flow_recycled;
+/// The fixed part of a `FSIGHT_EV_SAMPLE` record (its payload bytes follow it).
+pub type SampleHead = generated::fsight_sample_head;
 /// Key of the kernel flow map.
 pub type FlowKey = generated::fsight_flow_key;
 /// Value of the kernel flow map.
@@ -69,6 +71,7 @@ const _: () = {
     assert!(size_of::<FlowKey>() == 44);
     assert!(size_of::<FlowStats>() == 72);
     assert!(size_of::<FlowRecycled>() == 136);
+    assert!(size_of::<SampleHead>() == 96);
 };
 
 // SAFETY: every type below is #[repr(C)], made only of integers and integer arrays, with
@@ -90,7 +93,8 @@ pod!(
     ProcExit,
     FlowKey,
     FlowStats,
-    FlowRecycled
+    FlowRecycled,
+    SampleHead
 );
 
 impl PartialEq for FlowKey {

@@ -15,6 +15,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_NOEXIST: u64 = 1;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_MAP_LOOKUP_AND_DELETE_ELEM: libc::c_long = 21;
@@ -64,6 +65,41 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// `fsight_sample_stop`: flows whose analyzers need no more payload.
+pub struct SampleStop {
+    fd: OwnedFd,
+}
+
+impl SampleStop {
+    pub(crate) fn new(fd: OwnedFd) -> SampleStop {
+        SampleStop { fd }
+    }
+
+    fn elem(&self, cmd: libc::c_long, key: &FlowKey, value: Option<&u8>) -> std::io::Result<()> {
+        let mut attr = ElemAttr {
+            map_fd: self.fd.as_raw_fd() as u32,
+            key: key as *const FlowKey as u64,
+            value: value.map_or(0, |v| v as *const u8 as u64),
+            ..Default::default()
+        };
+        bpf(cmd, &mut attr)
+    }
+
+    /// Stop sampling a flow.
+    pub fn stop(&self, key: &FlowKey) -> Result<(), CaptureError> {
+        self.elem(BPF_MAP_UPDATE_ELEM, key, Some(&1))
+            .map_err(|source| CaptureError::Map {
+                map: crate::names::MAP_SAMPLE_STOP,
+                source,
+            })
+    }
+
+    /// Forget a flow (it ended): a new connection on its 4-tuple is sampled again.
+    pub fn forget(&self, key: &FlowKey) {
+        let _ = self.elem(BPF_MAP_DELETE_ELEM, key, None);
     }
 }
 

@@ -18,14 +18,14 @@ mod tc;
 pub mod testbed;
 
 pub use error::CaptureError;
-pub use flowmap::FlowMap;
+pub use flowmap::{FlowMap, SampleStop};
 pub use interfaces::{Interface, LinkKind};
 pub use probes::{ProbeFailure, ProbeStatus};
 pub use tc::{TcMode, tcx_supported};
 
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::{Btf, Ebpf, EbpfLoader};
-use flowsight_abi::{COUNTERS, Event, EventError};
+use flowsight_abi::{COUNTERS, Event, EventError, Sample};
 use std::os::fd::{AsFd, BorrowedFd};
 
 /// The BPF object, built by scripts/build-bpf and committed, so building flowsight needs no
@@ -51,6 +51,10 @@ pub struct CaptureConfig {
     /// Also stamp sockets at their first receive (a tracepoint on every recvmsg; only needed
     /// for receive-only sockets accepted without accept(2)).
     pub stamp_receives: bool,
+    /// Payload samples per flow and direction for the protocol analyzers (0: none).
+    pub sample_packets: u32,
+    /// Size of the sample ring buffer in bytes (a power of two).
+    pub sample_ring_bytes: u32,
 }
 
 impl Default for CaptureConfig {
@@ -61,6 +65,8 @@ impl Default for CaptureConfig {
             ring_bytes: 8 << 20,
             flow_map_entries: 1 << 18,
             stamp_receives: false,
+            sample_packets: 0,
+            sample_ring_bytes: 8 << 20,
         }
     }
 }
@@ -69,6 +75,8 @@ impl Default for CaptureConfig {
 pub struct Capture {
     // Field order matters: the maps are dropped before the object that owns the programs.
     events: RingBuf<MapData>,
+    samples: RingBuf<MapData>,
+    sample_stop: SampleStop,
     counters: PerCpuArray<MapData, u64>,
     flows: FlowMap,
     interfaces: Vec<Interface>,
@@ -159,7 +167,9 @@ impl Capture {
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .map_max_entries(names::MAP_EVENTS, cfg.ring_bytes)
+            .map_max_entries(names::MAP_SAMPLES, cfg.sample_ring_bytes)
             .map_max_entries(names::MAP_FLOWS, cfg.flow_map_entries)
+            .override_global(names::GLOBAL_SAMPLE_PACKETS, &cfg.sample_packets, true)
             .load(OBJECT)?;
         tc::load(&mut ebpf).map_err(|(prog, e)| required(format!("loading {prog}"), e))?;
         let mut status = probes::attach_all(&mut ebpf, &btf, cfg.stamp_receives);
@@ -177,6 +187,12 @@ impl Capture {
     ) -> Result<Capture, CaptureError> {
         let missing = |name| required(format!("map {name}"), "missing from the object");
         let (events, counters) = take_event_maps(&mut ebpf)?;
+        let samples = RingBuf::try_from(
+            ebpf.take_map(names::MAP_SAMPLES)
+                .ok_or_else(|| missing(names::MAP_SAMPLES))?,
+        )
+        .map_err(|e| required("opening the sample ring buffer", e.to_string()))?;
+        let sample_stop = SampleStop::new(map_fd(&ebpf, names::MAP_SAMPLE_STOP)?);
         let flows_fd = match ebpf.map(names::MAP_FLOWS) {
             Some(aya::maps::Map::HashMap(data)) => {
                 data.fd()
@@ -191,6 +207,8 @@ impl Capture {
         };
         Ok(Capture {
             events,
+            samples,
+            sample_stop,
             counters,
             flows: FlowMap::new(flows_fd, flow_map_entries),
             interfaces,
@@ -225,6 +243,27 @@ impl Capture {
         n
     }
 
+    /// The sample ring buffer's descriptor (for poll(2)).
+    pub fn samples_fd(&self) -> BorrowedFd<'_> {
+        self.samples.as_fd()
+    }
+
+    /// Hand every waiting payload sample to `f` (borrowed from the ring: copy what must
+    /// outlive the call); returns how many were read.
+    pub fn drain_samples(&mut self, mut f: impl FnMut(Result<Sample<'_>, EventError>)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.samples.next() {
+            f(Sample::parse(&item));
+            n += 1;
+        }
+        n
+    }
+
+    /// Flows whose analyzers need no more samples.
+    pub fn sample_stop(&self) -> &SampleStop {
+        &self.sample_stop
+    }
+
     /// The kernel flow map.
     pub fn flows(&mut self) -> &mut FlowMap {
         &mut self.flows
@@ -252,6 +291,27 @@ pub(crate) fn take_event_maps(
     )
     .map_err(|e| required("opening the counters", e.to_string()))?;
     Ok((events, counters))
+}
+
+/// A duplicate of a map's file descriptor.
+pub(crate) fn map_fd(
+    ebpf: &Ebpf,
+    name: &'static str,
+) -> Result<std::os::fd::OwnedFd, CaptureError> {
+    let data = match ebpf.map(name) {
+        Some(
+            aya::maps::Map::HashMap(d)
+            | aya::maps::Map::LruHashMap(d)
+            | aya::maps::Map::Array(d)
+            | aya::maps::Map::PerCpuArray(d)
+            | aya::maps::Map::RingBuf(d),
+        ) => d,
+        _ => return Err(required(format!("map {name}"), "missing from the object")),
+    };
+    data.fd()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|source| CaptureError::Map { map: name, source })
 }
 
 /// Per-CPU counters summed over CPUs.

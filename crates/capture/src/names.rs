@@ -17,6 +17,13 @@ pub const MAP_ACCEPTING: &str = "fsight_accepting";
 /// First-fragment ports (kernel-internal).
 pub const MAP_FRAGS: &str = "fsight_frags";
 
+/// The ring buffer of payload samples.
+pub const MAP_SAMPLES: &str = "fsight_samples";
+/// Per-CPU space a sample is assembled in (kernel-internal).
+pub const MAP_SAMPLE_SCRATCH: &str = "fsight_sample_scratch";
+/// Flows that need no more samples (written by user space).
+pub const MAP_SAMPLE_STOP: &str = "fsight_sample_stop";
+
 /// Every map in the object.
 pub const MAPS: &[&str] = &[
     MAP_EVENTS,
@@ -25,7 +32,13 @@ pub const MAPS: &[&str] = &[
     MAP_SK_STAMPS,
     MAP_ACCEPTING,
     MAP_FRAGS,
+    MAP_SAMPLES,
+    MAP_SAMPLE_SCRATCH,
+    MAP_SAMPLE_STOP,
 ];
+
+/// Global (`volatile const`): payload samples per flow and direction; 0 turns sampling off.
+pub const GLOBAL_SAMPLE_PACKETS: &str = "fsight_cfg_sample_packets";
 
 /// TC ingress on Ethernet devices and loopback.
 pub const PROG_TC_INGRESS: &str = "fsight_tc_ingress";

@@ -58,6 +58,8 @@ pub struct RunResult {
 /// The object loaded with its TC programs verified, nothing attached.
 pub struct TcTestBed {
     events: RingBuf<MapData>,
+    samples: RingBuf<MapData>,
+    stop: crate::SampleStop,
     counters: PerCpuArray<MapData, u64>,
     flows: FlowMap,
     ebpf: Ebpf,
@@ -66,9 +68,17 @@ pub struct TcTestBed {
 impl TcTestBed {
     /// Load the object and the TC programs.
     pub fn new() -> Result<TcTestBed, CaptureError> {
+        Self::with_samples(0)
+    }
+
+    /// Load with payload sampling of `sample_packets` packets per flow and direction.
+    pub fn with_samples(sample_packets: u32) -> Result<TcTestBed, CaptureError> {
         preflight::check_capabilities()?;
         let btf = Btf::from_sys_fs().map_err(|_| CaptureError::NoBtf)?;
-        let mut ebpf = EbpfLoader::new().btf(Some(&btf)).load(crate::OBJECT)?;
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .override_global(GLOBAL_SAMPLE_PACKETS, &sample_packets, true)
+            .load(crate::OBJECT)?;
         crate::tc::load(&mut ebpf).map_err(|(p, e)| CaptureError::Required {
             what: format!("loading {p}"),
             detail: e,
@@ -91,8 +101,21 @@ impl TcTestBed {
             }
         };
         let (events, counters) = crate::take_event_maps(&mut ebpf)?;
+        let samples = RingBuf::try_from(ebpf.take_map(MAP_SAMPLES).ok_or_else(|| {
+            CaptureError::Required {
+                what: MAP_SAMPLES.into(),
+                detail: "missing".into(),
+            }
+        })?)
+        .map_err(|e| CaptureError::Required {
+            what: MAP_SAMPLES.into(),
+            detail: e.to_string(),
+        })?;
+        let stop = crate::SampleStop::new(crate::map_fd(&ebpf, MAP_SAMPLE_STOP)?);
         Ok(TcTestBed {
             events,
+            samples,
+            stop,
             counters,
             flows: FlowMap::new(fd, 1 << 18),
             ebpf,
@@ -106,6 +129,22 @@ impl TcTestBed {
             out.push(Event::parse(&item));
         }
         out
+    }
+
+    /// Every waiting payload sample: (head, payload bytes).
+    pub fn samples(&mut self) -> Vec<(flowsight_abi::SampleHead, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some(item) = self.samples.next() {
+            if let Ok(s) = flowsight_abi::Sample::parse(&item) {
+                out.push((s.head, s.data.to_vec()));
+            }
+        }
+        out
+    }
+
+    /// The sample stop map.
+    pub fn sample_stop(&self) -> &crate::SampleStop {
+        &self.stop
     }
 
     /// The per-CPU counters, summed.

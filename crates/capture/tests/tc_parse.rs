@@ -2,6 +2,7 @@
 //! BPF_PROG_TEST_RUN and reading the flow map (root; skips loudly otherwise). Nothing is
 //! attached to any interface.
 
+use bytemuck::Zeroable;
 use flowsight_abi::{Event, FlowKey, FlowStats, counter, initiator};
 use flowsight_capture::testbed::{Hook, TcTestBed};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -399,4 +400,121 @@ fn a_syn_after_rst_hands_the_old_connection_over() {
         "the new connection starts with its SYN"
     );
     assert_eq!(f[0].1.tcp_flags, [0, SYN]);
+}
+
+fn tcp_data(sport: u16, dport: u16, flags: u8, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let mut t = tcp(sport, dport, flags);
+    t[4..8].copy_from_slice(&seq.to_be_bytes());
+    t.extend(payload);
+    t
+}
+
+#[test]
+fn samples_carry_the_first_payload_bytes_of_the_first_packets_only() {
+    if !root_or_skip("samples_carry_the_first_payload_bytes_of_the_first_packets_only") {
+        return;
+    }
+    let mut b = TcTestBed::with_samples(2).expect("load");
+    let (c, s) = ([10, 5, 0, 2], [10, 5, 0, 1]);
+    let pkt = |seq: u32, body: &[u8]| {
+        eth(
+            0x0800,
+            &[],
+            &ipv4(
+                c,
+                s,
+                TCP,
+                &[],
+                1,
+                0x4000,
+                &tcp_data(40000, 80, 0x18, seq, body),
+            ),
+        )
+    };
+    b.run(
+        Hook::Egress,
+        &eth(
+            0x0800,
+            &[],
+            &ipv4(c, s, TCP, &[], 1, 0, &tcp(40000, 80, SYN)),
+        ),
+        LO,
+        1,
+    )
+    .unwrap();
+    b.run(Hook::Egress, &pkt(1001, b"GET / HTTP/1.1\r\n"), LO, 1)
+        .unwrap();
+    b.run(Hook::Egress, &pkt(1017, b"Host: x\r\n\r\n"), LO, 1)
+        .unwrap();
+    b.run(Hook::Egress, &pkt(1028, b"more"), LO, 1).unwrap();
+    let samples = b.samples();
+    assert_eq!(
+        samples.len(),
+        2,
+        "two samples per direction, and the SYN carries no payload"
+    );
+    assert_eq!(samples[0].1, b"GET / HTTP/1.1\r\n");
+    assert_eq!((samples[0].0.seq, samples[1].0.seq), (1001, 1017));
+    assert_eq!(samples[1].1, b"Host: x\r\n\r\n");
+    let k = samples[0].0.key;
+    assert_eq!(
+        k.port[samples[0].0.sender as usize], 40000,
+        "sender is the client's endpoint index"
+    );
+    assert_eq!(samples[0].0.payload_len, 16);
+    assert_eq!(
+        b.counters().unwrap()[counter::FSIGHT_CNT_SAMPLES as usize],
+        2
+    );
+
+    // The server's direction is sampled separately, unless user space says stop.
+    b.sample_stop().stop(&k).unwrap();
+    let reply = eth(
+        0x0800,
+        &[],
+        &ipv4(
+            s,
+            c,
+            TCP,
+            &[],
+            2,
+            0x4000,
+            &tcp_data(80, 40000, 0x18, 5001, b"HTTP/1.1 200 OK\r\n"),
+        ),
+    );
+    b.run(Hook::Egress, &reply, LO, 1).unwrap();
+    assert!(b.samples().is_empty(), "stopped flows are not sampled");
+    b.sample_stop().forget(&k);
+    b.run(Hook::Egress, &reply, LO, 1).unwrap();
+    assert_eq!(b.samples().len(), 1);
+}
+
+#[test]
+fn samples_exclude_ethernet_padding_and_are_off_by_default() {
+    if !root_or_skip("samples_exclude_ethernet_padding_and_are_off_by_default") {
+        return;
+    }
+    let mut frame = eth(
+        0x0800,
+        &[],
+        &ipv4([10, 6, 0, 1], [10, 6, 0, 2], UDP, &[], 1, 0, &{
+            let mut u = udp(5353, 53, 4);
+            u[8..12].copy_from_slice(b"abcd");
+            u
+        }),
+    );
+    frame.resize(60, 0xee); // minimum Ethernet frame: padding after the IP datagram
+    let mut b = TcTestBed::with_samples(4).expect("load");
+    b.run(Hook::Egress, &frame, LO, 1).unwrap();
+    let samples = b.samples();
+    assert_eq!(samples.len(), 1);
+    assert_eq!(
+        samples[0].1, b"abcd",
+        "the IP length bounds the payload, not the frame"
+    );
+
+    let mut off = TcTestBed::new().expect("load");
+    off.run(Hook::Egress, &frame, LO, 1).unwrap();
+    assert!(off.samples().is_empty());
+    let _ = FlowKey::zeroed();
 }
