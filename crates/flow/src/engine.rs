@@ -9,7 +9,7 @@ use crate::app::{Analyzer, AppConfig, Cx, Detected, Registry, Side, Transport};
 use crate::defrag::{Defrag, Outcome};
 use crate::record::{Attribution, NoAttribution};
 use crate::stream::{Stream, StreamSink};
-use crate::table::{Due, Flow, FlowTable, Timeouts};
+use crate::table::{Due, Flow, FlowTable, Initiator, SocketRef, Timeouts};
 use crate::{Clock, FlowKey, community_id, flow_record, icmp, initiator};
 use flowsight_record::{
     Conn, ConnNetwork, EndReason, Interface, NetworkType, Peer, Record, Transport as RecTransport,
@@ -35,6 +35,9 @@ pub struct EngineConfig {
     pub analyze: bool,
     /// Analyzer settings.
     pub app: AppConfig,
+    /// Write flow records. Off in live mode, where the kernel counts flows and the engine
+    /// only analyzes payload samples.
+    pub flow_records: bool,
 }
 
 impl Default for EngineConfig {
@@ -43,8 +46,28 @@ impl Default for EngineConfig {
             timeouts: Timeouts::default(),
             analyze: true,
             app: AppConfig::default(),
+            flow_records: true,
         }
     }
+}
+
+/// A payload sample from the kernel (live mode).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// The flow.
+    pub key: FlowKey,
+    /// Endpoint index (in `key`) of the sender.
+    pub sender: usize,
+    /// When (the engine's timeline).
+    pub ts_ns: u64,
+    /// TCP sequence number and SYN/FIN flags; None for UDP.
+    pub tcp: Option<(u32, bool, bool)>,
+    /// The payload's first bytes.
+    pub payload: &'a [u8],
+    /// The flow's direction as the kernel saw it.
+    pub initiator: Initiator,
+    /// The flow's local sockets as the kernel saw them.
+    pub sockets: [Option<SocketRef>; 2],
 }
 
 /// Counters of what the engine saw.
@@ -121,6 +144,8 @@ pub struct Engine {
     due: Vec<(FlowKey, Due)>,
     /// Flows still to close at the end of the input.
     closing: Option<Vec<Flow<Slot>>>,
+    /// Flows whose analysis ended since the last [`Engine::take_finished_analyses`].
+    analyzed: Vec<FlowKey>,
 }
 
 /// Flows closed per [`Engine::finish_step`].
@@ -160,6 +185,102 @@ impl Engine {
             stats: EngineStats::default(),
             due: Vec::new(),
             closing: None,
+            analyzed: Vec::new(),
+        }
+    }
+
+    /// One payload sample (live mode), with the attribution that names local owners.
+    pub fn sample(&mut self, s: Sample<'_>, attribution: &mut dyn Attribution) {
+        let (flags, seq) = match s.tcp {
+            Some((_, syn, fin)) => (
+                (if syn { 0x02 } else { 0 }) | (if fin { 0x01 } else { 0 }),
+                s.tcp,
+            ),
+            None => (0, None),
+        };
+        let Engine {
+            table,
+            registry,
+            cfg,
+            clock,
+            interfaces,
+            out,
+            analyzed,
+            ..
+        } = self;
+        let mut finished = None;
+        let flow = table.count(
+            s.key,
+            s.sender,
+            s.ts_ns,
+            1,
+            s.payload.len() as u64,
+            flags,
+            &mut finished,
+        );
+        // The kernel saw the whole flow; the samples are only its first packets.
+        if !matches!(flow.stats.initiator, Initiator::Syn(_)) {
+            flow.stats.initiator = s.initiator;
+        }
+        for (mine, theirs) in flow.stats.sockets.iter_mut().zip(s.sockets) {
+            if theirs.is_some_and(|t| mine.is_none_or(|m| m.listener && !t.listener)) {
+                *mine = theirs;
+            }
+        }
+        if let Slot::App(app) = &mut flow.ext {
+            // Owners stamped after the analysis began (a server's first send) fill in now.
+            let k = &flow.key;
+            for (i, peer) in [
+                (app.client, &mut app.conn.source),
+                (app.client ^ 1, &mut app.conn.destination),
+            ] {
+                if peer.owner.is_none() && flow.stats.sockets[i].is_some() {
+                    peer.owner = attribution.owner(
+                        flow.stats.sockets[i],
+                        k.endpoint(i),
+                        k.endpoint(i ^ 1),
+                        k.protocol,
+                    );
+                }
+            }
+        }
+        let was_done = matches!(flow.ext, Slot::Done);
+        let mut parts = Parts {
+            registry,
+            cfg,
+            clock,
+            interfaces,
+            attribution,
+            out,
+        };
+        analyze(
+            flow,
+            s.sender,
+            s.ts_ns,
+            Segment {
+                tcp: seq,
+                payload: s.payload,
+            },
+            &mut parts,
+        );
+        if !was_done && matches!(flow.ext, Slot::Done) {
+            analyzed.push(s.key);
+        }
+        if let Some(old) = finished {
+            self.close(old, EndReason::End);
+        }
+    }
+
+    /// Flows whose analysis ended (their analyzers need no more payload) since the last call:
+    /// live mode stops the kernel's sampling of them.
+    pub fn take_finished_analyses(&mut self) -> Vec<FlowKey> {
+        std::mem::take(&mut self.analyzed)
+    }
+
+    /// A flow ended (live mode: its final flow record was written): flush its analysis.
+    pub fn end_flow(&mut self, key: &FlowKey) {
+        if let Some(flow) = self.table.remove(key) {
+            self.close(flow, EndReason::End);
         }
     }
 
@@ -353,6 +474,9 @@ impl Engine {
         if let Slot::App(app) = &mut flow.ext {
             end_app(app, &flow.key, ts, &mut parts);
         }
+        if !parts.cfg.flow_records {
+            return; // live mode: the kernel's counters make the flow records
+        }
         let interface = parts.interfaces.get(&flow.key.ifindex).cloned();
         let rec = flow_record(
             &flow,
@@ -381,7 +505,7 @@ impl Engine {
             match d {
                 Due::Active => {
                     let (table, parts) = self.parts();
-                    if let Some(flow) = table.get(&key) {
+                    if let Some(flow) = table.get(&key).filter(|_| parts.cfg.flow_records) {
                         let interface = parts.interfaces.get(&key.ifindex).cloned();
                         let rec = flow_record(
                             flow,
@@ -744,5 +868,70 @@ fn decode_weird(e: &DecodeError) -> &'static str {
         DecodeError::BadTcpOption { .. } => "bad_tcp_option",
         DecodeError::BadIpv4Option { .. } => "bad_ipv4_option",
         DecodeError::UnsupportedLinkType(_) => "unsupported_link_type",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::SocketRef;
+
+    fn sample(payload: &[u8]) -> Sample<'_> {
+        let (key, sender) = FlowKey::from_packet(
+            ("10.0.0.2".parse().unwrap(), 40000),
+            ("10.0.0.1".parse().unwrap(), 53),
+            17,
+            1,
+            0,
+        );
+        Sample {
+            key,
+            sender,
+            ts_ns: 1_000,
+            tcp: None,
+            payload,
+            initiator: Initiator::FirstPacket(sender),
+            sockets: [
+                Some(SocketRef {
+                    cookie: 7,
+                    listener: false,
+                }),
+                None,
+            ],
+        }
+    }
+
+    /// A DNS query: id 0x1234, RD, one question for a.example A IN.
+    const QUERY: &[u8] =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x07example\x00\x00\x01\x00\x01";
+
+    #[test]
+    fn analysis_only_engines_write_protocol_records_and_never_flow_records() {
+        let cfg = EngineConfig {
+            flow_records: false,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(cfg);
+        let s = sample(QUERY);
+        e.sample(s, &mut NoAttribution);
+        e.end_flow(&s.key);
+        e.finish();
+        let kinds: Vec<&str> = e.drain().map(|r| r.kind()).collect();
+        assert_eq!(
+            kinds,
+            vec!["dns"],
+            "the unanswered query, and no flow record"
+        );
+    }
+
+    #[test]
+    fn full_engines_write_both() {
+        let mut e = Engine::new(EngineConfig::default());
+        let s = sample(QUERY);
+        e.sample(s, &mut NoAttribution);
+        e.finish();
+        let mut kinds: Vec<&str> = e.drain().map(|r| r.kind()).collect();
+        kinds.sort();
+        assert_eq!(kinds, vec!["dns", "flow"]);
     }
 }

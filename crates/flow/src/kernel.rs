@@ -1,21 +1,60 @@
 //! The kernel flow map's values as table snapshots.
 
 use crate::table::{Initiator, Snapshot, SocketRef};
+use crate::{FlowKey, Sample};
 use flowsight_abi::{self as abi, cookie_kind, initiator};
+
+/// The socket of endpoint `i` from the kernel's cookie and its kind.
+fn socket(cookie: &[u64; 2], kind: &[u8; 2], i: usize) -> Option<SocketRef> {
+    match kind[i] as u32 {
+        cookie_kind::FSIGHT_COOKIE_SOCKET if cookie[i] != 0 => Some(SocketRef {
+            cookie: cookie[i],
+            listener: false,
+        }),
+        cookie_kind::FSIGHT_COOKIE_LISTENER if cookie[i] != 0 => Some(SocketRef {
+            cookie: cookie[i],
+            listener: true,
+        }),
+        _ => None,
+    }
+}
+
+/// The kernel's enum fsight_initiator.
+fn initiator_of(v: u8) -> Initiator {
+    match v as u32 {
+        initiator::FSIGHT_INIT_FIRST_0 => Initiator::FirstPacket(0),
+        initiator::FSIGHT_INIT_FIRST_1 => Initiator::FirstPacket(1),
+        initiator::FSIGHT_INIT_SYN_0 => Initiator::Syn(0),
+        initiator::FSIGHT_INIT_SYN_1 => Initiator::Syn(1),
+        _ => Initiator::Unknown,
+    }
+}
+
+/// A kernel payload sample as the engine takes it.
+pub fn sample<'a>(head: &abi::SampleHead, data: &'a [u8]) -> Sample<'a> {
+    let key = FlowKey::from(&head.key);
+    let tcp = (key.protocol == 6).then_some((
+        head.seq,
+        head.tcp_flags & 0x02 != 0,
+        head.tcp_flags & 0x01 != 0,
+    ));
+    Sample {
+        key,
+        sender: usize::from(head.sender & 1),
+        ts_ns: head.hdr.ts_ns,
+        tcp,
+        payload: data,
+        initiator: initiator_of(head.initiator),
+        sockets: [
+            socket(&head.cookie, &head.cookie_kind, 0),
+            socket(&head.cookie, &head.cookie_kind, 1),
+        ],
+    }
+}
 
 impl From<&abi::FlowStats> for Snapshot {
     fn from(v: &abi::FlowStats) -> Snapshot {
-        let socket = |i: usize| match v.cookie_kind[i] as u32 {
-            cookie_kind::FSIGHT_COOKIE_SOCKET if v.cookie[i] != 0 => Some(SocketRef {
-                cookie: v.cookie[i],
-                listener: false,
-            }),
-            cookie_kind::FSIGHT_COOKIE_LISTENER if v.cookie[i] != 0 => Some(SocketRef {
-                cookie: v.cookie[i],
-                listener: true,
-            }),
-            _ => None,
-        };
+        let socket = |i: usize| socket(&v.cookie, &v.cookie_kind, i);
         Snapshot {
             first_ns: v.first_ns,
             // Never before the start, whatever a racing update wrote.
@@ -23,13 +62,7 @@ impl From<&abi::FlowStats> for Snapshot {
             packets: v.packets,
             bytes: v.bytes,
             tcp_flags: v.tcp_flags,
-            initiator: match v.initiator as u32 {
-                initiator::FSIGHT_INIT_FIRST_0 => Initiator::FirstPacket(0),
-                initiator::FSIGHT_INIT_FIRST_1 => Initiator::FirstPacket(1),
-                initiator::FSIGHT_INIT_SYN_0 => Initiator::Syn(0),
-                initiator::FSIGHT_INIT_SYN_1 => Initiator::Syn(1),
-                _ => Initiator::Unknown,
-            },
+            initiator: initiator_of(v.initiator),
             sockets: [socket(0), socket(1)],
         }
     }

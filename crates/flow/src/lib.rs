@@ -11,7 +11,7 @@ mod community_id;
 pub mod defrag;
 mod engine;
 pub mod icmp;
-mod kernel;
+pub mod kernel;
 mod key;
 mod record;
 pub mod stream;
@@ -19,7 +19,7 @@ mod table;
 
 pub use clock::Clock;
 pub use community_id::{community_id, community_id_seeded};
-pub use engine::{Engine, EngineConfig, EngineStats};
+pub use engine::{Engine, EngineConfig, EngineStats, FINISH_STEP, Sample};
 pub use key::FlowKey;
 pub use record::{Attribution, NoAttribution, Role, flow_record, initiator};
 pub use table::{Due, Flow, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};

@@ -158,6 +158,17 @@ pub struct LiveArgs {
     /// Capacity of the kernel flow map (concurrent flows).
     #[arg(long, value_name = "FLOWS", default_value_t = 1 << 18)]
     pub flow_map_size: u32,
+    /// Payload samples the kernel sends per flow and direction for HTTP/DNS/TLS analysis
+    /// (the first bytes of each flow's first packets; sampling of a flow stops earlier once
+    /// its analyzers have what they need). 0 turns protocol analysis off.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub sample_packets: u32,
+    /// Size of the kernel's payload-sample ring buffer, in bytes (a power of two).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    pub sample_ring_size: u32,
+    /// Protocol analysis.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// Also stamp socket owners at a socket's first receive. Costs a tracepoint call on every
     /// receive; only needed for receive-only sockets accepted without accept(2) (io_uring).
     #[arg(long)]
@@ -211,6 +222,8 @@ pub struct LiveConfig {
     pub duration: Option<Duration>,
     /// Flow ageing.
     pub timeouts: Timeouts,
+    /// Protocol analysis of payload samples (None: off).
+    pub engine: Option<flowsight_flow::EngineConfig>,
     /// Stats record period (None: only at exit).
     pub stats_interval: Option<Duration>,
     /// Network namespace to enter first.
@@ -275,6 +288,7 @@ impl ReadArgs {
                 },
                 analyze: !self.analysis.no_protocols,
                 app: self.analysis.resolve()?,
+                flow_records: true,
             },
             threads: self.threads,
             progress: !self.no_progress,
@@ -301,6 +315,19 @@ impl LiveArgs {
         if self.flow_map_size == 0 {
             bail!("--flow-map-size must be at least 1");
         }
+        if !self.sample_ring_size.is_power_of_two() || self.sample_ring_size < 4096 {
+            bail!(
+                "--sample-ring-size must be a power of two of at least 4096 bytes, got {}",
+                self.sample_ring_size
+            );
+        }
+        if self.sample_packets > 255 {
+            bail!(
+                "--sample-packets must be at most 255, got {}",
+                self.sample_packets
+            );
+        }
+        let analyze = self.sample_packets > 0 && !self.analysis.no_protocols;
         if !(10..=60_000).contains(&self.scan_interval_ms) {
             bail!("--scan-interval-ms must be between 10 and 60000");
         }
@@ -315,6 +342,8 @@ impl LiveArgs {
                 ring_bytes: self.ring_size,
                 flow_map_entries: self.flow_map_size,
                 stamp_receives: self.stamp_receives,
+                sample_packets: if analyze { self.sample_packets } else { 0 },
+                sample_ring_bytes: self.sample_ring_size,
             },
             output: output(&self.output),
             duration: self
@@ -325,6 +354,20 @@ impl LiveArgs {
                 idle_ns: ns(idle),
                 active_ns: ns(active),
                 linger_ns: Timeouts::default().linger_ns,
+            },
+            engine: if analyze {
+                Some(flowsight_flow::EngineConfig {
+                    timeouts: Timeouts {
+                        idle_ns: ns(idle),
+                        active_ns: ns(active),
+                        linger_ns: Timeouts::default().linger_ns,
+                    },
+                    analyze: true,
+                    app: self.analysis.resolve()?,
+                    flow_records: false,
+                })
+            } else {
+                None
             },
             stats_interval: (!stats.is_zero()).then_some(stats),
             netns: self.netns.clone(),

@@ -56,7 +56,7 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
                 for r in engine.drain() {
                     sink.write(&r)?;
                 }
-                if packets % 8192 == 0 {
+                if packets.is_multiple_of(8192) {
                     bar.set(reader.progress().bytes_read());
                 }
             }

@@ -2,7 +2,7 @@
 
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_record::{Dns, DnsAnswer, DnsQuestion, DnsRecord, ProtoEvent, Record};
-use flowsight_wire::l7::dns::{DnsError, Message, RData, tcp_message};
+use flowsight_wire::l7::dns::{Class, DnsError, Message, Opcode, RData, tcp_message};
 use foldhash::HashMap;
 
 /// DNS, LLMNR and mDNS ports. DNS is recognised by port and a successful parse, never by
@@ -127,10 +127,36 @@ fn weird_name(e: &DnsError) -> &'static str {
     match e {
         DnsError::Truncated { .. } => "dns_truncated",
         DnsError::LabelTooLong { .. } => "dns_label_too_long",
-        DnsError::NameTooLong { .. } => "dns_name_too_long",
-        DnsError::CompressionLoop { .. } => "dns_compression_loop",
+        DnsError::NameTooLong => "dns_name_too_long",
+        DnsError::CompressionLoop => "dns_compression_loop",
         DnsError::BadPointer { .. } => "dns_bad_pointer",
         _ => "dns_unparsable",
+    }
+}
+
+/// A class as ECS and zone files name it (`IN`), not Zeek's `C_INTERNET`.
+fn class_name(c: Class) -> String {
+    match c {
+        Class::In => "IN".into(),
+        Class::Cs => "CS".into(),
+        Class::Ch => "CH".into(),
+        Class::Hs => "HS".into(),
+        Class::None => "NONE".into(),
+        Class::Any => "ANY".into(),
+        Class::Unknown(n) => format!("CLASS{n}"),
+    }
+}
+
+/// An opcode as ECS names it (`QUERY`).
+fn opcode_name(o: Opcode) -> String {
+    match o {
+        Opcode::Query => "QUERY".into(),
+        Opcode::IQuery => "IQUERY".into(),
+        Opcode::Status => "STATUS".into(),
+        Opcode::Notify => "NOTIFY".into(),
+        Opcode::Update => "UPDATE".into(),
+        Opcode::Dso => "DSO".into(),
+        Opcode::Unknown(n) => format!("opcode-{n}"),
     }
 }
 
@@ -154,7 +180,7 @@ fn describe(msg: &Message<'_>) -> Dns {
     let question = msg.question().map(|q| DnsQuestion {
         name: q.name.to_ascii_lowercase(),
         kind: q.qtype.to_string(),
-        class: q.class().to_string(),
+        class: class_name(q.class()),
     });
     let mut answers = Vec::new();
     let mut resolved_ip = Vec::new();
@@ -169,7 +195,7 @@ fn describe(msg: &Message<'_>) -> Dns {
             answers.push(DnsAnswer {
                 name: r.name.to_ascii_lowercase(),
                 kind: r.rtype.to_string(),
-                class: r.class().to_string(),
+                class: class_name(r.class()),
                 ttl: r.ttl,
                 data: rdata.to_string(),
             });
@@ -178,7 +204,7 @@ fn describe(msg: &Message<'_>) -> Dns {
     Dns {
         id: msg.id(),
         kind: if msg.is_response() { "answer" } else { "query" },
-        op_code: h.opcode().to_string(),
+        op_code: opcode_name(h.opcode()),
         header_flags: flags,
         response_code: msg.is_response().then(|| msg.rcode().to_string()),
         question,

@@ -151,10 +151,10 @@ impl HttpAnalyzer {
             response: None,
             response_ts: None,
         };
-        if self.waiting.len() >= MAX_WAITING {
-            if let Some(old) = self.waiting.pop_front() {
-                self.emit(cx, old);
-            }
+        if self.waiting.len() >= MAX_WAITING
+            && let Some(old) = self.waiting.pop_front()
+        {
+            self.emit(cx, old);
         }
         self.waiting.push_back(txn);
     }
@@ -224,10 +224,8 @@ impl HttpAnalyzer {
                 if let Some(resp) = self.answering.as_mut().and_then(|t| t.response.as_mut()) {
                     resp.body.bytes = total;
                 }
-                if done {
-                    if let Some(txn) = self.answering.take() {
-                        self.emit(cx, txn);
-                    }
+                if done && let Some(txn) = self.answering.take() {
+                    self.emit(cx, txn);
                 }
             }
         }
@@ -338,22 +336,18 @@ impl Analyzer for HttpAnalyzer {
         let st = &mut self.sides[side.index()];
         // A hole inside a Content-Length body only shortens what we saw of it; anywhere
         // else the message boundaries are lost.
-        if let Phase::Body(dec) = &mut st.phase {
-            if st.buf.is_empty() {
-                let filler = vec![0u8; len.min(1 << 20) as usize];
-                if len <= 1 << 20 {
-                    if let Ok(p) = dec.feed(&filler) {
-                        if p.consumed == filler.len() || p.done {
-                            let (total, done) = (dec.data_len(), p.done);
-                            if done {
-                                st.phase = Phase::Head;
-                            }
-                            self.body_done(cx, side, total, done);
-                            return;
-                        }
-                    }
-                }
+        if let Phase::Body(dec) = &mut st.phase
+            && st.buf.is_empty()
+            && len <= 1 << 20
+            && let Ok(p) = dec.feed(&vec![0u8; len as usize])
+            && (p.consumed as u64 == len || p.done)
+        {
+            let (total, done) = (dec.data_len(), p.done);
+            if done {
+                st.phase = Phase::Head;
             }
+            self.body_done(cx, side, total, done);
+            return;
         }
         self.sides[side.index()].phase = Phase::Dead;
         self.sides[side.index()].buf.clear();

@@ -35,16 +35,16 @@ fn open_output(output: &Output) -> Result<Box<dyn Sink>> {
     })
 }
 
-/// Wait until the ring buffer has data or `timeout` passes.
-fn wait_readable(fd: std::os::fd::BorrowedFd<'_>, timeout: Duration) {
-    let mut pfd = libc::pollfd {
+/// Wait until a ring buffer has data or `timeout` passes.
+fn wait_readable(fds: [std::os::fd::BorrowedFd<'_>; 2], timeout: Duration) {
+    let mut pfds = fds.map(|fd| libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,
         revents: 0,
-    };
+    });
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd; EINTR (a signal) just ends the wait early.
-    unsafe { libc::poll(&mut pfd, 1, ms) };
+    // SAFETY: two valid pollfds; EINTR (a signal) just ends the wait early.
+    unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
 }
 
 /// Run until a signal, `--duration`, or an error.
@@ -69,7 +69,14 @@ pub fn run(cfg: &LiveConfig) -> Result<()> {
     let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
     log::info!("attributed {seeded} sockets open at start-up");
 
-    let mut p = Pipeline::new(capture, host, sockets, FlowTable::new(cfg.timeouts), sink);
+    let mut p = Pipeline::new(
+        capture,
+        host,
+        sockets,
+        FlowTable::new(cfg.timeouts),
+        sink,
+        cfg.engine.clone(),
+    );
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }
@@ -95,8 +102,13 @@ pub fn run(cfg: &LiveConfig) -> Result<()> {
         if let Some(d) = cfg.duration {
             wake = wake.min(started + d);
         }
-        wait_readable(p.capture.events_fd(), wake.saturating_duration_since(now));
+        wait_readable(
+            [p.capture.events_fd(), p.capture.samples_fd()],
+            wake.saturating_duration_since(now),
+        );
+        // Owners first: a sample's records name the processes its events announced.
         p.drain_events()?;
+        p.drain_samples()?;
         if Instant::now() >= next_scan {
             p.scan()?;
             next_scan += cfg.scan_interval;

@@ -6,7 +6,7 @@ use super::events;
 use anyhow::{Context, Result};
 use flowsight_abi::{Event, counter};
 use flowsight_capture::Capture;
-use flowsight_flow::{Clock, Due, Flow, FlowKey, FlowTable, Snapshot, flow_record};
+use flowsight_flow::{Clock, Due, Engine, Flow, FlowKey, FlowTable, Snapshot, flow_record, kernel};
 use flowsight_host::{Host, SocketTable};
 use flowsight_record::{
     EndReason, Interface, Record, StatsFlows, StatsRecord, StatsSection, Timestamp,
@@ -25,6 +25,8 @@ pub struct Pipeline {
     pub sockets: SocketTable,
     pub table: FlowTable,
     pub sink: Box<dyn Sink>,
+    /// Protocol analysis of the kernel's payload samples (None: off).
+    engine: Option<Engine>,
     clock: Clock,
     interfaces: HashMap<u32, Interface>,
     started: Timestamp,
@@ -36,6 +38,7 @@ pub struct Pipeline {
     due_buf: Vec<(FlowKey, Due)>,
     map_entries: u64,
     events_read: u64,
+    samples_read: u64,
     decode_errors: u64,
     unattributed: u64,
     written: BTreeMap<&'static str, u64>,
@@ -49,6 +52,7 @@ impl Pipeline {
         sockets: SocketTable,
         table: FlowTable,
         sink: Box<dyn Sink>,
+        engine: Option<flowsight_flow::EngineConfig>,
     ) -> Pipeline {
         let interfaces = capture
             .interfaces()
@@ -74,7 +78,19 @@ impl Pipeline {
                 ))
             })
             .collect();
+        let engine = engine.map(|cfg| {
+            let mut e = Engine::with_clock(
+                cfg,
+                Clock::monotonic(),
+                Box::new(flowsight_flow::NoAttribution),
+            );
+            for i in capture.interfaces() {
+                e.set_interface(i.index, i.name.clone());
+            }
+            e
+        });
         Pipeline {
+            engine,
             capture,
             host,
             sockets,
@@ -88,6 +104,7 @@ impl Pipeline {
             due_buf: Vec::new(),
             map_entries: 0,
             events_read: 0,
+            samples_read: 0,
             decode_errors: 0,
             unattributed: 0,
             written: BTreeMap::new(),
@@ -103,6 +120,63 @@ impl Pipeline {
     fn write(&mut self, record: Record) -> Result<()> {
         *self.written.entry(record.kind()).or_default() += 1;
         self.sink.write(&record).context("writing a record")
+    }
+
+    /// A flow's last record was written: flush its protocol analysis and let the kernel
+    /// sample a new connection on its 4-tuple.
+    fn flow_over(&mut self, key: &FlowKey) -> Result<()> {
+        if let Some(engine) = &mut self.engine {
+            engine.end_flow(key);
+            self.capture.sample_stop().forget(&key.to_abi());
+            self.write_engine_records()?;
+        }
+        Ok(())
+    }
+
+    fn write_engine_records(&mut self) -> Result<()> {
+        let Some(engine) = &mut self.engine else {
+            return Ok(());
+        };
+        let records: Vec<Record> = engine.drain().collect();
+        for r in records {
+            self.write(r)?;
+        }
+        Ok(())
+    }
+
+    /// Feed every waiting payload sample to the analyzers.
+    pub fn drain_samples(&mut self) -> Result<()> {
+        let Pipeline {
+            capture,
+            engine,
+            sockets,
+            host,
+            unattributed,
+            samples_read,
+            decode_errors,
+            ..
+        } = self;
+        let Some(engine) = engine else { return Ok(()) };
+        *samples_read += capture.drain_samples(|s| match s {
+            Ok(s) => {
+                let mut attribution = LiveAttribution {
+                    sockets,
+                    host,
+                    unattributed,
+                };
+                engine.sample(kernel::sample(&s.head, s.data), &mut attribution);
+            }
+            Err(e) => {
+                *decode_errors += 1;
+                log::error!("undecodable payload sample (ABI mismatch?): {e}");
+            }
+        }) as u64;
+        for key in engine.take_finished_analyses() {
+            if let Err(e) = capture.sample_stop().stop(&key.to_abi()) {
+                log::debug!("could not stop sampling {key:?}: {e}");
+            }
+        }
+        self.write_engine_records()
     }
 
     fn write_flow(&mut self, flow: &Flow, reason: EndReason) -> Result<()> {
@@ -142,6 +216,7 @@ impl Pipeline {
                     }
                     self.superseded.remove(&(key, stats.first_ns));
                     self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
+                    self.flow_over(&key)?;
                 }
                 Ok(other) => events::apply(&other, &mut self.host, &mut self.sockets),
                 Err(err) => {
@@ -203,8 +278,13 @@ impl Pipeline {
         for k in late {
             if let Some((flow, _)) = self.superseded.remove(&k) {
                 self.write_flow(&flow, EndReason::End)?;
+                self.flow_over(&k.0)?;
             }
         }
+        if let Some(engine) = &mut self.engine {
+            engine.advance(now);
+        }
+        self.write_engine_records()?;
         let wall = Timestamp::now();
         self.sockets.expire(now);
         self.host.expire(wall);
@@ -252,6 +332,7 @@ impl Pipeline {
                 EndReason::IdleTimeout
             };
             self.write_flow(&flow, reason)?;
+            self.flow_over(&key)?;
         }
         Ok(())
     }
@@ -274,6 +355,7 @@ impl Pipeline {
             at(counter::FSIGHT_CNT_LOST_SK_STORAGE),
         );
         dropped.insert("decode".to_string(), self.decode_errors);
+        dropped.insert("samples".to_string(), at(counter::FSIGHT_CNT_LOST_SAMPLES));
         let capacity = self.capture.flows().capacity() as u64;
         let mut written: BTreeMap<String, u64> = self
             .written
@@ -288,7 +370,10 @@ impl Pipeline {
             flowsight: StatsSection {
                 uptime: now.nanos_since(self.started) as f64 / 1e9,
                 is_final,
-                events_read: BTreeMap::from([("events".to_string(), self.events_read)]),
+                events_read: BTreeMap::from([
+                    ("events".to_string(), self.events_read),
+                    ("samples".to_string(), self.samples_read),
+                ]),
                 events_dropped: dropped,
                 flows: StatsFlows {
                     active: self.table.len() as u64,
@@ -308,6 +393,7 @@ impl Pipeline {
     /// Final events, final scan, a record for every open flow, the final stats.
     pub fn shutdown(&mut self) -> Result<()> {
         self.drain_events()?;
+        self.drain_samples()?;
         self.scan()?;
         let mut open: Vec<Flow> = self.table.drain().collect();
         open.extend(self.superseded.drain().map(|(_, (flow, _))| flow));
@@ -320,6 +406,10 @@ impl Pipeline {
             };
             self.write_flow(flow, reason)?;
         }
+        if let Some(engine) = &mut self.engine {
+            engine.finish();
+        }
+        self.write_engine_records()?;
         self.write_stats(true)?;
         self.flush()
     }

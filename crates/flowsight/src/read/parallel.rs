@@ -152,7 +152,7 @@ pub fn run(
                     failed = Some(anyhow!("analysis thread {w} stopped"));
                     break;
                 }
-                if packets % 8192 == 0 {
+                if packets.is_multiple_of(8192) {
                     bar.set(reader.progress().bytes_read());
                 }
             }

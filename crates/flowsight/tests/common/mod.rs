@@ -366,6 +366,26 @@ pub fn peer_main() {
                 u.send_to(&vec![b'u'; 2 * n], from).unwrap();
             }
         }
+        // dns-server BIND COUNT: answer COUNT DNS queries with one A record, 192.0.2.1.
+        "dns-server" => {
+            let u = UdpSocket::bind(arg(0)).unwrap();
+            println!("ready {}", u.local_addr().unwrap().port());
+            std::io::stdout().flush().unwrap();
+            let mut buf = [0u8; 512];
+            for _ in 0..num(1) {
+                let (n, from) = u.recv_from(&mut buf).unwrap();
+                // Header: same id, QR+RD+RA, one question, one answer; then the question as
+                // asked, then the answer (name as a pointer to the question's).
+                let q = &buf[12..n];
+                let qlen = q.iter().position(|&b| b == 0).unwrap() + 1 + 4;
+                let mut r = Vec::new();
+                r.extend(&buf[..2]);
+                r.extend([0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+                r.extend(&q[..qlen]);
+                r.extend([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+                u.send_to(&r, from).unwrap();
+            }
+        }
         // sink-udp BIND COUNT: receive COUNT datagrams, never answer.
         "sink-udp" => {
             let u = UdpSocket::bind(arg(0)).unwrap();

@@ -1,0 +1,297 @@
+//! Root tests: live HTTP, DNS and TLS records from real clients and servers, with the
+//! processes at both ends attached.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::{Command, Stdio};
+
+#[test]
+fn peer_main() {
+    common::peer_main();
+}
+
+/// A process started in a namespace (and a cgroup), killed on drop.
+struct Bg(std::process::Child);
+
+impl Bg {
+    fn start(ns: &NetNs, cg: &Cgroup, argv: &[&str]) -> Bg {
+        let procs = cg.dir.join("cgroup.procs");
+        let netns = std::fs::File::open(ns.path()).unwrap();
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: only setns and a write between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || {
+                std::fs::write(&procs, "0")?;
+                use std::os::fd::AsRawFd;
+                if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Bg(cmd.spawn().unwrap_or_else(|e| panic!("{argv:?}: {e}")))
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Run a client in the namespace to completion; returns its pid.
+fn client(ns: &NetNs, cg: &Cgroup, argv: &[&str]) -> u32 {
+    let mut bg = Bg::start(ns, cg, argv);
+    let pid = bg.pid();
+    let st = bg.0.wait().unwrap();
+    assert!(st.success(), "{argv:?}: {st}");
+    pid
+}
+
+/// Wait until a TCP port accepts connections in the namespace.
+fn wait_port(ns: &NetNs, port: u16) {
+    assert!(
+        wait_for(std::time::Duration::from_secs(10), || {
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &ns.name,
+                    "bash",
+                    "-c",
+                    &format!("exec 3<>/dev/tcp/127.0.0.1/{port}"),
+                ])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+        }),
+        "nothing listens on {port}"
+    );
+}
+
+fn only<'a>(records: &'a [Value], kind: &str) -> &'a Value {
+    let of: Vec<_> = records.iter().filter(|r| r["type"] == kind).collect();
+    assert_eq!(of.len(), 1, "one {kind} record: {records:#?}");
+    of[0]
+}
+
+#[test]
+fn live_http_record_with_both_processes() {
+    if !root_or_skip("live_http_record_with_both_processes") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("http");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+        "--http-header",
+        "Accept",
+    ]);
+    let server = Bg::start(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/python3",
+            "-m",
+            "http.server",
+            "18080",
+            "--bind",
+            "127.0.0.1",
+        ],
+    );
+    wait_port(&ns, 18080);
+    let curl = client(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-A",
+            "flowsight-test/1.0",
+            "-H",
+            "Accept: text/plain",
+            "http://127.0.0.1:18080/?q=1",
+        ],
+    );
+    drop(server);
+    let records = fs.stop();
+    let r = records
+        .iter()
+        .find(|r| r["type"] == "http" && r["user_agent"]["original"] == "flowsight-test/1.0")
+        .unwrap_or_else(|| panic!("no http record: {records:#?}"));
+    assert_eq!(r["http"]["request"]["method"], "GET");
+    assert_eq!(r["url"]["original"], "/?q=1");
+    assert_eq!(r["url"]["path"], "/");
+    assert_eq!(r["url"]["query"], "q=1");
+    assert_eq!(r["url"]["domain"], "127.0.0.1");
+    assert_eq!(r["http"]["request"]["headers"]["accept"], "text/plain");
+    assert_eq!(r["http"]["response"]["status_code"], 200);
+    assert_eq!(r["http"]["response"]["mime_type"], "text/html");
+    assert!(
+        r["http"]["response"]["server"]
+            .as_str()
+            .unwrap()
+            .starts_with("SimpleHTTP")
+    );
+    assert_eq!(r["network"]["protocol"], "http");
+    assert_eq!(r["source"]["process"]["pid"], curl, "{r:#}");
+    assert_eq!(r["source"]["process"]["name"], "curl");
+    assert_eq!(r["destination"]["process"]["name"], "python3", "{r:#}");
+    // Joins its flow record.
+    let flow = records
+        .iter()
+        .find(|f| {
+            f["type"] == "flow" && f["network"]["community_id"] == r["network"]["community_id"]
+        })
+        .expect("the flow of the http record");
+    assert_eq!(flow["destination"]["port"], 18080);
+}
+
+#[test]
+fn live_dns_record_with_both_processes() {
+    if !root_or_skip("live_dns_record_with_both_processes") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("dns");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let spec = PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(&cg),
+    };
+    let (mut server, _) = spec.start("dns-server", &["127.0.0.1:53", "1"]);
+    let dig = client(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/dig",
+            "+tries=1",
+            "+time=3",
+            "@127.0.0.1",
+            "www.Example.test",
+            "A",
+        ],
+    );
+    assert!(server.wait().unwrap().success());
+    let records = fs.stop();
+    let r = only(&records, "dns");
+    assert_eq!(r["dns"]["type"], "answer");
+    assert_eq!(r["dns"]["op_code"], "QUERY");
+    assert_eq!(r["dns"]["question"]["name"], "www.example.test");
+    assert_eq!(r["dns"]["question"]["type"], "A");
+    assert_eq!(r["dns"]["question"]["class"], "IN");
+    assert_eq!(r["dns"]["response_code"], "NOERROR");
+    assert_eq!(r["dns"]["answers"][0]["data"], "192.0.2.1");
+    assert_eq!(r["dns"]["answers"][0]["ttl"], 60);
+    assert_eq!(r["dns"]["resolved_ip"][0], "192.0.2.1");
+    assert!(r["event"]["duration"].as_u64().unwrap() > 0);
+    assert_eq!(r["source"]["process"]["pid"], dig, "{r:#}");
+    assert_eq!(r["source"]["process"]["name"], "dig");
+    assert_eq!(r["destination"]["process"]["pid"], server.id(), "{r:#}");
+}
+
+#[test]
+fn live_tls_record_with_both_processes() {
+    if !root_or_skip("live_tls_record_with_both_processes") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("tls");
+    let dir = std::env::temp_dir().join(unique("fst-tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
+    sh(&format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout {} -out {} -days 1 -subj /CN=test.local 2>/dev/null",
+        key.display(),
+        cert.display()
+    ));
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let server = Bg::start(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/openssl",
+            "s_server",
+            "-accept",
+            "14433",
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-www",
+            "-quiet",
+        ],
+    );
+    wait_port(&ns, 14433);
+    let curl = client(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/curl",
+            "-sk",
+            "-o",
+            "/dev/null",
+            "https://localhost:14433/",
+        ],
+    );
+    drop(server);
+    let records = fs.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = records
+        .iter()
+        .find(|r| r["type"] == "tls" && r["source"]["process"]["pid"] == curl)
+        .unwrap_or_else(|| panic!("no tls record from curl: {records:#?}"));
+    let tls = &r["tls"];
+    assert_eq!(tls["client"]["server_name"], "localhost");
+    assert_eq!(tls["version"], "1.3");
+    assert_eq!(tls["version_protocol"], "tls");
+    assert!(tls["cipher"].as_str().unwrap().starts_with("TLS_"));
+    assert!(
+        tls["client"]["alpn"]
+            .as_array()
+            .unwrap()
+            .contains(&"http/1.1".into())
+    );
+    assert_eq!(tls["client"]["ja3"].as_str().unwrap().len(), 32);
+    assert!(
+        tls["client"]["ja4"].as_str().unwrap().starts_with("t13d"),
+        "{tls:#}"
+    );
+    assert_eq!(tls["server"]["ja3s"].as_str().unwrap().len(), 32);
+    assert_eq!(r["source"]["process"]["name"], "curl");
+    assert_eq!(r["destination"]["process"]["name"], "openssl", "{r:#}");
+}

@@ -1,0 +1,280 @@
+//! The reader: opens any supported file and lends its packets out one at a time.
+
+use crate::packet::Meta;
+use crate::pcap::{self, PcapState};
+use crate::pcapng::{self, PcapngState};
+use crate::source::Source;
+use crate::{ByteOrder, Compression, FileInfo, Format, Packet, Progress, ReadError, gzip};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// A streaming reader of pcap and pcapng files, plain or gzip-compressed.
+///
+/// ```no_run
+/// # fn main() -> Result<(), flowsight_pcapfile::ReadError> {
+/// let mut reader = flowsight_pcapfile::CaptureReader::open("trace.pcapng.gz")?;
+/// while let Some(packet) = reader.next_packet() {
+///     match packet {
+///         Ok(p) => println!("{} {} bytes on {}", p.ts_ns, p.data.len(), p.link),
+///         Err(e) if e.is_truncation() => eprintln!("warning: {e}"),
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct CaptureReader {
+    src: Source,
+    kind: Kind,
+    info: FileInfo,
+    progress: Progress,
+    /// Packets handed out so far.
+    packets: u64,
+    /// End of file or an error was reported: nothing more is read.
+    done: bool,
+}
+
+enum Kind {
+    Pcap(PcapState),
+    Pcapng(PcapngState),
+}
+
+impl CaptureReader {
+    /// Opens a capture file, or standard input when `path` is `-`, and reads its header.
+    pub fn open(path: impl AsRef<Path>) -> Result<CaptureReader, ReadError> {
+        let path = path.as_ref();
+        if path == Path::new("-") {
+            return CaptureReader::with_size(io::stdin(), None);
+        }
+        let file = File::open(path).map_err(|source| ReadError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        CaptureReader::with_size(file, size)
+    }
+
+    /// Reads a capture from any byte stream (a pipe, a socket, bytes in memory) and reads
+    /// its header. The stream is read in large blocks: it needs no buffering of its own.
+    pub fn new<R: Read + Send + 'static>(input: R) -> Result<CaptureReader, ReadError> {
+        CaptureReader::with_size(input, None)
+    }
+
+    /// [`CaptureReader::new`], with the stream's total size for [`CaptureReader::progress`].
+    pub fn with_size<R: Read + Send + 'static>(
+        input: R,
+        size: Option<u64>,
+    ) -> Result<CaptureReader, ReadError> {
+        let io0 = |source| ReadError::Io { offset: 0, source };
+        let progress = Progress::new(size);
+        let (stream, compression) =
+            gzip::decompressed(Box::new(progress.counting(input))).map_err(io0)?;
+        let compressed = compression == Compression::Gzip;
+        let mut src = Source::new(stream);
+        let got = src.fill(8).map_err(io0)?;
+        if got == 0 {
+            if src.cut_short() {
+                return Err(ReadError::TruncatedCompressed {
+                    offset: 0,
+                    packet: 1,
+                });
+            }
+            return Err(ReadError::Empty { compressed });
+        }
+        let not_capture = |src: &Source| ReadError::NotACaptureFile {
+            first_bytes: src.peek(got.min(8)).to_vec(),
+            compressed,
+        };
+        if got < 4 {
+            return Err(match known_prefix(src.peek(got)) {
+                Some(format) => ReadError::TruncatedHeader {
+                    format,
+                    needed: 24,
+                    available: got as u64,
+                },
+                None => not_capture(&src),
+            });
+        }
+        let magic = [
+            src.peek(4)[0],
+            src.peek(4)[1],
+            src.peek(4)[2],
+            src.peek(4)[3],
+        ];
+        let (kind, format, byte_order, version, interfaces, sections, shb) =
+            if let Some((format, order)) = pcap::magic(magic) {
+                let (st, iface, version) = pcap::read_header(&mut src, format, order)?;
+                (Kind::Pcap(st), format, order, version, vec![iface], 1, None)
+            } else if u32::from_le_bytes(magic) == pcapng::SHB {
+                let (st, shb) = pcapng::read_first_section(&mut src).map_err(|e| match e {
+                    ReadError::NotACaptureFile { first_bytes, .. } => ReadError::NotACaptureFile {
+                        first_bytes,
+                        compressed,
+                    },
+                    e => e,
+                })?;
+                let (order, version) = (shb.order, shb.version);
+                (
+                    Kind::Pcapng(st),
+                    Format::Pcapng,
+                    order,
+                    version,
+                    Vec::new(),
+                    1,
+                    Some(shb),
+                )
+            } else {
+                return Err(not_capture(&src));
+            };
+        let (hardware, os, application) = match shb {
+            Some(s) => (s.hardware, s.os, s.application),
+            None => (None, None, None),
+        };
+        Ok(CaptureReader {
+            src,
+            kind,
+            info: FileInfo {
+                format,
+                compression,
+                byte_order,
+                version,
+                interfaces,
+                sections,
+                application,
+                os,
+                hardware,
+                file_size: size,
+            },
+            progress,
+            packets: 0,
+            done: false,
+        })
+    }
+
+    /// The next packet, borrowing the reader's buffer until the next call; `None` at the end
+    /// of the file and after an error.
+    #[inline]
+    pub fn next_packet(&mut self) -> Option<Result<Packet<'_>, ReadError>> {
+        if self.done {
+            return None;
+        }
+        let number = self.packets + 1;
+        let res: Result<Option<Meta>, ReadError> = match &mut self.kind {
+            Kind::Pcap(st) => pcap::next(st, &mut self.src, number),
+            Kind::Pcapng(st) => pcapng::next(st, &mut self.src, &mut self.info, number),
+        };
+        match res {
+            Ok(Some(meta)) => {
+                self.packets = number;
+                Some(Ok(meta.packet(self.src.buf())))
+            }
+            Ok(None) => {
+                self.done = true;
+                self.src
+                    .cut_short()
+                    .then_some(Err(ReadError::TruncatedCompressed {
+                        offset: self.src.offset(),
+                        packet: number,
+                    }))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// What the file says about itself; pcapng interfaces and sections are added as the
+    /// reader meets them.
+    pub fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    /// The container format.
+    pub fn format(&self) -> Format {
+        self.info.format
+    }
+
+    /// The byte order of the pcap file header or of the first pcapng section.
+    pub fn byte_order(&self) -> ByteOrder {
+        self.info.byte_order
+    }
+
+    /// Packets handed out so far.
+    pub fn packets_read(&self) -> u64 {
+        self.packets
+    }
+
+    /// Bytes taken from the underlying file or stream so far: compressed bytes for a gzip
+    /// file, so that this and [`FileInfo::file_size`] make a progress bar.
+    pub fn bytes_read(&self) -> u64 {
+        self.progress.bytes_read()
+    }
+
+    /// A handle on [`CaptureReader::bytes_read`] and the total size that another thread can
+    /// poll.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
+    }
+
+    /// The offset in the (decompressed) capture stream of the next record: what error
+    /// offsets count.
+    pub fn stream_offset(&self) -> u64 {
+        self.src.offset()
+    }
+}
+
+impl fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptureReader")
+            .field("info", &self.info)
+            .field("packets", &self.packets)
+            .field("stream_offset", &self.src.offset())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The format whose magic number starts with `b` (shorter than a magic number), if any.
+fn known_prefix(b: &[u8]) -> Option<&'static str> {
+    const PCAP: [[u8; 4]; 6] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+        [0x34, 0xcd, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xcd, 0x34],
+    ];
+    if PCAP.iter().any(|m| m.starts_with(b)) {
+        Some("pcap")
+    } else if [0x0a, 0x0d, 0x0d, 0x0a].starts_with(b) {
+        Some("pcapng")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_can_move_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<CaptureReader>();
+        send::<Progress>();
+    }
+
+    #[test]
+    fn short_inputs_that_start_like_a_magic_are_truncated_headers() {
+        assert_eq!(known_prefix(&[0xa1, 0xb2]), Some("pcap"));
+        assert_eq!(known_prefix(&[0x0a]), Some("pcapng"));
+        assert_eq!(known_prefix(b"GI"), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! The one reused input buffer that packets are lent out of.
+//!
+//! The buffer holds a window of the (decompressed) stream. Parsers ask for `n` bytes at the
+//! current position with [`Source::fill`], look at them in place, and [`Source::consume`] them;
+//! a returned packet borrows the buffer until the next call, which is when the window may
+//! move. The buffer grows only when one record does not fit, and records are bounded by
+//! [`crate::MAX_BLOCK_LEN`], so memory is bounded whatever the file size.
+
+use std::io::{self, Read};
+
+/// Start size; also the size of each read from the input (fewer, larger reads are faster,
+/// and a compaction copies at most one partial record).
+const INITIAL_CAPACITY: usize = 256 * 1024;
+
+/// A buffered window over the input stream.
+pub(crate) struct Source {
+    inner: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    /// Start of the unconsumed bytes.
+    pos: usize,
+    /// End of the valid bytes.
+    end: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// The input said end of file; it is not read again.
+    eof: bool,
+    /// The input ended with `UnexpectedEof`: a decompressor whose stream was cut short.
+    cut_short: bool,
+}
+
+impl Source {
+    pub(crate) fn new(inner: Box<dyn Read + Send>) -> Source {
+        Source {
+            inner,
+            buf: vec![0; INITIAL_CAPACITY],
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            cut_short: false,
+        }
+    }
+
+    /// The stream offset of the next unconsumed byte.
+    #[inline]
+    pub(crate) fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// The buffer index of the next unconsumed byte (for building ranges into [`Source::buf`]).
+    #[inline]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The whole buffer; only ranges handed out by the parsers are meaningful.
+    #[inline]
+    pub(crate) fn buf(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Makes at least `n` unconsumed bytes available unless the input ends first, and returns
+    /// how many are available (fewer than `n` only at end of input).
+    #[inline]
+    pub(crate) fn fill(&mut self, n: usize) -> io::Result<usize> {
+        let have = self.end - self.pos;
+        if have >= n {
+            return Ok(have);
+        }
+        self.fill_slow(n)
+    }
+
+    #[cold]
+    fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
+        if self.pos + n > self.buf.len() {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+            if n > self.buf.len() {
+                self.buf.resize(n.next_power_of_two(), 0);
+            }
+        }
+        while self.end - self.pos < n && !self.eof {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A decoder reports a cut stream this way, after handing out everything it
+                // could decode: treat it as the end, so the parsers see the cut record as
+                // truncated, and remember why.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.eof = true;
+                    self.cut_short = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.pos)
+    }
+
+    /// Whether the input ended early (a compressed stream cut short) rather than cleanly.
+    pub(crate) fn cut_short(&self) -> bool {
+        self.cut_short
+    }
+
+    /// The next `n` unconsumed bytes; `n` must not exceed what [`Source::fill`] returned.
+    #[inline]
+    pub(crate) fn peek(&self, n: usize) -> &[u8] {
+        &self.buf[self.pos..self.pos + n]
+    }
+
+    /// Marks `n` available bytes as read.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.end - self.pos);
+        self.pos += n;
+    }
+
+    /// Discards `n` bytes without buffering them (for long blocks nobody reads); returns how
+    /// many were discarded, fewer than `n` only at end of input.
+    pub(crate) fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut left = n;
+        loop {
+            let here = ((self.end - self.pos) as u64).min(left);
+            self.consume(here as usize);
+            left -= here;
+            if left == 0 {
+                return Ok(n);
+            }
+            // The buffer is drained: refill from its start.
+            self.base += self.end as u64;
+            self.pos = 0;
+            self.end = 0;
+            if self.fill(1)? == 0 {
+                return Ok(n - left);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most 3 bytes per call, as pipes and decoders may.
+    struct Dribble(Vec<u8>, usize);
+    impl Read for Dribble {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(3).min(self.0.len() - self.1);
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn fill_peek_consume_skip_track_offsets() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(INITIAL_CAPACITY + 1000).collect();
+        let mut s = Source::new(Box::new(Dribble(data.clone(), 0)));
+        assert_eq!(s.fill(10).unwrap(), 12); // whole reads of 3
+        assert_eq!(s.peek(4), &data[..4]);
+        s.consume(5);
+        assert_eq!(s.offset(), 5);
+        // Past the initial capacity: the window moves and the buffer grows.
+        let big = INITIAL_CAPACITY + 10;
+        assert!(s.fill(big).unwrap() >= big);
+        assert_eq!(s.peek(3), &data[5..8]);
+        assert_eq!(s.skip(1000).unwrap(), 1000);
+        assert_eq!(s.offset(), 1005);
+        assert_eq!(s.peek(1), &data[1005..1006]);
+        let rest = (data.len() - 1005) as u64;
+        assert_eq!(s.skip(rest + 7).unwrap(), rest);
+        assert_eq!(s.fill(1).unwrap(), 0);
+        assert_eq!(s.offset(), data.len() as u64);
+    }
+}
