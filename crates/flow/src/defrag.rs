@@ -18,12 +18,17 @@ pub const TIMEOUT_NS: u64 = 30_000_000_000;
 /// Largest datagram accepted (the IPv4 and IPv6 maximum).
 const MAX_LEN: u32 = 65_535;
 
+/// The fragments of one IP datagram share this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Key {
-    src: IpAddr,
-    dst: IpAddr,
-    ident: u32,
-    protocol: u8,
+pub struct FragKey {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IPv4 identification or IPv6 fragment header identification.
+    pub ident: u32,
+    /// The transport protocol (IPv6: the fragment header's next header).
+    pub protocol: u8,
 }
 
 #[derive(Debug)]
@@ -64,7 +69,7 @@ pub enum Outcome {
 /// Datagrams being reassembled.
 #[derive(Debug, Default)]
 pub struct Defrag {
-    datagrams: HashMap<Key, Datagram>,
+    datagrams: HashMap<FragKey, Datagram>,
     /// Datagrams dropped unfinished (timeout or eviction).
     pub abandoned: u64,
 }
@@ -93,7 +98,7 @@ impl Defrag {
         if off + data.len() as u32 > MAX_LEN {
             return Outcome::TooLong;
         }
-        let key = Key {
+        let key = FragKey {
             src: ip.src,
             dst: ip.dst,
             ident: frag.ident,
@@ -178,12 +183,42 @@ impl Defrag {
         }
     }
 
-    /// Give up on datagrams older than the timeout.
-    pub fn expire(&mut self, now_ns: u64) {
-        let before = self.datagrams.len();
-        self.datagrams
-            .retain(|_, d| now_ns.saturating_sub(d.first_ts) < TIMEOUT_NS);
-        self.abandoned += (before - self.datagrams.len()) as u64;
+    /// Give up on datagrams older than the timeout. Returns, for each abandoned datagram whose
+    /// first fragment was seen, what it had: the header and the data up to the first hole (the
+    /// transport header and the start of the payload, which the analyzers can still use).
+    pub fn expire(&mut self, now_ns: u64) -> Vec<(FragKey, Vec<u8>)> {
+        let mut partial = Vec::new();
+        let old: Vec<FragKey> = self
+            .datagrams
+            .iter()
+            .filter(|(_, d)| now_ns.saturating_sub(d.first_ts) >= TIMEOUT_NS)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in old {
+            let d = self.datagrams.remove(&k).unwrap();
+            self.abandoned += 1;
+            let Some(mut datagram) = d.header else {
+                continue;
+            };
+            let mut have = 0u32;
+            let mut data = Vec::new();
+            for (&off, piece) in &d.pieces {
+                if off > have {
+                    break;
+                }
+                let skip = (have - off) as usize;
+                if skip < piece.len() {
+                    data.extend_from_slice(&piece[skip..]);
+                    have = data.len() as u32;
+                }
+            }
+            if !data.is_empty() {
+                fix_lengths(&mut datagram, data.len());
+                datagram.extend_from_slice(&data);
+                partial.push((k, datagram));
+            }
+        }
+        partial
     }
 }
 
@@ -284,8 +319,15 @@ mod tests {
         );
 
         push(&mut d, &frag4(10, 0, true, &[1; 8]));
+        push(&mut d, &frag4(10, 2, true, &[3; 8])); // after a hole
         assert_eq!(d.pending(), 1);
-        d.expire(TIMEOUT_NS);
+        let partial = d.expire(TIMEOUT_NS);
         assert_eq!((d.pending(), d.abandoned), (0, 1));
+        assert_eq!(partial.len(), 1);
+        assert_eq!(
+            partial[0].1.len(),
+            20 + 8,
+            "the header and the data before the hole"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! engine analyzes the payload samples the kernel sends in live mode.
 
 use crate::app::{Analyzer, AppConfig, Cx, Detected, Registry, Side, Transport};
-use crate::defrag::{Defrag, Outcome};
+use crate::defrag::{Defrag, FragKey, Outcome};
 use crate::record::{Attribution, NoAttribution};
 use crate::stream::{Stream, StreamSink};
 use crate::table::{Due, Flow, FlowTable, Initiator, SocketRef, Timeouts};
@@ -144,8 +144,20 @@ pub struct Engine {
     due: Vec<(FlowKey, Due)>,
     /// Flows still to close at the end of the input.
     closing: Option<Vec<Flow<Slot>>>,
+    /// The flow of each datagram whose first fragment was seen, for its later fragments.
+    frag_flows: HashMap<FragKey, FragFlow>,
     /// Flows whose analysis ended since the last [`Engine::take_finished_analyses`].
     analyzed: Vec<FlowKey>,
+}
+
+/// Where the fragments of one datagram are counted, and where to analyze it.
+#[derive(Debug, Clone, Copy)]
+struct FragFlow {
+    key: FlowKey,
+    sender: usize,
+    first_ns: u64,
+    vlan: Option<u16>,
+    interface: u32,
 }
 
 /// Flows closed per [`Engine::finish_step`].
@@ -185,6 +197,7 @@ impl Engine {
             stats: EngineStats::default(),
             due: Vec::new(),
             closing: None,
+            frag_flows: HashMap::default(),
             analyzed: Vec::new(),
         }
     }
@@ -253,7 +266,7 @@ impl Engine {
             attribution,
             out,
         };
-        analyze(
+        analyze_payload(
             flow,
             s.sender,
             s.ts_ns,
@@ -331,51 +344,123 @@ impl Engine {
             self.stats.not_ip += 1;
             return;
         };
-        if ip.is_fragmented() {
-            match self.defrag.push(ts, &ip, frame, wire_len) {
-                Outcome::Pending => {}
-                Outcome::TooLong => self.global_weird(
-                    ts,
-                    "fragment_too_long",
-                    "ip",
-                    format!("{} -> {}", ip.src, ip.dst),
-                ),
-                Outcome::Complete {
-                    datagram,
-                    overlapped,
-                    frames,
-                    frame_bytes,
-                } => {
-                    if overlapped {
-                        self.global_weird(
-                            ts,
-                            "fragment_overlap",
-                            "ip",
-                            format!("{} -> {}", ip.src, ip.dst),
-                        );
-                    }
-                    match decode(LinkType::Raw, &datagram) {
-                        Ok(mut whole) => {
-                            whole.vlan = d.vlan;
-                            self.transport(ts, &whole, frames, frame_bytes, interface);
-                        }
-                        Err(e) => self.global_weird(
-                            ts,
-                            decode_weird(&e),
-                            "ip",
-                            format!("reassembled datagram: {e}"),
-                        ),
-                    }
-                }
-            }
+        if !ip.is_fragmented() {
+            self.transport(ts, d, 1, wire_len, interface, true);
             return;
         }
-        self.transport(ts, d, 1, wire_len, interface);
+        // Every fragment is counted when it is seen, as the kernel counts them live: the
+        // first by its ports, later ones in the flow of their first fragment (or, when it was
+        // not seen, under ports 0/0). Analysis waits for the whole datagram.
+        let Some(frag) = ip.fragment else { return };
+        let id = FragKey {
+            src: ip.src,
+            dst: ip.dst,
+            ident: frag.ident,
+            protocol: ip.protocol.into(),
+        };
+        if frag.offset == 0 {
+            if let Some(flow) = self.transport(ts, d, 1, wire_len, interface, false) {
+                if self.frag_flows.len() >= crate::defrag::MAX_DATAGRAMS {
+                    self.frag_flows.clear(); // bounded; later fragments then count as orphans
+                }
+                let (key, sender) = flow;
+                let vlan = d.vlan;
+                self.frag_flows.insert(
+                    id,
+                    FragFlow {
+                        key,
+                        sender,
+                        first_ns: ts,
+                        vlan,
+                        interface,
+                    },
+                );
+            }
+        } else {
+            let (key, sender) = match self.frag_flows.get(&id) {
+                Some(f) => (f.key, f.sender),
+                None => FlowKey::from_packet(
+                    (ip.src, 0),
+                    (ip.dst, 0),
+                    id.protocol,
+                    interface,
+                    d.vlan.unwrap_or(0),
+                ),
+            };
+            let mut finished = None;
+            self.table
+                .count(key, sender, ts, 1, wire_len, 0, &mut finished);
+            if let Some(old) = finished {
+                self.close(old, EndReason::End);
+            }
+        }
+        match self.defrag.push(ts, &ip, frame, wire_len) {
+            Outcome::Pending => {}
+            Outcome::TooLong => self.global_weird(
+                ts,
+                "fragment_too_long",
+                "ip",
+                format!("{} -> {}", ip.src, ip.dst),
+            ),
+            Outcome::Complete {
+                datagram,
+                overlapped,
+                ..
+            } => {
+                self.frag_flows.remove(&id);
+                if overlapped {
+                    self.global_weird(
+                        ts,
+                        "fragment_overlap",
+                        "ip",
+                        format!("{} -> {}", ip.src, ip.dst),
+                    );
+                }
+                self.reassembled(ts, &datagram, d.vlan, interface);
+            }
+        }
     }
 
-    /// Count a packet (or a reassembled datagram) in its flow and analyze its payload.
-    fn transport(&mut self, ts: u64, d: &Decoded<'_>, packets: u64, bytes: u64, interface: u32) {
-        let Some(ip) = d.ip else { return };
+    /// Analyze a datagram rebuilt from fragments (already counted fragment by fragment).
+    fn reassembled(&mut self, ts: u64, datagram: &[u8], vlan: Option<u16>, interface: u32) {
+        match decode(LinkType::Raw, datagram) {
+            Ok(mut whole) => {
+                whole.vlan = vlan;
+                self.transport(ts, &whole, 0, 0, interface, true);
+            }
+            Err(e) => self.global_weird(
+                ts,
+                decode_weird(&e),
+                "ip",
+                format!("reassembled datagram: {e}"),
+            ),
+        }
+    }
+
+    /// Datagrams whose fragments stopped coming: analyze what they had.
+    fn expire_fragments(&mut self, now: u64) {
+        for (id, partial) in self.defrag.expire(now) {
+            if let Some(f) = self.frag_flows.remove(&id) {
+                self.reassembled(now, &partial, f.vlan, f.interface);
+            }
+        }
+        let timeout = crate::defrag::TIMEOUT_NS;
+        self.frag_flows
+            .retain(|_, f| now.saturating_sub(f.first_ns) < timeout);
+    }
+
+    /// Count a packet (or, with `packets` 0, only analyze a reassembled datagram) in its flow
+    /// and analyze its payload when `analyze`. Returns the flow's key and the sender's index.
+    fn transport(
+        &mut self,
+        ts: u64,
+        d: &Decoded<'_>,
+        packets: u64,
+        bytes: u64,
+        interface: u32,
+        analyze: bool,
+    ) -> Option<(FlowKey, usize)> {
+        let ip = d.ip?;
         let proto: u8 = ip.protocol.into();
         let v6 = ip.version == IpVersion::V6;
         let (sport, dport, flags, tcp) = match d.l4 {
@@ -416,8 +501,14 @@ impl Engine {
             out,
             ..
         } = self;
-        let flow = table.count(key, sender, ts, packets, bytes, flags, &mut finished);
-        if cfg.analyze && carries {
+        let flow = if packets == 0 {
+            // A reassembled datagram, counted fragment by fragment: analysis only, and only
+            // while its flow is open.
+            table.get_mut(&key)?
+        } else {
+            table.count(key, sender, ts, packets, bytes, flags, &mut finished)
+        };
+        if analyze && cfg.analyze && carries {
             let mut parts = Parts {
                 registry,
                 cfg,
@@ -426,7 +517,7 @@ impl Engine {
                 attribution: attribution.as_mut(),
                 out,
             };
-            analyze(
+            analyze_payload(
                 flow,
                 sender,
                 ts,
@@ -440,6 +531,7 @@ impl Engine {
         if let Some(old) = finished {
             self.close(old, EndReason::End);
         }
+        Some((key, sender))
     }
 
     fn parts(&mut self) -> (&mut FlowTable<Slot>, Parts<'_>) {
@@ -547,7 +639,7 @@ impl Engine {
                 a.tick(&mut cx, now);
             }
         }
-        self.defrag.expire(now);
+        self.expire_fragments(now);
     }
 
     /// The end of the input: every open flow gets its record. The records are produced
@@ -555,11 +647,12 @@ impl Engine {
     /// to bound memory); returns false once every flow is closed.
     pub fn finish_step(&mut self) -> bool {
         if self.closing.is_none() {
+            // Fragments that never completed are analyzed while their flows are still open.
+            self.expire_fragments(u64::MAX);
             let mut open: Vec<Flow<Slot>> = self.table.drain().collect();
             // Newest last, so popping closes the oldest first.
             open.sort_by_key(|f| std::cmp::Reverse(f.stats.first_ns));
             self.closing = Some(open);
-            self.defrag.expire(u64::MAX);
         }
         for _ in 0..FINISH_STEP {
             let Some(flow) = self.closing.as_mut().and_then(Vec::pop) else {
@@ -600,7 +693,13 @@ impl Engine {
 }
 
 /// Payload of one packet of a flow, sent by canonical endpoint `sender`.
-fn analyze(flow: &mut Flow<Slot>, sender: usize, ts: u64, seg: Segment<'_>, parts: &mut Parts<'_>) {
+fn analyze_payload(
+    flow: &mut Flow<Slot>,
+    sender: usize,
+    ts: u64,
+    seg: Segment<'_>,
+    parts: &mut Parts<'_>,
+) {
     if matches!(flow.ext, Slot::Done) {
         return;
     }
