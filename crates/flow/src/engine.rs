@@ -87,7 +87,13 @@ pub struct EngineStats {
 
 enum AppState {
     /// Looking at the first bytes to recognise the protocol.
-    Detecting { packets: u8, first: [Vec<u8>; 2] },
+    Detecting {
+        packets: u8,
+        first: [Vec<u8>; 2],
+        /// Sides whose first bytes matched no protocol. A TCP flow is given up only when
+        /// both sides refused: a malformed request may still get a recognizable response.
+        refused: [bool; 2],
+    },
     /// An analyzer is attached.
     Active(Box<dyn Analyzer>),
     /// Not analyzed (unrecognised, finished, or analysis off).
@@ -463,9 +469,13 @@ impl Engine {
         let ip = d.ip?;
         let proto: u8 = ip.protocol.into();
         let v6 = ip.version == IpVersion::V6;
+        let mut ack = None;
         let (sport, dport, flags, tcp) = match d.l4 {
             L4::Tcp(t) => {
                 let f = t.flags;
+                if f.contains(Flags::ACK) {
+                    ack = Some(t.ack);
+                }
                 (
                     t.src_port,
                     t.dst_port,
@@ -508,7 +518,7 @@ impl Engine {
         } else {
             table.count(key, sender, ts, packets, bytes, flags, &mut finished)
         };
-        if analyze && cfg.analyze && carries {
+        if analyze && cfg.analyze && (carries || ack.is_some()) {
             let mut parts = Parts {
                 registry,
                 cfg,
@@ -517,16 +527,21 @@ impl Engine {
                 attribution: attribution.as_mut(),
                 out,
             };
-            analyze_payload(
-                flow,
-                sender,
-                ts,
-                Segment {
-                    tcp,
-                    payload: d.payload,
-                },
-                &mut parts,
-            );
+            if let Some(ack) = ack {
+                ack_above_hole(flow, sender, ts, ack, &mut parts);
+            }
+            if carries {
+                analyze_payload(
+                    flow,
+                    sender,
+                    ts,
+                    Segment {
+                        tcp,
+                        payload: d.payload,
+                    },
+                    &mut parts,
+                );
+            }
         }
         if let Some(old) = finished {
             self.close(old, EndReason::End);
@@ -710,6 +725,7 @@ fn analyze_payload(
             state: AppState::Detecting {
                 packets: 0,
                 first: [Vec::new(), Vec::new()],
+                refused: [false; 2],
             },
             streams: [Stream::new(), Stream::new()],
             client,
@@ -759,6 +775,37 @@ fn analyze_payload(
         end_app(app, &flow.key, ts, parts);
         flow.ext = Slot::Done;
     }
+}
+
+/// An ACK from `sender`: a hole in the other direction below it will never fill.
+fn ack_above_hole(flow: &mut Flow<Slot>, sender: usize, ts: u64, ack: u32, parts: &mut Parts<'_>) {
+    let Slot::App(app) = &mut flow.ext else {
+        return;
+    };
+    // The direction the ACK acknowledges: the other one.
+    let side = if sender == app.client {
+        Side::Server
+    } else {
+        Side::Client
+    };
+    let stream = &mut app.streams[side.index()];
+    if stream.pending_bytes() == 0 {
+        return; // the common case: no hole, nothing to do
+    }
+    let mut sink = AppSink {
+        app_state: &mut app.state,
+        conn: &mut app.conn,
+        weirds: &mut app.weirds,
+        side,
+        ts,
+        server_port: flow.key.port[app.client ^ 1],
+        transport: Transport::Tcp,
+        registry: parts.registry,
+        cfg: &parts.cfg.app,
+        clock: parts.clock,
+        out: parts.out,
+    };
+    stream.acked(ack, &mut sink);
 }
 
 /// Stop analyzing a flow: deliver what reassembly still holds and flush its analyzer.
@@ -885,13 +932,21 @@ impl StreamSink for AppSink<'_> {
                 };
                 a.data(&mut cx, side, ts, bytes);
             }
-            AppState::Detecting { packets, first } => {
+            AppState::Detecting {
+                packets,
+                first,
+                refused,
+            } => {
                 *packets = packets.saturating_add(1);
                 let udp = self.transport == Transport::Udp;
                 // A UDP datagram is judged on its own; a TCP side on its first bytes so far.
                 let room = DETECT_BYTES.saturating_sub(first[side.index()].len());
                 if !udp {
                     first[side.index()].extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+                if refused[side.index()] {
+                    // Decided (kept for an analyzer the other side may still pick).
+                    return;
                 }
                 let candidate: &[u8] = if udp { bytes } else { &first[side.index()] };
                 let proto =
@@ -901,7 +956,10 @@ impl StreamSink for AppSink<'_> {
                     {
                         Detected::Protocol(p) => p,
                         Detected::Nothing => {
-                            *self.app_state = AppState::Off;
+                            refused[side.index()] = true;
+                            if udp || refused[side.index() ^ 1] {
+                                *self.app_state = AppState::Off;
+                            }
                             return;
                         }
                         Detected::NeedMore => {

@@ -144,6 +144,29 @@ impl Stream {
         self.drain_pending(sink);
     }
 
+    /// The peer acknowledged everything before `ack`. Bytes the peer received but the capture
+    /// never saw will not be retransmitted, so a hole below `ack` is reported at once rather
+    /// than when the kept bytes overflow (Zeek's "ACK above hole"): an analyzer waiting
+    /// behind it would otherwise fall far behind the other direction.
+    pub fn acked(&mut self, ack: u32, sink: &mut impl StreamSink) {
+        let Some(next) = self.next else { return };
+        if self.pending.is_empty() {
+            return;
+        }
+        let missing = seq_diff(ack, next);
+        // A very large distance is a bogus or foreign ACK, not a hole.
+        if missing <= 0 || missing > 1 << 30 {
+            return;
+        }
+        let first = self.pending.keys().map(|&s| seq_diff(s, next)).min().unwrap_or(0);
+        let hole = missing.min(first);
+        if hole > 0 {
+            sink.gap(hole as u64);
+            self.next = Some(next.wrapping_add(hole as u32));
+            self.drain_pending(sink);
+        }
+    }
+
     /// The connection ended: report holes and deliver everything still kept.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
         while !self.pending.is_empty() {
@@ -195,6 +218,21 @@ mod tests {
         s.segment(3, false, false, b"ghi", &mut c);
         s.segment(0, false, false, b"def", &mut c);
         assert_eq!(c.bytes, b"abcdefghi");
+    }
+
+    #[test]
+    fn an_ack_above_a_hole_reports_it_at_once() {
+        let mut s = Stream::new();
+        let mut c = Collect::default();
+        s.segment(100, false, false, b"abc", &mut c);
+        s.segment(110, false, false, b"xyz", &mut c);
+        s.acked(105, &mut c); // acknowledges part of the hole: the rest may still come
+        assert_eq!((c.bytes.as_slice(), c.gaps.as_slice()), (&b"abc??"[..], &[2][..]));
+        s.acked(113, &mut c);
+        assert_eq!((c.bytes.as_slice(), c.gaps.as_slice()), (&b"abc??????xyz"[..], &[2, 5][..]));
+        s.acked(50, &mut c); // old ACKs change nothing
+        assert_eq!(s.pending_bytes(), 0);
+        assert_eq!(c.gaps.len(), 2);
     }
 
     #[test]

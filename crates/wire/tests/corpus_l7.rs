@@ -25,6 +25,18 @@ const L7_KNOWN: &[(&str, usize, &str)] = &[
         "an EDNS option longer than its record: tshark drops the answers, this crate keeps \
          them (only the OPT record is RData::Invalid)",
     ),
+    (
+        "zeek/Traces/http/methods.pcap",
+        14,
+        "`OPTIONS HTTP/1.1`: tshark reads the version as the URI, this crate (as Zeek, \
+         missing_HTTP_uri) an empty target and version 1.1",
+    ),
+    (
+        "zeek/Traces/http/no-uri.pcap",
+        4,
+        "`GET HTTP/1.1`: tshark reads the version as the URI, this crate (as Zeek) an empty \
+         target and version 1.1",
+    ),
 ];
 
 /// Parses the DNS message or HTTP head of a payload the way a caller would.

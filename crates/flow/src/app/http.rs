@@ -45,9 +45,35 @@ fn new(cfg: &AppConfig) -> Box<dyn Analyzer> {
         sides: [SideState::default(), SideState::default()],
         waiting: VecDeque::new(),
         answering: None,
+        response_lost: false,
         headers: cfg.http_headers.clone(),
         log_credentials: cfg.log_credentials,
     })
+}
+
+/// Bytes kept while resynchronizing, enough to hold the start of a start line.
+const RESYNC_TAIL: usize = 64;
+
+/// Where the first line that starts a message of `side` begins in `buf`: a line beginning
+/// with `HTTP/1.` (responses) or with a method, a space and a target (requests), whose end is
+/// in `buf`.
+fn message_start(side: Side, buf: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let line_end = at + buf[at..].iter().position(|&b| b == b'\n')?;
+        let line = &buf[at..line_end];
+        let starts = match side {
+            Side::Server => looks_like_response(line),
+            Side::Client => {
+                looks_like_request(line)
+                    && line.windows(6).any(|w| w.eq_ignore_ascii_case(b" HTTP/"))
+            }
+        };
+        if starts {
+            return Some(at);
+        }
+        at = line_end + 1;
+    }
 }
 
 /// Heads longer than this are not HTTP we can log (the parser caps a head at 64 KiB too).
@@ -71,7 +97,9 @@ enum Phase {
     Head,
     /// Reading a body.
     Body(BodyDecoder),
-    /// Lost: a parse error or a gap outside a body. Nothing more is read on this side.
+    /// After a gap outside a body: skipping bytes until a line that starts a message.
+    Resync,
+    /// Lost: a parse error, or not HTTP any more. Nothing more is read on this side.
     Dead,
 }
 
@@ -101,6 +129,8 @@ struct HttpAnalyzer {
     waiting: VecDeque<Txn>,
     /// The transaction whose response body is being read.
     answering: Option<Txn>,
+    /// A gap swallowed the start of a response: the oldest waiting request lost its answer.
+    response_lost: bool,
     headers: Vec<String>,
     log_credentials: bool,
 }
@@ -129,6 +159,10 @@ impl HttpAnalyzer {
     }
 
     fn request(&mut self, cx: &mut Cx<'_>, ts: u64, head: &RequestHead<'_>) {
+        if head.target.is_empty() {
+            cx.weird(ts, "http_missing_uri", "http", text(head.method));
+        }
+        bad_header_lines(cx, ts, &head.headers);
         let host = head.host.map(text).map(|h| strip_port(&h));
         let target = text(head.target);
         let domain = host.or_else(|| absolute_host(&target));
@@ -166,6 +200,15 @@ impl HttpAnalyzer {
         if head.is_informational() && head.status != 101 {
             return BodyLength::None;
         }
+        // After a lost response, a later one pairs with a later request (when there is
+        // one: with a single request waiting, the gap ate something else).
+        if std::mem::take(&mut self.response_lost)
+            && self.waiting.len() >= 2
+            && let Some(orphan) = self.waiting.pop_front()
+        {
+            self.emit(cx, orphan);
+        }
+        bad_header_lines(cx, ts, &head.headers);
         let mut txn = self.waiting.pop_front().unwrap_or_default();
         let method = txn.request.as_ref().map(|r| r.method.clone());
         let length = head.body_length(method.as_deref().map(str::as_bytes));
@@ -244,6 +287,18 @@ impl HttpAnalyzer {
                     st.buf.clear();
                     return;
                 }
+                Phase::Resync => match message_start(side, &st.buf) {
+                    Some(at) => {
+                        st.buf.drain(..at);
+                        st.phase = Phase::Head;
+                    }
+                    None => {
+                        // Keep a tail that may be the beginning of a start line.
+                        let keep = st.buf.len().min(RESYNC_TAIL);
+                        st.buf.drain(..st.buf.len() - keep);
+                        return;
+                    }
+                },
                 Phase::Body(dec) => {
                     if st.buf.is_empty() {
                         return;
@@ -349,8 +404,15 @@ impl Analyzer for HttpAnalyzer {
             self.body_done(cx, side, total, done);
             return;
         }
-        self.sides[side.index()].phase = Phase::Dead;
-        self.sides[side.index()].buf.clear();
+        // Between messages (or inside a head) a response was lost, with its start line.
+        if side == Side::Server && matches!(st.phase, Phase::Head) {
+            self.response_lost = true;
+        }
+        let st = &mut self.sides[side.index()];
+        if !matches!(st.phase, Phase::Dead) {
+            st.phase = Phase::Resync;
+        }
+        st.buf.clear();
         cx.weird(
             ts_ns,
             "http_content_gap",
@@ -375,6 +437,14 @@ impl Analyzer for HttpAnalyzer {
 }
 
 /// `example.com:8080` -> `example.com`; `[::1]:80` -> `::1`.
+/// Header lines the parser skipped are reported (once per connection, as every weird).
+fn bad_header_lines(cx: &mut Cx<'_>, ts: u64, headers: &Headers<'_>) {
+    if headers.malformed() > 0 {
+        let detail = format!("{} header lines without a name and a colon", headers.malformed());
+        cx.weird(ts, "http_bad_header_line", "http", detail);
+    }
+}
+
 fn strip_port(host: &str) -> String {
     let host = host.trim();
     if let Some(rest) = host.strip_prefix('[') {

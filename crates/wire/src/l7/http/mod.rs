@@ -49,13 +49,6 @@ pub enum HttpError {
     /// The status line has no three-digit status code.
     #[error("http: bad status line")]
     BadStatusLine,
-    /// A header line has no colon, an empty or non-token name, or is a continuation with
-    /// nothing to continue.
-    #[error("http: bad header line {line}")]
-    BadHeader {
-        /// The header's index among the header lines (0-based).
-        line: usize,
-    },
     /// More header lines than [`MAX_HEADERS`].
     #[error("http: more than {max} headers")]
     TooManyHeaders {
@@ -115,6 +108,25 @@ impl Version {
         }
     }
 
+    /// Parses a request's version as servers and Zeek accept it: `HTTP/<d>.<d>`, and also a
+    /// missing or longer minor (`HTTP/1.`, `HTTP/1`, `HTTP/1.10`: minor 0, first digit).
+    pub fn parse_lenient(s: &[u8]) -> Option<Version> {
+        if let Some(v) = Version::parse(s) {
+            return Some(v);
+        }
+        let rest = strip_prefix_ci(s, b"HTTP/")?;
+        let (&maj, rest) = rest.split_first()?;
+        if !maj.is_ascii_digit() {
+            return None;
+        }
+        let min = match rest {
+            [] | [b'.'] => b'0',
+            [b'.', min, tail @ ..] if min.is_ascii_digit() && tail.iter().all(u8::is_ascii_digit) => *min,
+            _ => return None,
+        };
+        Version::parse(&[b'H', b'T', b'T', b'P', b'/', maj, b'.', min])
+    }
+
     /// Major and minor numbers.
     pub fn numbers(self) -> (u8, u8) {
         match self {
@@ -149,6 +161,7 @@ pub struct Header<'a> {
 pub struct Headers<'a> {
     items: [Header<'a>; MAX_HEADERS],
     len: usize,
+    malformed: usize,
 }
 
 impl<'a> Headers<'a> {
@@ -159,7 +172,15 @@ impl<'a> Headers<'a> {
                 value: &[],
             }; MAX_HEADERS],
             len: 0,
+            malformed: 0,
         }
+    }
+
+    /// Header lines skipped as malformed: no colon, an empty or non-token name, or a
+    /// continuation with nothing to continue. Servers, Zeek and tshark skip them too; the
+    /// caller may report them.
+    pub fn malformed(&self) -> usize {
+        self.malformed
     }
 
     /// All headers, in order.
@@ -263,7 +284,6 @@ fn next_line(buf: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, HttpErr
 fn parse_headers(buf: &[u8], start: usize) -> Result<Option<(Headers<'_>, usize)>, HttpError> {
     let mut headers = Headers::new();
     let mut pos = start;
-    let mut lines = 0usize;
     // Where the last header's value starts in `buf`, for folded continuation lines.
     let mut value_start = 0usize;
     loop {
@@ -283,22 +303,16 @@ fn parse_headers(buf: &[u8], start: usize) -> Result<Option<(Headers<'_>, usize)
             }
             return Ok(Some((headers, next)));
         }
-        if line[0] == b' ' || line[0] == b'\t' {
+        let folded = line[0] == b' ' || line[0] == b'\t';
+        let colon = line.iter().position(|&b| b == b':');
+        let name = colon.map(|c| trim_end(&line[..c])).unwrap_or_default();
+        if folded && headers.len > 0 {
             // obs-fold: the value grows to the end of this line.
-            if headers.len == 0 {
-                return Err(HttpError::BadHeader { line: lines });
-            }
             let end = pos + line.len();
             headers.items[headers.len - 1].value = trim(&buf[value_start..end]);
-        } else {
-            let colon = line
-                .iter()
-                .position(|&b| b == b':')
-                .ok_or(HttpError::BadHeader { line: lines })?;
-            let name = trim_end(&line[..colon]);
-            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-                return Err(HttpError::BadHeader { line: lines });
-            }
+        } else if folded || name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            headers.malformed += 1;
+        } else if let Some(colon) = colon {
             if headers.len == MAX_HEADERS {
                 return Err(HttpError::TooManyHeaders { max: MAX_HEADERS });
             }
@@ -310,7 +324,6 @@ fn parse_headers(buf: &[u8], start: usize) -> Result<Option<(Headers<'_>, usize)
             };
             headers.len += 1;
         }
-        lines += 1;
         pos = next;
     }
 }

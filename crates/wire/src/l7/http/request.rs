@@ -107,15 +107,20 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead<'_>, usize)>
     // The version is the last word when it looks like one. Without one this is HTTP/0.9,
     // accepted (as Zeek does) only with an origin-form target: bytes from the middle of a
     // message must not pass for a request.
+    // A version alone (`OPTIONS HTTP/1.1`) is a request with an empty target, as Zeek logs it.
     let (target, version) = match rest.iter().rposition(|&b| b == b' ') {
         Some(i) if strip_prefix_ci(&rest[i + 1..], b"HTTP/").is_some() => (
             trim(&rest[..i]),
-            Version::parse(&rest[i + 1..]).ok_or(HttpError::BadVersion)?,
+            Version::parse_lenient(&rest[i + 1..]).ok_or(HttpError::BadVersion)?,
+        ),
+        None if strip_prefix_ci(rest, b"HTTP/").is_some() => (
+            &rest[..0],
+            Version::parse_lenient(rest).ok_or(HttpError::BadVersion)?,
         ),
         _ if rest.first() == Some(&b'/') => (rest, Version::Http09),
         _ => return Err(HttpError::BadRequestLine),
     };
-    if target.is_empty() {
+    if target.is_empty() && version == Version::Http09 {
         return Err(HttpError::BadRequestLine);
     }
     // Headers follow even an HTTP/0.9 request line, as Zeek and tshark read them.
