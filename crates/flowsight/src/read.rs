@@ -2,13 +2,16 @@
 
 pub(crate) mod parallel;
 mod progress;
+mod stats;
 
 use crate::cli::{Output, ReadConfig};
 use anyhow::{Context, Result};
 use flowsight_flow::Engine;
 use flowsight_pcapfile::{CaptureReader, ReadError};
 use flowsight_sink::{JsonLines, Sink};
+use flowsight_record::Timestamp;
 use progress::Bar;
+use stats::Tally;
 
 fn open_output(output: &Output) -> Result<Box<dyn Sink + Send>> {
     Ok(match output {
@@ -39,11 +42,13 @@ fn warn_partial(file: &str, e: &ReadError, packets: u64) {
 pub fn run(cfg: &ReadConfig) -> Result<()> {
     let mut reader =
         CaptureReader::open(&cfg.file).with_context(|| format!("reading {}", cfg.file))?;
+    let started = Timestamp::now();
     let mut sink = open_output(&cfg.output)?;
     let bar = Bar::new(cfg.progress, reader.progress().total_bytes());
     if cfg.threads > 1 {
-        return parallel::run(cfg, reader, sink, bar);
+        return parallel::run(cfg, reader, sink, bar, started);
     }
+    let mut tally = Tally::default();
     let mut engine = Engine::new(cfg.engine.clone());
     name_interfaces(&mut engine, &reader);
     let mut packets = 0u64;
@@ -54,6 +59,7 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
                 packets += 1;
                 engine.frame(p.ts_ns, p.link.to_wire(), p.data, p.orig_len, p.interface);
                 for r in engine.drain() {
+                    tally.wrote(&r);
                     sink.write(&r)?;
                 }
                 if packets.is_multiple_of(8192) {
@@ -68,12 +74,16 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
     }
     while engine.finish_step() {
         for r in engine.drain() {
+            tally.wrote(&r);
             sink.write(&r)?;
         }
     }
     for r in engine.drain() {
+        tally.wrote(&r);
         sink.write(&r)?;
     }
+    tally.engine = engine.stats();
+    sink.write(&tally.final_record(started, packets))?;
     sink.flush()?;
     bar.finish();
     let s = engine.stats();

@@ -6,11 +6,12 @@
 //! records; one writer thread puts the bytes out. Records of different flows therefore
 //! interleave in another order than with one thread; each flow's own records keep theirs.
 
-use super::{Bar, name_interfaces, warn_partial};
+use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Context, Result, anyhow};
 use flowsight_flow::Engine;
 use flowsight_pcapfile::CaptureReader;
+use flowsight_record::Timestamp;
 use flowsight_sink::{JsonLines, Sink};
 use flowsight_wire::LinkType;
 use std::hash::{Hash, Hasher};
@@ -57,7 +58,8 @@ fn shard(link: LinkType, frame: &[u8], workers: usize) -> usize {
     (h.finish() % workers as u64) as usize
 }
 
-fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> Result<()> {
+fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> Result<Tally> {
+    let mut tally = Tally::default();
     let mut sink = JsonLines::new(Vec::with_capacity(1 << 16));
     // Each batch's records go out as one chunk.
     let flush = |sink: &mut JsonLines<Vec<u8>>| -> Result<()> {
@@ -77,6 +79,7 @@ fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> 
                 f.interface,
             );
             for r in engine.drain() {
+                tally.wrote(&r);
                 sink.write(&r)?;
             }
         }
@@ -84,13 +87,17 @@ fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> 
     }
     while engine.finish_step() {
         for r in engine.drain() {
+            tally.wrote(&r);
             sink.write(&r)?;
         }
     }
     for r in engine.drain() {
+        tally.wrote(&r);
         sink.write(&r)?;
     }
-    flush(&mut sink)
+    flush(&mut sink)?;
+    tally.engine = engine.stats();
+    Ok(tally)
 }
 
 /// Run `flowsight read` on `cfg.threads` engines.
@@ -99,6 +106,7 @@ pub fn run(
     mut reader: CaptureReader,
     sink: Box<dyn Sink + Send>,
     bar: Bar,
+    started: Timestamp,
 ) -> Result<()> {
     drop(sink); // the writer thread writes raw serialized bytes itself
     let n = cfg.threads;
@@ -126,7 +134,6 @@ pub fn run(
         handles.push(std::thread::spawn(move || worker(engine, rx, out)));
         txs.push(tx);
     }
-    drop(out_tx);
     let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
     let mut packets = 0u64;
     let mut failed = None;
@@ -168,10 +175,20 @@ pub fn run(
         }
     }
     drop(txs);
+    let mut tally = Tally::default();
     for h in handles {
-        h.join()
-            .map_err(|_| anyhow!("an analysis thread panicked"))??;
+        tally.merge(
+            h.join()
+                .map_err(|_| anyhow!("an analysis thread panicked"))??,
+        );
     }
+    // The final stats record, after every worker's records.
+    let mut last = JsonLines::new(Vec::new());
+    last.write(&tally.final_record(started, packets))?;
+    out_tx
+        .send(last.take_buffer())
+        .map_err(|_| anyhow!("the writer stopped"))?;
+    drop(out_tx);
     writer
         .join()
         .map_err(|_| anyhow!("the writer thread panicked"))??;
