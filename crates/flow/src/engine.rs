@@ -605,6 +605,9 @@ impl Engine {
         }
         self.last_tick = self.now;
         let now = self.now;
+        // Fragments first: what a datagram that never completed had is analyzed while its
+        // flow is still open.
+        self.expire_fragments(now);
         let mut due = std::mem::take(&mut self.due);
         due.clear();
         self.table.due(now, &mut due);
@@ -654,7 +657,6 @@ impl Engine {
                 a.tick(&mut cx, now);
             }
         }
-        self.expire_fragments(now);
     }
 
     /// The end of the input: every open flow gets its record. The records are produced
@@ -741,7 +743,7 @@ fn analyze_payload(
     } else {
         Side::Server
     };
-    let server_port = flow.key.port[app.client ^ 1];
+    let ports = [flow.key.port[app.client ^ 1], flow.key.port[app.client]];
     let transport = if seg.tcp.is_some() {
         Transport::Tcp
     } else {
@@ -753,7 +755,7 @@ fn analyze_payload(
         weirds: &mut app.weirds,
         side,
         ts,
-        server_port,
+        ports,
         transport,
         registry: parts.registry,
         cfg: &parts.cfg.app,
@@ -798,7 +800,7 @@ fn ack_above_hole(flow: &mut Flow<Slot>, sender: usize, ts: u64, ack: u32, parts
         weirds: &mut app.weirds,
         side,
         ts,
-        server_port: flow.key.port[app.client ^ 1],
+        ports: [flow.key.port[app.client ^ 1], flow.key.port[app.client]],
         transport: Transport::Tcp,
         registry: parts.registry,
         cfg: &parts.cfg.app,
@@ -810,7 +812,7 @@ fn ack_above_hole(flow: &mut Flow<Slot>, sender: usize, ts: u64, ack: u32, parts
 
 /// Stop analyzing a flow: deliver what reassembly still holds and flush its analyzer.
 fn end_app(app: &mut FlowApp, key: &FlowKey, ts: u64, parts: &mut Parts<'_>) {
-    let server_port = key.port[app.client ^ 1];
+    let ports = [key.port[app.client ^ 1], key.port[app.client]];
     for (i, stream) in app.streams.iter_mut().enumerate() {
         if stream.pending_bytes() == 0 {
             continue;
@@ -821,7 +823,7 @@ fn end_app(app: &mut FlowApp, key: &FlowKey, ts: u64, parts: &mut Parts<'_>) {
             weirds: &mut app.weirds,
             side: if i == 0 { Side::Client } else { Side::Server },
             ts,
-            server_port,
+            ports,
             transport: Transport::Tcp,
             registry: parts.registry,
             cfg: &parts.cfg.app,
@@ -894,7 +896,8 @@ struct AppSink<'a> {
     weirds: &'a mut Vec<&'static str>,
     side: Side,
     ts: u64,
-    server_port: u16,
+    /// The server's port, then the client's.
+    ports: [u16; 2],
     transport: Transport,
     registry: &'a Registry,
     cfg: &'a AppConfig,
@@ -952,7 +955,7 @@ impl StreamSink for AppSink<'_> {
                 let proto =
                     match self
                         .registry
-                        .detect(self.transport, self.server_port, candidate, side)
+                        .detect(self.transport, self.ports, candidate, side)
                     {
                         Detected::Protocol(p) => p,
                         Detected::Nothing => {

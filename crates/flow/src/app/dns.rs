@@ -26,10 +26,20 @@ pub(super) const PROTOCOL_TCP: Protocol = Protocol {
 };
 
 fn detect_udp(first: &[u8], _side: Side, port_match: bool) -> Verdict {
-    if port_match && Message::parse(first).is_ok() {
+    if port_match && parses_enough(first) {
         Verdict::Yes
     } else {
         Verdict::No
+    }
+}
+
+/// A whole message, or one cut short after its question (a truncated capture, a lone first
+/// fragment): enough to log it.
+fn parses_enough(m: &[u8]) -> bool {
+    match Message::parse_partial(m) {
+        Ok((_, None)) => true,
+        Ok((msg, Some(_))) => msg.header().qdcount > 0 && msg.question().is_some(),
+        Err(_) => false,
     }
 }
 
@@ -38,7 +48,7 @@ fn detect_tcp(first: &[u8], _side: Side, port_match: bool) -> Verdict {
         return Verdict::No;
     }
     match tcp_message(first) {
-        Ok(Some((m, _))) if Message::parse(m).is_ok() => Verdict::Yes,
+        Ok(Some((m, _))) if parses_enough(m) => Verdict::Yes,
         Ok(None) => Verdict::NeedMore,
         _ => Verdict::No,
     }
@@ -83,8 +93,14 @@ impl DnsAnalyzer {
     }
 
     fn message(&mut self, cx: &mut Cx<'_>, ts: u64, bytes: &[u8]) {
-        let msg = match Message::parse(bytes) {
-            Ok(m) => m,
+        // A message cut short is still logged with what it has (as tshark shows it), and
+        // reported.
+        let msg = match Message::parse_partial(bytes) {
+            Ok((m, None)) => m,
+            Ok((m, Some(e))) => {
+                cx.weird(ts, weird_name(&e), "dns", e.to_string());
+                m
+            }
             Err(e) => {
                 cx.weird(ts, weird_name(&e), "dns", e.to_string());
                 return;

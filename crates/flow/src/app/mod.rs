@@ -181,19 +181,22 @@ impl Registry {
         }
     }
 
-    /// The protocol of a flow from its first payload bytes (sent by `side`) and server
-    /// port. Every detector decides within a few bytes, so an unrecognised flow is given up
+    /// The protocol of a flow from its first payload bytes (sent by `side`) and its ports
+    /// (the server's, then the client's). Every detector decides within a few bytes, so an unrecognised flow is given up
     /// on at once instead of being buffered.
     pub fn detect(
         &self,
         transport: Transport,
-        server_port: u16,
+        ports: [u16; 2],
         first: &[u8],
         side: Side,
     ) -> Detected<'_> {
         let mut more = false;
         for p in self.protocols.iter().filter(|p| p.transport == transport) {
-            match (p.detect)(first, side, p.ports.contains(&server_port)) {
+            // Either port may be the well-known one: a capture can start with a response, and
+            // the first sender is then taken for the client.
+            let port_match = ports.iter().any(|port| p.ports.contains(port));
+            match (p.detect)(first, side, port_match) {
                 Verdict::Yes => return Detected::Protocol(p),
                 Verdict::NeedMore => more = true,
                 Verdict::No => {}

@@ -213,12 +213,31 @@ pub struct Message<'a> {
     header: Header,
     /// Start of the question, answer, authority and additional sections, and their end.
     bounds: [usize; 5],
+    /// Complete entries per section: the header's counts, unless the message was cut short
+    /// ([`Message::parse_partial`]).
+    counts: [u16; 4],
 }
 
 impl<'a> Message<'a> {
     /// Parses and checks a whole message (a UDP payload, or a TCP message without its
     /// length prefix). Bytes after the last record are allowed ([`Message::trailing`]).
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, DnsError> {
+        match Message::walk(buf)? {
+            (m, None) => Ok(m),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Parses what there is of a message cut short (a truncated capture, the first fragment
+    /// of a datagram whose others were lost): the header, then every complete question and
+    /// record up to the first that is not, as tshark shows them. Returns the message and the
+    /// error that ended it early, if any; fails only without a whole header.
+    pub fn parse_partial(buf: &'a [u8]) -> Result<(Message<'a>, Option<DnsError>), DnsError> {
+        Message::walk(buf)
+    }
+
+    /// The sections, up to the first entry that does not parse.
+    fn walk(buf: &'a [u8]) -> Result<(Message<'a>, Option<DnsError>), DnsError> {
         if buf.len() < HEADER_LEN {
             return Err(DnsError::Truncated {
                 what: "header",
@@ -234,26 +253,38 @@ impl<'a> Message<'a> {
             nscount: be16(buf, 8),
             arcount: be16(buf, 10),
         };
+        let wanted = [header.qdcount, header.ancount, header.nscount, header.arcount];
         let mut bounds = [HEADER_LEN; 5];
+        let mut counts = [0u16; 4];
         let mut pos = HEADER_LEN;
-        for _ in 0..header.qdcount {
-            pos = question_at(buf, pos)?.1;
-        }
-        bounds[1] = pos;
-        for (i, count) in [header.ancount, header.nscount, header.arcount]
-            .into_iter()
-            .enumerate()
-        {
+        let mut error = None;
+        'sections: for (i, &count) in wanted.iter().enumerate() {
+            bounds[i] = pos;
             for _ in 0..count {
-                pos = record_at(buf, pos)?.1;
+                let next = if i == 0 {
+                    question_at(buf, pos).map(|q| q.1)
+                } else {
+                    record_at(buf, pos).map(|r| r.1)
+                };
+                match next {
+                    Ok(n) => pos = n,
+                    Err(e) => {
+                        error = Some(e);
+                        bounds[i + 1..].fill(pos);
+                        break 'sections;
+                    }
+                }
+                counts[i] += 1;
             }
-            bounds[i + 2] = pos;
+            bounds[i + 1] = pos;
         }
-        Ok(Message {
+        let m = Message {
             buf,
             header,
             bounds,
-        })
+            counts,
+        };
+        Ok((m, error))
     }
 
     /// The header.
@@ -276,7 +307,7 @@ impl<'a> Message<'a> {
         Questions {
             buf: self.buf,
             pos: self.bounds[0],
-            left: self.header.qdcount,
+            left: self.counts[0],
         }
     }
 
@@ -287,25 +318,37 @@ impl<'a> Message<'a> {
 
     /// The answer records.
     pub fn answers(&self) -> Records<'a> {
-        self.section(1, self.header.ancount)
+        self.section(1)
     }
 
     /// The authority records.
     pub fn authority(&self) -> Records<'a> {
-        self.section(2, self.header.nscount)
+        self.section(2)
     }
 
     /// The additional records.
     pub fn additional(&self) -> Records<'a> {
-        self.section(3, self.header.arcount)
+        self.section(3)
     }
 
-    fn section(&self, i: usize, count: u16) -> Records<'a> {
+    fn section(&self, i: usize) -> Records<'a> {
         Records {
             buf: self.buf,
             pos: self.bounds[i],
-            left: count,
+            left: self.counts[i],
         }
+    }
+
+    /// True when every entry the header announces was parsed (always, unless the message
+    /// came from [`Message::parse_partial`] and was cut short).
+    pub fn is_complete(&self) -> bool {
+        self.counts
+            == [
+                self.header.qdcount,
+                self.header.ancount,
+                self.header.nscount,
+                self.header.arcount,
+            ]
     }
 
     /// The EDNS fields of the first OPT record in the additional section.
