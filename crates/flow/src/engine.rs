@@ -23,6 +23,9 @@ use foldhash::HashMap;
 const DETECT_BYTES: usize = 2048;
 /// Payload-carrying packets looked at before a flow is declared unrecognised.
 const DETECT_PACKETS: u8 = 8;
+/// Stream chunks of an unrecognised TCP connection looked at for a protocol that starts
+/// late (TLS after STARTTLS, CONNECT or SOCKS) before it is given up.
+const WATCH_CHUNKS: u8 = 32;
 /// Non-flow anomalies of one kind written before the rest are only counted.
 const GLOBAL_WEIRDS_PER_NAME: u64 = 10;
 
@@ -94,6 +97,9 @@ enum AppState {
         /// both sides refused: a malformed request may still get a recognizable response.
         refused: [bool; 2],
     },
+    /// No protocol at the start of this TCP connection; looking at the start of later
+    /// chunks for one that starts late. Counts the chunks seen.
+    Watching(u8),
     /// An analyzer is attached.
     Active(Box<dyn Analyzer>),
     /// Not analyzed (unrecognised, finished, or analysis off).
@@ -768,12 +774,32 @@ fn analyze_payload(
         }
         None => sink.data(seg.payload),
     }
+    if matches!(app.state, AppState::Detecting { packets, .. } if packets >= DETECT_PACKETS)
+        && seg.tcp.is_some()
+    {
+        app.state = AppState::Watching(0);
+    }
     let done = match &app.state {
         AppState::Active(a) => !a.wants(Side::Client) && !a.wants(Side::Server),
         AppState::Detecting { packets, .. } => *packets >= DETECT_PACKETS,
+        AppState::Watching(chunks) => *chunks >= WATCH_CHUNKS,
         AppState::Off => true,
     };
-    if done {
+    if done && matches!(&app.state, AppState::Active(a) if a.tunnel()) {
+        // A tunnel opened: its analyzer is through, and what follows may be TLS.
+        if let AppState::Active(mut a) =
+            std::mem::replace(&mut app.state, AppState::Watching(0))
+        {
+            let mut cx = Cx {
+                conn: &app.conn,
+                clock: parts.clock,
+                cfg: &parts.cfg.app,
+                out: parts.out,
+                weirds_seen: &mut app.weirds,
+            };
+            a.end(&mut cx, ts);
+        }
+    } else if done {
         end_app(app, &flow.key, ts, parts);
         flow.ext = Slot::Done;
     }
@@ -925,6 +951,16 @@ impl StreamSink for AppSink<'_> {
         let (side, ts) = (self.side, self.ts);
         match self.app_state {
             AppState::Off => {}
+            AppState::Watching(chunks) => {
+                *chunks = chunks.saturating_add(1);
+                let Some(proto) = self.registry.detect_late(self.transport, bytes, side) else {
+                    return;
+                };
+                let mut analyzer = (proto.new)(self.cfg);
+                self.conn.network.protocol = proto.name;
+                analyzer.data(&mut self.cx(), side, ts, bytes);
+                *self.app_state = AppState::Active(analyzer);
+            }
             AppState::Active(a) => {
                 let mut cx = Cx {
                     conn: self.conn,
@@ -960,14 +996,20 @@ impl StreamSink for AppSink<'_> {
                         Detected::Protocol(p) => p,
                         Detected::Nothing => {
                             refused[side.index()] = true;
-                            if udp || refused[side.index() ^ 1] {
+                            if udp {
                                 *self.app_state = AppState::Off;
+                            } else if refused[side.index() ^ 1] {
+                                // This chunk may itself start the late protocol (the
+                                // ClientHello right after a short STARTTLS exchange).
+                                *self.app_state = AppState::Watching(0);
+                                self.data(bytes);
                             }
                             return;
                         }
                         Detected::NeedMore => {
                             if !udp && first[side.index()].len() >= DETECT_BYTES {
-                                *self.app_state = AppState::Off;
+                                *self.app_state = AppState::Watching(0);
+                                self.data(bytes);
                             }
                             return;
                         }
@@ -1010,7 +1052,9 @@ impl StreamSink for AppSink<'_> {
                 };
                 a.gap(&mut cx, side, ts, len);
             }
-            AppState::Detecting { .. } => *self.app_state = AppState::Off,
+            AppState::Detecting { .. } | AppState::Watching(_) => {
+                *self.app_state = AppState::Off
+            }
             AppState::Off => {}
         }
     }

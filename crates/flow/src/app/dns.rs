@@ -15,6 +15,7 @@ pub(super) const PROTOCOL_UDP: Protocol = Protocol {
     ports: PORTS,
     detect: detect_udp,
     new: new_udp,
+    late: false,
 };
 
 pub(super) const PROTOCOL_TCP: Protocol = Protocol {
@@ -23,6 +24,7 @@ pub(super) const PROTOCOL_TCP: Protocol = Protocol {
     ports: &[53],
     detect: detect_tcp,
     new: new_tcp,
+    late: false,
 };
 
 fn detect_udp(first: &[u8], _side: Side, port_match: bool) -> Verdict {

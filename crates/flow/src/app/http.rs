@@ -16,6 +16,7 @@ pub(super) const PROTOCOL: Protocol = Protocol {
     ports: &[80, 8000, 8008, 8080, 8081, 8888, 3128],
     detect,
     new,
+    late: false,
 };
 
 /// Bytes enough to see a method and a space, or `HTTP/1.x `.
@@ -33,7 +34,8 @@ fn detect(first: &[u8], side: Side, _port_match: bool) -> Verdict {
         (Side::Client, Some(b)) => b.is_ascii_alphabetic() || *b == b'\r' || *b == b'\n',
         (Side::Server, Some(b)) => *b == b'H',
     };
-    if !start_ok {
+    // A whole first line that is not a start line decides too (`STLS`, `FEAT`).
+    if !start_ok || (!yes && first.contains(&b'\n')) {
         Verdict::No
     } else {
         Verdict::after(first.len(), DETECT_LEN, yes)
@@ -46,6 +48,7 @@ fn new(cfg: &AppConfig) -> Box<dyn Analyzer> {
         waiting: VecDeque::new(),
         answering: None,
         response_lost: false,
+        tunnel: false,
         headers: cfg.http_headers.clone(),
         log_credentials: cfg.log_credentials,
     })
@@ -131,6 +134,8 @@ struct HttpAnalyzer {
     answering: Option<Txn>,
     /// A gap swallowed the start of a response: the oldest waiting request lost its answer.
     response_lost: bool,
+    /// A CONNECT succeeded: the rest of the connection is a tunnel.
+    tunnel: bool,
     headers: Vec<String>,
     log_credentials: bool,
 }
@@ -226,11 +231,16 @@ impl HttpAnalyzer {
         if let Some(prev) = self.answering.replace(txn) {
             self.emit(cx, prev);
         }
-        if head.status == 101 {
-            // Switching protocols: what follows is not HTTP.
+        let connected = method
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
+            && (200..300).contains(&head.status);
+        if head.status == 101 || connected {
+            // Switching protocols, or a tunnel: what follows is not HTTP.
             for s in &mut self.sides {
                 s.phase = Phase::Dead;
             }
+            self.tunnel = connected;
         }
         length
     }
@@ -433,6 +443,10 @@ impl Analyzer for HttpAnalyzer {
 
     fn wants(&self, side: Side) -> bool {
         !matches!(self.sides[side.index()].phase, Phase::Dead)
+    }
+
+    fn tunnel(&self) -> bool {
+        self.tunnel
     }
 }
 

@@ -106,6 +106,11 @@ pub trait Analyzer: Send {
     /// Whether more bytes from this side could still produce or complete a record. When both
     /// sides say no, the flow's bytes are no longer reassembled (or sampled, live).
     fn wants(&self, side: Side) -> bool;
+    /// True when the connection became a tunnel (an HTTP CONNECT that succeeded): once the
+    /// analyzer wants nothing more, the engine looks for a TLS handshake in what follows.
+    fn tunnel(&self) -> bool {
+        false
+    }
 }
 
 /// Transport of a protocol entry.
@@ -161,6 +166,10 @@ pub struct Protocol {
     pub detect: fn(first: &[u8], side: Side, port_match: bool) -> Verdict,
     /// A fresh analyzer.
     pub new: fn(&AppConfig) -> Box<dyn Analyzer>,
+    /// It may start part-way through a connection, after another protocol's exchange
+    /// (TLS after STARTTLS, an HTTP CONNECT or a SOCKS handshake): looked for at the start
+    /// of later segments of connections that no analyzer took.
+    pub late: bool,
 }
 
 /// The protocols flowsight analyzes, in the order they are tried.
@@ -179,6 +188,14 @@ impl Registry {
                 dns::PROTOCOL_TCP,
             ],
         }
+    }
+
+    /// A protocol starting at the beginning of `chunk`, part-way through a connection: only
+    /// protocols marked `late`, only a definite match.
+    pub fn detect_late(&self, transport: Transport, chunk: &[u8], side: Side) -> Option<&Protocol> {
+        self.protocols.iter().find(|p| {
+            p.late && p.transport == transport && (p.detect)(chunk, side, false) == Verdict::Yes
+        })
     }
 
     /// The protocol of a flow from its first payload bytes (sent by `side`) and its ports

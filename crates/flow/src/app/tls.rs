@@ -13,6 +13,7 @@ pub(super) const PROTOCOL: Protocol = Protocol {
     ports: &[443, 465, 563, 636, 853, 989, 990, 993, 995, 5061, 8443],
     detect,
     new,
+    late: true,
 };
 
 /// A TLS handshake record (content type 22) from a TLS/SSL version, whatever the port.
@@ -40,6 +41,8 @@ fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
         client_ts: None,
         done: [false; 2],
         written: false,
+        retried: false,
+        client_hellos: 0,
     })
 }
 
@@ -57,6 +60,11 @@ struct TlsAnalyzer {
     /// No more bytes are needed from this side (its hello was read, or it is not TLS).
     done: [bool; 2],
     written: bool,
+    /// A HelloRetryRequest was seen: the handshake starts over once, with a second
+    /// ClientHello, and gets a second record.
+    retried: bool,
+    /// ClientHellos read (at most two: the first and a retry's).
+    client_hellos: u8,
 }
 
 /// `0x0303` -> ("1.2", "tls").
@@ -155,13 +163,29 @@ impl Analyzer for TlsAnalyzer {
         match side {
             Side::Client => match collector.client_hello() {
                 Some(Ok(ch)) => {
-                    self.client = Some(client_side(&ch));
+                    let hello = client_side(&ch);
+                    if self.client.is_some() {
+                        // A second ClientHello before any ServerHello: a retry whose
+                        // HelloRetryRequest the capture missed. The first gets its record.
+                        self.write(cx, ts_ns, None);
+                        self.written = false;
+                    }
+                    self.client = Some(hello);
                     self.client_ts = Some(ts_ns);
-                    self.done[i] = true;
+                    self.client_hellos += 1;
+                    if self.client_hellos >= 2 {
+                        self.done[i] = true;
+                    } else {
+                        // Watch for the retry's second ClientHello; anything else (a
+                        // ClientKeyExchange, encrypted records) ends this side quickly.
+                        self.collectors[i] = HandshakeCollector::new();
+                    }
                 }
                 Some(Err(e)) => {
                     self.done[i] = true;
-                    cx.weird(ts_ns, "tls_bad_client_hello", "tls", e.to_string());
+                    if self.client_hellos == 0 {
+                        cx.weird(ts_ns, "tls_bad_client_hello", "tls", e.to_string());
+                    }
                 }
                 None if collector.is_done() => self.done[i] = true,
                 None => {}
@@ -179,6 +203,15 @@ impl Analyzer for TlsAnalyzer {
                             std::mem::replace(&mut self.collectors[i], HandshakeCollector::new());
                         if let Some(Ok(sh)) = collector.server_hello() {
                             self.write(cx, ts_ns, Some(&sh));
+                            if sh.is_hello_retry_request() && !self.retried {
+                                // The client answers with a new ClientHello, the server with
+                                // its real ServerHello: read both afresh.
+                                self.retried = true;
+                                self.written = false;
+                                self.done = [false; 2];
+                                self.collectors[0] = HandshakeCollector::new();
+                                self.client_ts = None;
+                            }
                         }
                     }
                     Some(Err(e)) => {

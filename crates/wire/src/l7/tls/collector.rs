@@ -104,6 +104,10 @@ impl HandshakeCollector {
                 }
                 self.handshake.extend_from_slice(fragment);
             }
+            // TLS 1.3 middlebox compatibility puts a ChangeCipherSpec before the second
+            // ClientHello of a HelloRetryRequest exchange: one before any handshake byte
+            // ends nothing.
+            ContentType::ChangeCipherSpec if self.handshake.is_empty() => {}
             ContentType::ChangeCipherSpec | ContentType::ApplicationData => self.done = true,
             _ => {}
         }
