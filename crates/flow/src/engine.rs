@@ -817,9 +817,6 @@ fn ack_above_hole(flow: &mut Flow<Slot>, sender: usize, ts: u64, ack: u32, parts
         Side::Client
     };
     let stream = &mut app.streams[side.index()];
-    if stream.pending_bytes() == 0 {
-        return; // the common case: no hole, nothing to do
-    }
     let mut sink = AppSink {
         app_state: &mut app.state,
         conn: &mut app.conn,
@@ -1052,10 +1049,10 @@ impl StreamSink for AppSink<'_> {
                 };
                 a.gap(&mut cx, side, ts, len);
             }
-            AppState::Detecting { .. } | AppState::Watching(_) => {
-                *self.app_state = AppState::Off
-            }
-            AppState::Off => {}
+            // Recognition goes on from the bytes after the hole (the other side may still
+            // decide: a response whose request the capture missed).
+            AppState::Detecting { first, .. } => first[side.index()].clear(),
+            AppState::Watching(_) | AppState::Off => {}
         }
     }
 }

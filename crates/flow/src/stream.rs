@@ -150,15 +150,25 @@ impl Stream {
     /// behind it would otherwise fall far behind the other direction.
     pub fn acked(&mut self, ack: u32, sink: &mut impl StreamSink) {
         let Some(next) = self.next else { return };
-        if self.pending.is_empty() {
-            return;
+        let mut missing = seq_diff(ack, next);
+        if missing <= 0 {
+            return; // the common case
         }
-        let missing = seq_diff(ack, next);
+        if self.fin_at == Some(next) {
+            missing -= 1; // the FIN's own sequence number
+        }
         // A very large distance is a bogus or foreign ACK, not a hole.
         if missing <= 0 || missing > 1 << 30 {
             return;
         }
-        let first = self.pending.keys().map(|&s| seq_diff(s, next)).min().unwrap_or(0);
+        // Without kept bytes the hole is at the end: the rest of a segment the capture cut
+        // (a short snap length), or segments it missed.
+        let first = self
+            .pending
+            .keys()
+            .map(|&s| seq_diff(s, next))
+            .min()
+            .unwrap_or(missing);
         let hole = missing.min(first);
         if hole > 0 {
             sink.gap(hole as u64);
@@ -233,6 +243,13 @@ mod tests {
         s.acked(50, &mut c); // old ACKs change nothing
         assert_eq!(s.pending_bytes(), 0);
         assert_eq!(c.gaps.len(), 2);
+        // A segment cut by the snap length: the ACK tells how much is missing at the end.
+        s.acked(120, &mut c);
+        assert_eq!(c.gaps, [2, 5, 7]);
+        // The ACK of a FIN is not a hole.
+        s.segment(120, false, true, b"", &mut c);
+        s.acked(121, &mut c);
+        assert_eq!(c.gaps, [2, 5, 7]);
     }
 
     #[test]

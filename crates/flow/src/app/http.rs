@@ -245,6 +245,33 @@ impl HttpAnalyzer {
         length
     }
 
+    /// The complete lines of a head whose end a gap swallowed, parsed as a whole head.
+    /// Returns whether there was a start line to log.
+    fn salvage_head(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64) -> bool {
+        let buf = std::mem::take(&mut self.sides[side.index()].buf);
+        let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
+            return false;
+        };
+        let mut head = buf[..=end].to_vec();
+        head.extend_from_slice(b"\r\n");
+        match side {
+            Side::Client => match parse_request_head(&head) {
+                Ok(Some((h, _))) => {
+                    self.request(cx, ts, &h);
+                    true
+                }
+                _ => false,
+            },
+            Side::Server => match parse_response_head(&head) {
+                Ok(Some((h, _))) => {
+                    self.response(cx, ts, &h);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
     fn emit(&mut self, cx: &mut Cx<'_>, txn: Txn) {
         let ts = txn.request_ts.or(txn.response_ts).unwrap_or(0);
         let duration = match (txn.request_ts, txn.response_ts) {
@@ -414,8 +441,12 @@ impl Analyzer for HttpAnalyzer {
             self.body_done(cx, side, total, done);
             return;
         }
-        // Between messages (or inside a head) a response was lost, with its start line.
-        if side == Side::Server && matches!(st.phase, Phase::Head) {
+        // A head cut by the gap (a capture with a short snap length cuts every packet) is
+        // logged with the lines it has.
+        let in_head = matches!(st.phase, Phase::Head);
+        let salvaged = in_head && !st.buf.is_empty() && self.salvage_head(cx, side, ts_ns);
+        if side == Side::Server && in_head && !salvaged {
+            // Between messages (or inside a head) a response was lost, with its start line.
             self.response_lost = true;
         }
         let st = &mut self.sides[side.index()];
