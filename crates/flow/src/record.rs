@@ -54,11 +54,19 @@ impl Attribution for NoAttribution {
     }
 }
 
+/// Registered ports above 1023 that are almost always a server's (HTTP alternates and
+/// proxies, SIP-TLS, databases and caches, SOCKS): a connection seen without its SYN is
+/// turned around to face them, as Zeek's likely-server-ports do.
+const SERVICE_PORTS: &[u16] = &[
+    1080, 1433, 1521, 2049, 3128, 3306, 3389, 5060, 5061, 5432, 5672, 5900, 6379, 6443, 8000,
+    8008, 8080, 8081, 8443, 8888, 9092, 9200, 11211, 27017,
+];
+
 /// Index of the endpoint that started the flow.
 ///
 /// A SYN decides for TCP. Without one (the connection predates the capture), a listener or an
-/// accepted socket marks the server, then a port below 1024 facing one above it does, then the
-/// first packet seen. For UDP and ICMP the first sender is the source, as the schema says.
+/// accepted socket marks the server, then a port below 1024 (or a well-known service port
+/// above it) facing an ephemeral one does, then the first packet seen. For UDP and ICMP the first sender is the source, as the schema says.
 pub fn initiator<X>(flow: &Flow<X>, attribution: &mut dyn Attribution) -> usize {
     let st = &flow.stats;
     match st.initiator {
@@ -84,10 +92,11 @@ pub fn initiator<X>(flow: &Flow<X>, attribution: &mut dyn Attribution) -> usize 
         }
     }
     let p = flow.key.port;
-    if p[0] < 1024 && p[1] >= 1024 {
+    let server_like = |port: u16| port < 1024 || SERVICE_PORTS.contains(&port);
+    if server_like(p[0]) && !server_like(p[1]) {
         return 1;
     }
-    if p[1] < 1024 && p[0] >= 1024 {
+    if server_like(p[1]) && !server_like(p[0]) {
         return 0;
     }
     match st.initiator {
