@@ -1,0 +1,269 @@
+//! `flowsight read` end to end: a capture written here, packet by packet, run through the
+//! real binary; every record checked field by field. No root needed.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CLIENT: [u8; 4] = [10, 1, 2, 3];
+const SERVER: [u8; 4] = [10, 9, 8, 7];
+const CPORT: u16 = 40000;
+const SPORT: u16 = 80;
+
+fn checksum(chunks: &[&[u8]]) -> u16 {
+    let mut sum = 0u32;
+    for c in chunks {
+        for pair in c.chunks(2) {
+            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+            sum += u32::from(word);
+        }
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// One Ethernet/IPv4/TCP frame with correct lengths and checksums.
+fn tcp_frame(from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        (CLIENT, SERVER, CPORT, SPORT)
+    } else {
+        (SERVER, CLIENT, SPORT, CPORT)
+    };
+    let mut tcp = Vec::new();
+    tcp.extend_from_slice(&sport.to_be_bytes());
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&ack.to_be_bytes());
+    tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+    let c = checksum(&[&pseudo, &tcp]);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    let total = (20 + tcp.len()) as u16;
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let c = checksum(&[&ip]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&tcp);
+    frame
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH_ACK: u8 = 0x18;
+const FIN_ACK: u8 = 0x11;
+
+const REQUEST: &[u8] = b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: t/1\r\n\r\n";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 404 Not Found\r\nServer: s/2\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nnope!";
+
+/// A whole HTTP/1.1 exchange: handshake, request, response, both FINs.
+fn http_frames() -> Vec<Vec<u8>> {
+    let (c0, s0) = (1000u32, 5000u32);
+    let (c1, s1) = (c0 + 1, s0 + 1);
+    let c2 = c1 + REQUEST.len() as u32;
+    let s2 = s1 + RESPONSE.len() as u32;
+    vec![
+        tcp_frame(true, c0, 0, SYN, b""),
+        tcp_frame(false, s0, c1, SYN | ACK, b""),
+        tcp_frame(true, c1, s1, ACK, b""),
+        tcp_frame(true, c1, s1, PSH_ACK, REQUEST),
+        tcp_frame(false, s1, c2, PSH_ACK, RESPONSE),
+        tcp_frame(true, c2, s2, FIN_ACK, b""),
+        tcp_frame(false, s2, c2 + 1, FIN_ACK, b""),
+        tcp_frame(true, c2 + 1, s2 + 1, ACK, b""),
+    ]
+}
+
+/// A classic little-endian pcap (microseconds, Ethernet), one packet per 10 ms.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let usec = 10_000 * i as u32;
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&usec.to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowsight-read-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn read(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowsight"))
+        .arg("read")
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("running flowsight")
+}
+
+fn records(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn of_type<'a>(rs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    rs.iter().filter(|r| r["type"] == kind).collect()
+}
+
+fn write_capture(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = scratch(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn an_http_exchange_gives_exact_flow_http_and_stats_records() {
+    let frames = http_frames();
+    let file = write_capture("http.pcap", &pcap(&frames));
+    let out = read(&[path(&file)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rs = records(&out.stdout);
+
+    let flows = of_type(&rs, "flow");
+    assert_eq!(flows.len(), 1, "{rs:#?}");
+    let f = flows[0];
+    let bytes = |idx: &[usize]| idx.iter().map(|&i| frames[i].len() as u64).sum::<u64>();
+    assert_eq!(f["source"]["ip"], "10.1.2.3");
+    assert_eq!(f["source"]["port"], CPORT);
+    assert_eq!(f["destination"]["port"], SPORT);
+    assert_eq!(f["source"]["packets"], 5);
+    assert_eq!(f["destination"]["packets"], 3);
+    assert_eq!(f["source"]["bytes"], bytes(&[0, 2, 3, 5, 7]));
+    assert_eq!(f["destination"]["bytes"], bytes(&[1, 4, 6]));
+    assert_eq!(f["event"]["reason"], "end");
+    assert_eq!(f["network"]["transport"], "tcp");
+
+    let http = of_type(&rs, "http");
+    assert_eq!(http.len(), 1, "{rs:#?}");
+    let h = http[0];
+    assert_eq!(h["http"]["request"]["method"], "GET");
+    assert_eq!(h["url"]["domain"], "example.test");
+    assert_eq!(h["url"]["path"], "/a/b");
+    assert_eq!(h["url"]["query"], "x=1");
+    assert_eq!(h["user_agent"]["original"], "t/1");
+    assert_eq!(h["http"]["response"]["status_code"], 404);
+    assert_eq!(h["http"]["response"]["mime_type"], "text/plain");
+    assert_eq!(h["http"]["response"]["server"], "s/2");
+    assert_eq!(h["http"]["response"]["body"]["bytes"], 5);
+    // Request at 30 ms, response at 40 ms.
+    assert_eq!(h["event"]["duration"], 10_000_000);
+    assert_eq!(h["network"]["community_id"], f["network"]["community_id"]);
+
+    // The final stats record comes last and adds up.
+    let last = rs.last().unwrap();
+    assert_eq!(last["type"], "stats");
+    assert_eq!(last["flowsight"]["final"], true);
+    assert_eq!(last["flowsight"]["events_read"]["packets"], frames.len());
+    let written = &last["flowsight"]["records_written"];
+    assert_eq!(
+        (written["flow"].as_u64(), written["http"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(written["stats"], 1);
+    assert!(of_type(&rs, "weird").is_empty(), "{rs:#?}");
+}
+
+#[test]
+fn gzip_threads_and_output_file_give_the_same_records() {
+    let bytes = pcap(&http_frames());
+    let plain = write_capture("same.pcap", &bytes);
+    let gz = scratch("same.pcap.gz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}", path(&plain), path(&gz)))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Everything but the stats record's clock fields must match.
+    let normalize = |rs: Vec<Value>| -> Vec<String> {
+        let mut v: Vec<String> = rs
+            .into_iter()
+            .filter(|r| r["type"] != "stats")
+            .map(|r| r.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let base = normalize(records(&read(&[path(&plain)]).stdout));
+    assert_eq!(base.len(), 2);
+    assert_eq!(normalize(records(&read(&[path(&gz)]).stdout)), base);
+    assert_eq!(
+        normalize(records(&read(&["--threads", "2", path(&plain)]).stdout)),
+        base
+    );
+    let out_file = scratch("out.jsonl");
+    let out = read(&["-o", path(&out_file), path(&plain)]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(normalize(records(&std::fs::read(&out_file).unwrap())), base);
+}
+
+#[test]
+fn a_capture_cut_mid_packet_warns_once_and_keeps_what_came_before() {
+    let bytes = pcap(&http_frames());
+    // Cut inside the last packet's data.
+    let file = write_capture("cut.pcap", &bytes[..bytes.len() - 20]);
+    let out = read(&[path(&file)]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("7 packets"),
+        "{stderr}"
+    );
+    let rs = records(&out.stdout);
+    assert_eq!(of_type(&rs, "http").len(), 1);
+    assert_eq!(rs.last().unwrap()["flowsight"]["events_read"]["packets"], 7);
+}
+
+#[test]
+fn unreadable_input_is_one_clear_line_and_a_failure_exit() {
+    let missing = scratch("does-not-exist.pcap");
+    let junk = write_capture("junk.pcap", b"this is not a capture file at all\n");
+    for (file, expect) in [
+        (path(&missing), "does-not-exist.pcap"),
+        (path(&junk), "junk.pcap"),
+    ] {
+        let out = read(&[file]);
+        assert!(!out.status.success(), "{file} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(expect), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
