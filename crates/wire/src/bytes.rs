@@ -1,8 +1,9 @@
-//! Big-endian reads, and a bounds-checked cursor for the variable-length L7 formats.
+//! Fixed-offset reads (big-endian, and little-endian for 802.11 and radiotap), and a
+//! bounds-checked cursor for the variable-length L7 formats.
 //!
-//! The fixed-offset readers (`be16` ...) index directly: the header views call them only on
-//! offsets their `new_checked` proved present. The [`Reader`] never panics: every read
-//! returns `None` past the end and the caller turns that into its own typed error.
+//! The fixed-offset readers (`be16`, `le16` ...) index directly: the header views call them
+//! only on offsets their `new_checked` proved present. The [`Reader`] never panics: every
+//! read returns `None` past the end and the caller turns that into its own typed error.
 
 /// Reads a big-endian `u16` at `at`.
 #[inline]
@@ -20,6 +21,18 @@ pub(crate) fn be24(b: &[u8], at: usize) -> u32 {
 #[inline]
 pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Reads a little-endian `u16` at `at`.
+#[inline]
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+/// Reads a little-endian `u32` at `at`.
+#[inline]
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// A cursor over a byte slice whose reads fail (with `None`) instead of panicking.

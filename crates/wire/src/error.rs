@@ -19,6 +19,16 @@ pub enum Layer {
     Vlan,
     /// An MPLS label stack entry.
     Mpls,
+    /// The radiotap header of an 802.11 capture.
+    Radiotap,
+    /// The Prism header of an 802.11 capture.
+    Prism,
+    /// The AVS header of an 802.11 capture.
+    Avs,
+    /// The IEEE 802.11 MAC header.
+    Ieee80211,
+    /// The 802.2 LLC / SNAP header after an 802.11 header.
+    Llc,
     /// The IPv4 header.
     Ipv4,
     /// The fixed IPv6 header.
@@ -56,6 +66,11 @@ impl Layer {
             Layer::Loopback => "loopback",
             Layer::Vlan => "vlan",
             Layer::Mpls => "mpls",
+            Layer::Radiotap => "radiotap",
+            Layer::Prism => "prism",
+            Layer::Avs => "avs",
+            Layer::Ieee80211 => "ieee80211",
+            Layer::Llc => "llc",
             Layer::Ipv4 => "ipv4",
             Layer::Ipv6 => "ipv6",
             Layer::Ipv6Ext => "ipv6-ext",
@@ -126,7 +141,8 @@ pub enum DecodeError {
         /// The cap.
         max: usize,
     },
-    /// A valid header using a feature this crate does not decode (GRE routing, GREv1).
+    /// A valid header using a feature this crate does not decode (GRE routing, an encrypted
+    /// or aggregated 802.11 frame).
     #[error("{layer}: unsupported {what}")]
     Unsupported {
         /// The header.

@@ -2,8 +2,10 @@
 //! in it.
 //!
 //! GRE says what it carries with an EtherType: IPv4, IPv6, transparent Ethernet (0x6558),
-//! ERSPAN types I/II (0x88BE) or ERSPAN type III (0x22EB). The RFC 1701 routing bit is not
-//! decoded ([`DecodeError::Unsupported`]).
+//! ERSPAN types I/II (0x88BE) or ERSPAN type III (0x22EB). Aruba access points tunnel
+//! 802.11 frames to their controller with vendor protocol types 0x8200 to 0x8370
+//! ([`is_aruba_wlan`]). The RFC 1701 routing bit is not decoded
+//! ([`DecodeError::Unsupported`]).
 
 use crate::bytes::{be16, be32};
 use crate::error::{DecodeError, Layer, need};
@@ -22,6 +24,17 @@ const FLAG_R: u8 = 0x40;
 const FLAG_K: u8 = 0x20;
 const FLAG_S: u8 = 0x10;
 const FLAG_A: u8 = 0x80; // in the version byte, PPTP only
+
+/// The lowest and highest GRE protocol types of Aruba's 802.11 encapsulation.
+const ARUBA_WLAN: core::ops::RangeInclusive<u16> = 0x8200..=0x8370;
+
+/// True when a GRE protocol type says an 802.11 frame follows (Aruba's access-point to
+/// controller tunnels): 0x8200, 0x8210, ... 0x8370, the values Wireshark's GRE dissector
+/// names "ARUBA WLAN" and Zeek hands to its 802.11 analyzer. (Wireshark also names 0x9000
+/// so, but Zeek does not decode it as 802.11 and neither does this crate.)
+pub fn is_aruba_wlan(protocol: u16) -> bool {
+    ARUBA_WLAN.contains(&protocol) && protocol & 0x000f == 0
+}
 
 /// A GRE header.
 #[derive(Debug, Clone, Copy)]
@@ -274,6 +287,16 @@ mod tests {
                 what: "source routing"
             }
         );
+    }
+
+    #[test]
+    fn aruba_protocol_types() {
+        for t in [0x8200, 0x8210, 0x82a0, 0x8300, 0x8310, 0x8370] {
+            assert!(is_aruba_wlan(t), "{t:#x}");
+        }
+        for t in [0x81f0, 0x8201, 0x820f, 0x8380, 0x9000, 0x0800, 0x6558] {
+            assert!(!is_aruba_wlan(t), "{t:#x}");
+        }
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!
 //! * link layers: [`link`] (pcap link types), [`ethernet`], [`sll`] (Linux cooked v1/v2),
 //!   [`loopback`] (BSD null / OpenBSD loop), [`vlan`], [`mpls`];
+//! * 802.11: [`ieee80211`] (MAC header of data frames), [`llc`] (LLC/SNAP), and the radio
+//!   headers of monitor-mode captures, [`radiotap`] and [`prism`] (Prism and AVS);
 //! * network: [`ipv4`], [`ipv6`] (with extension headers), [`ip`] (what both share);
 //! * transport: [`tcp`], [`udp`], [`icmp`];
-//! * tunnels: [`gre`] (with ERSPAN), [`vxlan`], [`geneve`];
+//! * tunnels: [`gre`] (with ERSPAN and Aruba's 802.11 encapsulation), [`vxlan`], [`geneve`];
 //! * [`checksum`]: the internet checksum and the TCP/UDP pseudo-header;
 //! * [`decode()`]: the one entry point that walks a whole frame down to L4;
 //! * [`l7`]: HTTP/1.x, DNS and TLS parsers, and the JA3/JA4 fingerprints.
@@ -43,13 +45,17 @@ pub mod ethernet;
 pub mod geneve;
 pub mod gre;
 pub mod icmp;
+pub mod ieee80211;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod l7;
 pub mod link;
+pub mod llc;
 pub mod loopback;
 pub mod mpls;
+pub mod prism;
+pub mod radiotap;
 pub mod sll;
 pub mod tcp;
 pub mod udp;

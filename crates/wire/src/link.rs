@@ -1,7 +1,8 @@
 //! pcap link types: which header a captured frame starts with.
 //!
-//! The per-link headers live in [`crate::ethernet`], [`crate::sll`] and [`crate::loopback`];
-//! raw IP has none. [`crate::decode()`] dispatches on a [`LinkType`].
+//! The per-link headers live in [`crate::ethernet`], [`crate::sll`], [`crate::loopback`],
+//! [`crate::ieee80211`] and the 802.11 radio headers ([`crate::radiotap`],
+//! [`crate::prism`]); raw IP has none. [`crate::decode()`] dispatches on a [`LinkType`].
 
 /// The link-layer header type of a capture (`LINKTYPE_*` / `DLT_*` in pcap files).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,6 +20,15 @@ pub enum LinkType {
     Null,
     /// OpenBSD loopback, LINKTYPE_LOOP (108): a 4-byte address family in network byte order.
     Loop,
+    /// IEEE 802.11 frames without a radio header, LINKTYPE_IEEE802_11 (105).
+    Ieee80211,
+    /// IEEE 802.11 frames after a Prism header (or an AVS one, told apart by its magic
+    /// cookie), LINKTYPE_IEEE802_11_PRISM (119).
+    Ieee80211Prism,
+    /// IEEE 802.11 frames after a radiotap header, LINKTYPE_IEEE802_11_RADIOTAP (127).
+    Ieee80211Radiotap,
+    /// IEEE 802.11 frames after an AVS header, LINKTYPE_IEEE802_11_AVS (163).
+    Ieee80211Avs,
     /// Any other link type; [`crate::decode()`] rejects it.
     Unknown(u32),
 }
@@ -30,8 +40,12 @@ impl LinkType {
             0 => LinkType::Null,
             1 => LinkType::Ethernet,
             12 | 14 | 101 | 228 | 229 => LinkType::Raw,
+            105 => LinkType::Ieee80211,
             108 => LinkType::Loop,
             113 => LinkType::LinuxSll,
+            119 => LinkType::Ieee80211Prism,
+            127 => LinkType::Ieee80211Radiotap,
+            163 => LinkType::Ieee80211Avs,
             276 => LinkType::LinuxSll2,
             n => LinkType::Unknown(n),
         }
@@ -43,8 +57,12 @@ impl LinkType {
             LinkType::Null => 0,
             LinkType::Ethernet => 1,
             LinkType::Raw => 101,
+            LinkType::Ieee80211 => 105,
             LinkType::Loop => 108,
             LinkType::LinuxSll => 113,
+            LinkType::Ieee80211Prism => 119,
+            LinkType::Ieee80211Radiotap => 127,
+            LinkType::Ieee80211Avs => 163,
             LinkType::LinuxSll2 => 276,
             LinkType::Unknown(n) => n,
         }
@@ -67,8 +85,12 @@ mod tests {
             (0, LinkType::Null),
             (1, LinkType::Ethernet),
             (101, LinkType::Raw),
+            (105, LinkType::Ieee80211),
             (108, LinkType::Loop),
             (113, LinkType::LinuxSll),
+            (119, LinkType::Ieee80211Prism),
+            (127, LinkType::Ieee80211Radiotap),
+            (163, LinkType::Ieee80211Avs),
             (276, LinkType::LinuxSll2),
             (147, LinkType::Unknown(147)),
         ] {

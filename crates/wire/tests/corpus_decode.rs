@@ -234,3 +234,58 @@ fn addresses_ports_and_vlans_agree_with_tshark() {
     assert!(agree > 7000);
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The 802.11 captures: bare (wlanmon), after radiotap (radiotap), and in Aruba's GRE
+/// (gre-aruba; its encrypted and A-MSDU variants are reported as the GRE packet, with why).
+#[test]
+fn ieee80211_captures_decode_to_ip() {
+    use flowsight_wire::{DecodeError, Encap, Layer, LinkType};
+    let Some(dir) = corpora("ieee80211_captures_decode_to_ip") else {
+        return;
+    };
+    let traces = dir.join("zeek/Traces");
+    for (file, link, n) in [
+        ("wlanmon.pcap", LinkType::Ieee80211, 3),
+        ("radiotap.pcap", LinkType::Ieee80211Radiotap, 3),
+        ("tunnels/gre-aruba.pcap", LinkType::Ethernet, 2407),
+    ] {
+        let frames = read_capture(&traces.join(file)).unwrap();
+        assert_eq!(frames.len(), n, "{file}");
+        for f in &frames {
+            assert_eq!(f.link, link, "{file}");
+            let d = decode(f.link, &f.data).unwrap_or_else(|e| panic!("{file} {}: {e}", f.number));
+            let ip =
+                d.ip.unwrap_or_else(|| panic!("{file} {}: not IP", f.number));
+            assert!(d.ports().is_some() && !d.truncated, "{file} {}", f.number);
+            if link == LinkType::Ethernet {
+                assert_eq!(
+                    d.encaps.as_slice()[2],
+                    Encap::Ieee80211,
+                    "{file} {}",
+                    f.number
+                );
+                assert_ne!(Some(ip), d.outer_ip);
+            }
+        }
+    }
+    for (file, what) in [
+        ("tunnels/gre-aruba-ccmp.pcap", "protected (encrypted) frame"),
+        ("tunnels/gre-aruba-amsdu.pcap", "A-MSDU"),
+    ] {
+        let frames = read_capture(&traces.join(file)).unwrap();
+        assert!(!frames.is_empty());
+        for f in &frames {
+            let d = decode(f.link, &f.data).unwrap();
+            assert_eq!(d.ip.unwrap().protocol, flowsight_wire::IpProtocol::Gre);
+            assert_eq!(
+                d.inner_error,
+                Some(DecodeError::Unsupported {
+                    layer: Layer::Ieee80211,
+                    what
+                }),
+                "{file} {}",
+                f.number
+            );
+        }
+    }
+}

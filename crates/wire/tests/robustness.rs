@@ -6,13 +6,17 @@ use flowsight_wire::l7::{dns, http, tls};
 use flowsight_wire::{L4, LinkType, decode};
 use proptest::prelude::*;
 
-const LINKS: [LinkType; 7] = [
+const LINKS: [LinkType; 11] = [
     LinkType::Ethernet,
     LinkType::Raw,
     LinkType::LinuxSll,
     LinkType::LinuxSll2,
     LinkType::Null,
     LinkType::Loop,
+    LinkType::Ieee80211,
+    LinkType::Ieee80211Radiotap,
+    LinkType::Ieee80211Prism,
+    LinkType::Ieee80211Avs,
     LinkType::Unknown(147),
 ];
 

@@ -6,6 +6,11 @@
 //! link header, [`crate::mpls::MAX_LABELS`] labels, [`crate::ipv6::MAX_EXT_HEADERS`]
 //! extension headers, and [`MAX_TUNNELS`] nested tunnels.
 //!
+//! IEEE 802.11 data frames (bare, after a radiotap, Prism or AVS header, or in Aruba's GRE
+//! encapsulation) are followed through their LLC/SNAP header; management, control and
+//! null frames, and bodies without a SNAP EtherType, are not IP. Encrypted (Protected)
+//! frames and A-MSDUs are [`DecodeError::Unsupported`].
+//!
 //! Tunnels are unwrapped when the outer packet says so: IP protocol 4/41 (IP in IP), GRE
 //! (47), and UDP to or from port 4789 (VXLAN) or 6081 (Geneve). The port-based ones are a
 //! guess, so a tunnel whose payload does not decode falls back to the outer packet (see
@@ -19,12 +24,15 @@ pub use types::{
     Decoded, Encap, Encaps, Fragment, IcmpInfo, IcmpKind, IpInfo, L4, MAX_ENCAPS, TcpInfo, UdpInfo,
 };
 
-use crate::error::{DecodeError, Layer};
+use crate::error::{DecodeError, Layer, need};
 use crate::ethernet::{self, EtherType};
 use crate::ip::{IpProtocol, IpVersion};
 use crate::link::LinkType;
 use crate::loopback::{self, Family};
-use crate::{geneve, gre, icmp, ipv4, ipv6, mpls, sll, tcp, udp, vlan, vxlan};
+use crate::{
+    geneve, gre, icmp, ieee80211, ipv4, ipv6, llc, mpls, prism, radiotap, sll, tcp, udp, vlan,
+    vxlan,
+};
 use std::net::IpAddr;
 
 /// The most tunnels unwrapped in one frame; a deeper one is left wrapped and reported in
@@ -92,7 +100,54 @@ impl<'a> Walker<'a> {
                     Family::Unknown(_) => Next::NotIp(off),
                 })
             }
+            LinkType::Ieee80211 => self.ieee80211(0, false),
+            LinkType::Ieee80211Radiotap => {
+                let p = radiotap::Packet::new_checked(f)?;
+                self.ieee80211(p.header_len(), p.data_pad())
+            }
+            LinkType::Ieee80211Prism if !prism::is_avs(f) => {
+                prism::Packet::new_checked(f)?;
+                self.ieee80211(prism::PRISM_HEADER_LEN, false)
+            }
+            LinkType::Ieee80211Prism | LinkType::Ieee80211Avs => {
+                let p = prism::AvsPacket::new_checked(f)?;
+                self.ieee80211(p.header_len(), false)
+            }
             LinkType::Unknown(n) => Err(DecodeError::UnsupportedLinkType(n)),
+        }
+    }
+
+    /// An 802.11 frame at `off`, down to what its LLC/SNAP header says follows. `data_pad`:
+    /// the radio header says the body starts at the next multiple of 4 after the header.
+    fn ieee80211(&mut self, off: usize, data_pad: bool) -> Result<Next, DecodeError> {
+        let bytes = &self.frame[off..];
+        let p = ieee80211::Packet::new_checked(bytes)?;
+        let mut header_len = p.header_len();
+        if !p.has_body() {
+            return Ok(Next::NotIp(off + header_len));
+        }
+        if p.protected() {
+            return Err(DecodeError::Unsupported {
+                layer: Layer::Ieee80211,
+                what: "protected (encrypted) frame",
+            });
+        }
+        if p.is_amsdu() {
+            return Err(DecodeError::Unsupported {
+                layer: Layer::Ieee80211,
+                what: "A-MSDU",
+            });
+        }
+        if data_pad {
+            header_len = header_len.next_multiple_of(4);
+            need(Layer::Ieee80211, bytes, header_len)?;
+        }
+        let body = off + header_len;
+        let l = llc::Packet::new_checked(&self.frame[body..])?;
+        let next = body + l.header_len();
+        match l.ethertype() {
+            Some(et) => self.ether(et, next),
+            None => Ok(Next::NotIp(next)),
         }
     }
 
@@ -382,6 +437,10 @@ impl<'a> Walker<'a> {
                         });
                         self.ethernet(inner + e.header_len())?
                     }
+                    et if gre::is_aruba_wlan(u16::from(et)) => {
+                        self.d.encaps.push(Encap::Ieee80211);
+                        self.ieee80211(inner, false)?
+                    }
                     et => self.carried(et, inner)?,
                 }
             }
@@ -416,3 +475,5 @@ enum Tunnel {
 mod tests;
 #[cfg(test)]
 mod tunnel_tests;
+#[cfg(test)]
+mod wlan_tests;

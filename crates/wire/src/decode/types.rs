@@ -195,12 +195,18 @@ pub enum Encap {
         /// The virtual network identifier.
         vni: u32,
     },
+    /// An 802.11 frame inside a tunnel (Aruba's GRE encapsulation). Not a tunnel itself:
+    /// it is the link layer the tunnel carries, like the Ethernet header inside VXLAN.
+    Ieee80211,
 }
 
 impl Encap {
-    /// True for tunnels (as opposed to VLAN tags and MPLS labels).
+    /// True for tunnels (as opposed to VLAN tags, MPLS labels and 802.11 headers).
     pub fn is_tunnel(&self) -> bool {
-        !matches!(self, Encap::Vlan { .. } | Encap::Mpls { .. })
+        !matches!(
+            self,
+            Encap::Vlan { .. } | Encap::Mpls { .. } | Encap::Ieee80211
+        )
     }
 }
 
@@ -277,7 +283,8 @@ pub struct Decoded<'a> {
     pub vlan: Option<u16>,
     /// Every VLAN tag, MPLS label and tunnel unwrapped, outermost first.
     pub encaps: Encaps,
-    /// What the innermost link layer said follows (`None` for raw IP and loopback links).
+    /// What the innermost link layer said follows (`None` for raw IP and loopback links,
+    /// and for 802.11 frames without a SNAP header that names an EtherType).
     pub ethertype: Option<EtherType>,
     /// The outermost IP header, when tunnels were unwrapped (otherwise `None`).
     pub outer_ip: Option<IpInfo>,
