@@ -787,9 +787,7 @@ fn analyze_payload(
     };
     if done && matches!(&app.state, AppState::Active(a) if a.tunnel()) {
         // A tunnel opened: its analyzer is through, and what follows may be TLS.
-        if let AppState::Active(mut a) =
-            std::mem::replace(&mut app.state, AppState::Watching(0))
-        {
+        if let AppState::Active(mut a) = std::mem::replace(&mut app.state, AppState::Watching(0)) {
             let mut cx = Cx {
                 conn: &app.conn,
                 clock: parts.clock,
@@ -985,32 +983,31 @@ impl StreamSink for AppSink<'_> {
                     return;
                 }
                 let candidate: &[u8] = if udp { bytes } else { &first[side.index()] };
-                let proto =
-                    match self
-                        .registry
-                        .detect(self.transport, self.ports, candidate, side)
-                    {
-                        Detected::Protocol(p) => p,
-                        Detected::Nothing => {
-                            refused[side.index()] = true;
-                            if udp {
-                                *self.app_state = AppState::Off;
-                            } else if refused[side.index() ^ 1] {
-                                // This chunk may itself start the late protocol (the
-                                // ClientHello right after a short STARTTLS exchange).
-                                *self.app_state = AppState::Watching(0);
-                                self.data(bytes);
-                            }
-                            return;
+                let proto = match self
+                    .registry
+                    .detect(self.transport, self.ports, candidate, side)
+                {
+                    Detected::Protocol(p) => p,
+                    Detected::Nothing => {
+                        refused[side.index()] = true;
+                        if udp {
+                            *self.app_state = AppState::Off;
+                        } else if refused[side.index() ^ 1] {
+                            // This chunk may itself start the late protocol (the
+                            // ClientHello right after a short STARTTLS exchange).
+                            *self.app_state = AppState::Watching(0);
+                            self.data(bytes);
                         }
-                        Detected::NeedMore => {
-                            if !udp && first[side.index()].len() >= DETECT_BYTES {
-                                *self.app_state = AppState::Watching(0);
-                                self.data(bytes);
-                            }
-                            return;
+                        return;
+                    }
+                    Detected::NeedMore => {
+                        if !udp && first[side.index()].len() >= DETECT_BYTES {
+                            *self.app_state = AppState::Watching(0);
+                            self.data(bytes);
                         }
-                    };
+                        return;
+                    }
+                };
                 let mut analyzer = (proto.new)(self.cfg);
                 self.conn.network.protocol = proto.name;
                 let first = std::mem::take(first);

@@ -58,8 +58,8 @@ impl Attribution for NoAttribution {
 /// proxies, SIP-TLS, databases and caches, SOCKS): a connection seen without its SYN is
 /// turned around to face them, as Zeek's likely-server-ports do.
 const SERVICE_PORTS: &[u16] = &[
-    1080, 1433, 1521, 2049, 3128, 3306, 3389, 5060, 5061, 5432, 5672, 5900, 6379, 6443, 8000,
-    8008, 8080, 8081, 8443, 8888, 9092, 9200, 11211, 27017,
+    1080, 1433, 1521, 2049, 3128, 3306, 3389, 5060, 5061, 5432, 5672, 5900, 6379, 6443, 8000, 8008,
+    8080, 8081, 8443, 8888, 9092, 9200, 11211, 27017,
 ];
 
 /// Index of the endpoint that started the flow.

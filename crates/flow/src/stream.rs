@@ -237,9 +237,15 @@ mod tests {
         s.segment(100, false, false, b"abc", &mut c);
         s.segment(110, false, false, b"xyz", &mut c);
         s.acked(105, &mut c); // acknowledges part of the hole: the rest may still come
-        assert_eq!((c.bytes.as_slice(), c.gaps.as_slice()), (&b"abc??"[..], &[2][..]));
+        assert_eq!(
+            (c.bytes.as_slice(), c.gaps.as_slice()),
+            (&b"abc??"[..], &[2][..])
+        );
         s.acked(113, &mut c);
-        assert_eq!((c.bytes.as_slice(), c.gaps.as_slice()), (&b"abc???????xyz"[..], &[2, 5][..]));
+        assert_eq!(
+            (c.bytes.as_slice(), c.gaps.as_slice()),
+            (&b"abc???????xyz"[..], &[2, 5][..])
+        );
         s.acked(50, &mut c); // old ACKs change nothing
         assert_eq!(s.pending_bytes(), 0);
         assert_eq!(c.gaps.len(), 2);

@@ -8,8 +8,8 @@ use crate::cli::{Output, ReadConfig};
 use anyhow::{Context, Result};
 use flowsight_flow::Engine;
 use flowsight_pcapfile::{CaptureReader, ReadError};
-use flowsight_sink::{JsonLines, Sink};
 use flowsight_record::Timestamp;
+use flowsight_sink::{JsonLines, Sink};
 use progress::Bar;
 use stats::Tally;
 

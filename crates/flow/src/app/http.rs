@@ -485,7 +485,10 @@ impl Analyzer for HttpAnalyzer {
 /// Header lines the parser skipped are reported (once per connection, as every weird).
 fn bad_header_lines(cx: &mut Cx<'_>, ts: u64, headers: &Headers<'_>) {
     if headers.malformed() > 0 {
-        let detail = format!("{} header lines without a name and a colon", headers.malformed());
+        let detail = format!(
+            "{} header lines without a name and a colon",
+            headers.malformed()
+        );
         cx.weird(ts, "http_bad_header_line", "http", detail);
     }
 }

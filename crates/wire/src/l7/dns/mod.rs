@@ -253,7 +253,12 @@ impl<'a> Message<'a> {
             nscount: be16(buf, 8),
             arcount: be16(buf, 10),
         };
-        let wanted = [header.qdcount, header.ancount, header.nscount, header.arcount];
+        let wanted = [
+            header.qdcount,
+            header.ancount,
+            header.nscount,
+            header.arcount,
+        ];
         let mut bounds = [HEADER_LEN; 5];
         let mut counts = [0u16; 4];
         let mut pos = HEADER_LEN;

@@ -121,7 +121,11 @@ impl Version {
         }
         let min = match rest {
             [] | [b'.'] => b'0',
-            [b'.', min, tail @ ..] if min.is_ascii_digit() && tail.iter().all(u8::is_ascii_digit) => *min,
+            [b'.', min, tail @ ..]
+                if min.is_ascii_digit() && tail.iter().all(u8::is_ascii_digit) =>
+            {
+                *min
+            }
             _ => return None,
         };
         Version::parse(&[b'H', b'T', b'T', b'P', b'/', maj, b'.', min])

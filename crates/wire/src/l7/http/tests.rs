@@ -100,10 +100,18 @@ fn request_lines_zeek_accepts() {
     let (h, _) = parse_request_head(b"OPTIONS HTTP/1.1\r\nHost: a\r\n\r\n")
         .unwrap()
         .unwrap();
-    assert_eq!((h.method, h.target, h.version), (&b"OPTIONS"[..], &b""[..], Version::Http11));
+    assert_eq!(
+        (h.method, h.target, h.version),
+        (&b"OPTIONS"[..], &b""[..], Version::Http11)
+    );
     // A cut-off minor version, and a method with an underscore.
-    let (h, _) = parse_request_head(b"CCM_POST / HTTP/1.\r\n\r\n").unwrap().unwrap();
-    assert_eq!((h.method, h.target, h.version), (&b"CCM_POST"[..], &b"/"[..], Version::Http10));
+    let (h, _) = parse_request_head(b"CCM_POST / HTTP/1.\r\n\r\n")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (h.method, h.target, h.version),
+        (&b"CCM_POST"[..], &b"/"[..], Version::Http10)
+    );
     assert_eq!(Version::parse_lenient(b"HTTP/1"), Some(Version::Http10));
     assert_eq!(Version::parse_lenient(b"HTTP/1.10"), Some(Version::Http11));
     assert_eq!(Version::parse_lenient(b"HTTP/1.x"), None);
