@@ -154,8 +154,9 @@ pub struct Engine {
     last_tick: u64,
     stats: EngineStats,
     due: Vec<(FlowKey, Due)>,
-    /// Flows still to close at the end of the input.
-    closing: Option<Vec<Flow<Slot>>>,
+    /// The keys of the flows still to close at the end of the input, newest first (keys
+    /// are sorted, not flows: moving every flow twice cost more than closing it).
+    closing: Option<Vec<(u64, FlowKey)>>,
     /// The flow of each datagram whose first fragment was seen, for its later fragments.
     frag_flows: HashMap<FragKey, FragFlow>,
     /// Flows whose analysis ended since the last [`Engine::take_finished_analyses`].
@@ -602,6 +603,13 @@ impl Engine {
         parts.out.push(rec.into());
     }
 
+    /// The input ended at `ts` (the last packet of the whole capture, which an engine given
+    /// only some of its flows has not seen): records written by [`Engine::finish_step`] are
+    /// stamped with it. Nothing is aged.
+    pub fn end_of_input(&mut self, ts: u64) {
+        self.now = self.now.max(ts);
+    }
+
     /// Move the engine's clock to `ts`: age flows and time out analyzers, once per second
     /// of capture time.
     pub fn advance(&mut self, ts: u64) {
@@ -672,14 +680,21 @@ impl Engine {
         if self.closing.is_none() {
             // Fragments that never completed are analyzed while their flows are still open.
             self.expire_fragments(u64::MAX);
-            let mut open: Vec<Flow<Slot>> = self.table.drain().collect();
-            // Newest last, so popping closes the oldest first.
-            open.sort_by_key(|f| std::cmp::Reverse(f.stats.first_ns));
+            let mut open: Vec<(u64, FlowKey)> = self
+                .table
+                .values()
+                .map(|f| (f.stats.first_ns, f.key))
+                .collect();
+            // Newest first, so popping closes the oldest first.
+            open.sort_unstable_by(|a, b| b.cmp(a));
             self.closing = Some(open);
         }
         for _ in 0..FINISH_STEP {
-            let Some(flow) = self.closing.as_mut().and_then(Vec::pop) else {
+            let Some((_, key)) = self.closing.as_mut().and_then(Vec::pop) else {
                 return false;
+            };
+            let Some(flow) = self.table.remove(&key) else {
+                continue;
             };
             let reason = if flow.tcp_finished() {
                 EndReason::End

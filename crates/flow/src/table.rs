@@ -163,7 +163,12 @@ impl<X: Default> FlowTable<X> {
         self.flows.get_mut(key)
     }
 
-    /// Every open flow, to visit their extensions.
+    /// Every open flow.
+    pub fn values(&self) -> impl Iterator<Item = &Flow<X>> + '_ {
+        self.flows.values()
+    }
+
+    /// Every open flow, to update in place.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Flow<X>> + '_ {
         self.flows.values_mut()
     }

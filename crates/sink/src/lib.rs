@@ -14,12 +14,12 @@ pub enum SinkError {
     #[error("writing records: {0}")]
     Io(#[from] std::io::Error),
     /// A record could not be serialized (a bug: every record type serializes).
-    #[error("serializing a {kind} record: {source}")]
+    #[error("serializing a {kind} record: {message}")]
     Serialize {
         /// The record's `type`.
         kind: &'static str,
-        /// The serializer's error.
-        source: serde_json::Error,
+        /// The serializer's message.
+        message: String,
     },
 }
 

@@ -311,73 +311,79 @@ impl HttpAnalyzer {
         }
     }
 
+    /// The next bytes of `side`. They are parsed in place; only what a later delivery must
+    /// complete (a partial head, a partial chunk-size line) is kept, so body bytes are never
+    /// copied.
     fn input(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64, data: &[u8]) {
         let i = side.index();
         if matches!(self.sides[i].phase, Phase::Dead) {
             return;
         }
-        self.sides[i].buf.extend_from_slice(data);
+        let mut held = std::mem::take(&mut self.sides[i].buf);
+        let owned = !held.is_empty();
+        if owned {
+            held.extend_from_slice(data);
+        }
+        let bytes: &[u8] = if owned { &held } else { data };
+        let mut pos = 0;
         loop {
-            let st = &mut self.sides[i];
-            match &mut st.phase {
+            let rest = &bytes[pos..];
+            match &mut self.sides[i].phase {
                 Phase::Dead => {
-                    st.buf.clear();
-                    return;
+                    pos = bytes.len();
+                    break;
                 }
-                Phase::Resync => match message_start(side, &st.buf) {
+                Phase::Resync => match message_start(side, rest) {
                     Some(at) => {
-                        st.buf.drain(..at);
-                        st.phase = Phase::Head;
+                        pos += at;
+                        self.sides[i].phase = Phase::Head;
                     }
                     None => {
                         // Keep a tail that may be the beginning of a start line.
-                        let keep = st.buf.len().min(RESYNC_TAIL);
-                        st.buf.drain(..st.buf.len() - keep);
-                        return;
+                        pos = bytes.len() - rest.len().min(RESYNC_TAIL);
+                        break;
                     }
                 },
                 Phase::Body(dec) => {
-                    if st.buf.is_empty() {
-                        return;
+                    if rest.is_empty() {
+                        break;
                     }
-                    match dec.feed(&st.buf) {
+                    match dec.feed(rest) {
                         Ok(p) => {
                             let (total, done) = (dec.data_len(), p.done);
-                            st.buf.drain(..p.consumed);
+                            pos += p.consumed;
                             if done {
-                                st.phase = Phase::Head;
+                                self.sides[i].phase = Phase::Head;
                             }
                             self.body_done(cx, side, total, done);
                             if !done {
-                                return;
+                                break;
                             }
                         }
                         Err(e) => {
-                            st.phase = Phase::Dead;
+                            self.sides[i].phase = Phase::Dead;
                             cx.weird(ts, "http_bad_chunked_encoding", "http", e.to_string());
                         }
                     }
                 }
                 Phase::Head => {
-                    if st.buf.is_empty() {
-                        return;
+                    if rest.is_empty() {
+                        break;
                     }
-                    let buf = std::mem::take(&mut st.buf);
                     let parsed = match side {
-                        Side::Client => parse_request_head(&buf).map(|r| {
+                        Side::Client => parse_request_head(rest).map(|r| {
                             r.map(|(head, used)| {
                                 self.request(cx, ts, &head);
                                 (head.body_length(), used)
                             })
                         }),
-                        Side::Server => parse_response_head(&buf)
+                        Side::Server => parse_response_head(rest)
                             .map(|r| r.map(|(head, used)| (self.response(cx, ts, &head), used))),
                     };
-                    let st = &mut self.sides[i];
                     match parsed {
                         Ok(Some((length, used))) => {
-                            st.buf = buf[used..].to_vec();
-                            if !matches!(st.phase, Phase::Dead) {
+                            pos += used;
+                            if !matches!(self.sides[i].phase, Phase::Dead) {
                                 let dec = BodyDecoder::new(length);
                                 if dec.is_done() {
                                     self.body_done(cx, side, 0, true);
@@ -387,21 +393,19 @@ impl HttpAnalyzer {
                             }
                         }
                         Ok(None) => {
-                            if buf.len() > MAX_HEAD {
-                                st.phase = Phase::Dead;
+                            if rest.len() > MAX_HEAD {
+                                self.sides[i].phase = Phase::Dead;
                                 cx.weird(
                                     ts,
                                     "http_head_too_long",
                                     "http",
-                                    format!("{} bytes without the end of a head", buf.len()),
+                                    format!("{} bytes without the end of a head", rest.len()),
                                 );
-                            } else {
-                                st.buf = buf;
                             }
-                            return;
+                            break;
                         }
                         Err(e) => {
-                            st.phase = Phase::Dead;
+                            self.sides[i].phase = Phase::Dead;
                             let name = match side {
                                 Side::Client => "http_bad_request",
                                 Side::Server => "http_bad_response",
@@ -411,6 +415,16 @@ impl HttpAnalyzer {
                     }
                 }
             }
+        }
+        // Keep the unconsumed tail, reusing the held allocation.
+        if matches!(self.sides[i].phase, Phase::Dead) {
+            return;
+        }
+        if owned {
+            held.drain(..pos);
+            self.sides[i].buf = held;
+        } else {
+            self.sides[i].buf.extend_from_slice(&data[pos..]);
         }
     }
 }

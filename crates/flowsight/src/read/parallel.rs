@@ -36,6 +36,8 @@ struct FrameMeta {
 struct Batch {
     data: Vec<u8>,
     frames: Vec<FrameMeta>,
+    /// Set in the last batch: when the whole input ended.
+    end_ns: Option<u64>,
 }
 
 /// The worker owning a frame: by its unordered innermost address pair and protocol.
@@ -58,46 +60,70 @@ fn shard(link: LinkType, frame: &[u8], workers: usize) -> usize {
     (h.finish() % workers as u64) as usize
 }
 
-fn worker(mut engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> Result<Tally> {
-    let mut tally = Tally::default();
-    let mut sink = JsonLines::new(Vec::with_capacity(1 << 16));
-    // Each batch's records go out as one chunk.
-    let flush = |sink: &mut JsonLines<Vec<u8>>| -> Result<()> {
-        let bytes = sink.take_buffer();
+/// One engine and the records it has serialized but not yet handed to the writer.
+struct Shard {
+    engine: Engine,
+    sink: JsonLines<Vec<u8>>,
+    tally: Tally,
+}
+
+impl Shard {
+    fn new(engine: Engine) -> Shard {
+        Shard {
+            engine,
+            sink: JsonLines::new(Vec::with_capacity(1 << 16)),
+            tally: Tally::default(),
+        }
+    }
+
+    fn frame(&mut self, f: &FrameMeta, data: &[u8]) -> Result<()> {
+        self.engine
+            .frame(f.ts_ns, f.link, data, f.orig_len, f.interface);
+        self.write_out()
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        for r in self.engine.drain() {
+            self.tally.wrote(&r);
+            self.sink.write(&r)?;
+        }
+        Ok(())
+    }
+
+    /// Hand the serialized records to the writer as one chunk.
+    fn flush(&mut self, out: &SyncSender<Vec<u8>>) -> Result<()> {
+        let bytes = self.sink.take_buffer();
         if !bytes.is_empty() {
             out.send(bytes).map_err(|_| anyhow!("the writer stopped"))?;
         }
         Ok(())
-    };
+    }
+
+    /// Close every open flow; the counts of this shard.
+    fn finish(mut self, out: &SyncSender<Vec<u8>>) -> Result<Tally> {
+        while self.engine.finish_step() {
+            self.write_out()?;
+            self.flush(out)?;
+        }
+        self.write_out()?;
+        self.flush(out)?;
+        self.tally.engine = self.engine.stats();
+        Ok(self.tally)
+    }
+}
+
+fn worker(engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> Result<Tally> {
+    let mut shard = Shard::new(engine);
     for batch in rx {
         for f in &batch.frames {
-            engine.frame(
-                f.ts_ns,
-                f.link,
-                &batch.data[f.start..f.end],
-                f.orig_len,
-                f.interface,
-            );
-            for r in engine.drain() {
-                tally.wrote(&r);
-                sink.write(&r)?;
-            }
+            shard.frame(f, &batch.data[f.start..f.end])?;
         }
-        flush(&mut sink)?;
-    }
-    while engine.finish_step() {
-        for r in engine.drain() {
-            tally.wrote(&r);
-            sink.write(&r)?;
+        if let Some(end) = batch.end_ns {
+            shard.engine.end_of_input(end);
         }
+        shard.flush(&out)?;
     }
-    for r in engine.drain() {
-        tally.wrote(&r);
-        sink.write(&r)?;
-    }
-    flush(&mut sink)?;
-    tally.engine = engine.stats();
-    Ok(tally)
+    shard.finish(&out)
 }
 
 /// Run `flowsight read` on `cfg.threads` engines.
@@ -124,9 +150,13 @@ pub fn run(
         }
         w.flush().context("writing records")
     });
+    // The reading thread analyzes shard 0 itself: on a machine with as many cores as
+    // threads, a reader that only reads and hands out would leave a core half idle.
+    let mut own = Shard::new(Engine::new(cfg.engine.clone()));
+    name_interfaces(&mut own.engine, &reader);
     let mut txs = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
-    for _ in 0..n {
+    for _ in 1..n {
         let (tx, rx) = sync_channel::<Batch>(8);
         let mut engine = Engine::new(cfg.engine.clone());
         name_interfaces(&mut engine, &reader);
@@ -134,17 +164,37 @@ pub fn run(
         handles.push(std::thread::spawn(move || worker(engine, rx, out)));
         txs.push(tx);
     }
-    let mut batches: Vec<Batch> = (0..n).map(|_| Batch::default()).collect();
+    let mut batches: Vec<Batch> = (1..n).map(|_| Batch::default()).collect();
     let mut packets = 0u64;
+    let mut last_ns = 0u64;
     let mut failed = None;
     loop {
         match reader.next_packet() {
             None => break,
             Some(Ok(p)) => {
                 packets += 1;
+                last_ns = last_ns.max(p.ts_ns);
                 let link = p.link.to_wire();
                 let w = shard(link, p.data, n);
-                let b = &mut batches[w];
+                if w == 0 {
+                    let meta = FrameMeta {
+                        ts_ns: p.ts_ns,
+                        link,
+                        orig_len: p.orig_len,
+                        interface: p.interface,
+                        start: 0,
+                        end: p.data.len(),
+                    };
+                    own.frame(&meta, p.data)?;
+                    if packets.is_multiple_of(BATCH as u64) {
+                        own.flush(&out_tx)?;
+                    }
+                    if packets.is_multiple_of(8192) {
+                        bar.set(reader.progress().bytes_read());
+                    }
+                    continue;
+                }
+                let b = &mut batches[w - 1];
                 let start = b.data.len();
                 b.data.extend_from_slice(p.data);
                 b.frames.push(FrameMeta {
@@ -155,7 +205,7 @@ pub fn run(
                     start,
                     end: b.data.len(),
                 });
-                if b.frames.len() >= BATCH && txs[w].send(std::mem::take(b)).is_err() {
+                if b.frames.len() >= BATCH && txs[w - 1].send(std::mem::take(b)).is_err() {
                     failed = Some(anyhow!("analysis thread {w} stopped"));
                     break;
                 }
@@ -169,13 +219,13 @@ pub fn run(
             }
         }
     }
-    for (tx, b) in txs.iter().zip(batches) {
-        if !b.frames.is_empty() {
-            let _ = tx.send(b);
-        }
+    for (tx, mut b) in txs.iter().zip(batches) {
+        b.end_ns = Some(last_ns);
+        let _ = tx.send(b);
     }
+    own.engine.end_of_input(last_ns);
     drop(txs);
-    let mut tally = Tally::default();
+    let mut tally = own.finish(&out_tx)?;
     for h in handles {
         tally.merge(
             h.join()
