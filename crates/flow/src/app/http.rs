@@ -16,7 +16,7 @@ pub(super) const PROTOCOL: Protocol = Protocol {
     ports: &[80, 8000, 8008, 8080, 8081, 8888, 3128],
     detect,
     new,
-    late: false,
+    late: true,
 };
 
 /// Bytes enough to see a method and a space, or `HTTP/1.x `.
