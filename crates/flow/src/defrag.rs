@@ -34,6 +34,8 @@ pub struct FragKey {
 #[derive(Debug)]
 struct Datagram {
     first_ts: u64,
+    /// When its latest fragment came.
+    last_ts: u64,
     /// The unfragmentable header of the offset-0 fragment, once seen.
     header: Option<Vec<u8>>,
     /// Data by offset.
@@ -109,6 +111,7 @@ impl Defrag {
         }
         let d = self.datagrams.entry(key).or_insert_with(|| Datagram {
             first_ts: ts_ns,
+            last_ts: ts_ns,
             header: None,
             pieces: BTreeMap::new(),
             total: None,
@@ -118,6 +121,7 @@ impl Defrag {
         });
         d.frames += 1;
         d.frame_bytes += wire_len;
+        d.last_ts = d.last_ts.max(ts_ns);
         if off == 0 && d.header.is_none() {
             d.header = Some(unfragmented_header(ip, frame));
         }
@@ -185,8 +189,9 @@ impl Defrag {
 
     /// Give up on datagrams older than the timeout. Returns, for each abandoned datagram whose
     /// first fragment was seen, what it had: the header and the data up to the first hole (the
-    /// transport header and the start of the payload, which the analyzers can still use).
-    pub fn expire(&mut self, now_ns: u64) -> Vec<(FragKey, Vec<u8>)> {
+    /// transport header and the start of the payload, which the analyzers can still use), and
+    /// the time of its latest fragment.
+    pub fn expire(&mut self, now_ns: u64) -> Vec<(FragKey, Vec<u8>, u64)> {
         let mut partial = Vec::new();
         let old: Vec<FragKey> = self
             .datagrams
@@ -215,7 +220,7 @@ impl Defrag {
             if !data.is_empty() {
                 fix_lengths(&mut datagram, data.len());
                 datagram.extend_from_slice(&data);
-                partial.push((k, datagram));
+                partial.push((k, datagram, d.last_ts));
             }
         }
         partial

@@ -181,6 +181,8 @@ struct Segment<'a> {
     /// TCP sequence number and SYN/FIN flags; None for UDP.
     tcp: Option<(u32, bool, bool)>,
     payload: &'a [u8],
+    /// Payload bytes the capture cut off the end of this segment (a short snap length).
+    cut: u32,
 }
 
 impl Engine {
@@ -286,6 +288,7 @@ impl Engine {
             Segment {
                 tcp: seq,
                 payload: s.payload,
+                cut: 0,
             },
             &mut parts,
         );
@@ -452,9 +455,10 @@ impl Engine {
 
     /// Datagrams whose fragments stopped coming: analyze what they had.
     fn expire_fragments(&mut self, now: u64) {
-        for (id, partial) in self.defrag.expire(now) {
+        // Analyzed at the time of their last fragment, not of the expiry.
+        for (id, partial, last_ts) in self.defrag.expire(now) {
             if let Some(f) = self.frag_flows.remove(&id) {
-                self.reassembled(now, &partial, f.vlan, f.interface);
+                self.reassembled(last_ts, &partial, f.vlan, f.interface);
             }
         }
         let timeout = crate::defrag::TIMEOUT_NS;
@@ -477,11 +481,18 @@ impl Engine {
         let proto: u8 = ip.protocol.into();
         let v6 = ip.version == IpVersion::V6;
         let mut ack = None;
+        let mut cut = 0;
         let (sport, dport, flags, tcp) = match d.l4 {
             L4::Tcp(t) => {
                 let f = t.flags;
                 if f.contains(Flags::ACK) {
                     ack = Some(t.ack);
+                }
+                if d.truncated {
+                    let sent = ip
+                        .total_len
+                        .saturating_sub(u32::from(ip.header_len) + u32::from(t.header_len));
+                    cut = sent.saturating_sub(d.payload.len() as u32);
                 }
                 (
                     t.src_port,
@@ -506,7 +517,7 @@ impl Engine {
         );
         let carries = matches!(d.l4, L4::Udp(_))
             || (matches!(d.l4, L4::Tcp(_))
-                && (!d.payload.is_empty() || tcp.is_some_and(|t| t.1 || t.2)));
+                && (!d.payload.is_empty() || cut > 0 || tcp.is_some_and(|t| t.1 || t.2)));
         let mut finished = None;
         let Engine {
             table,
@@ -545,6 +556,7 @@ impl Engine {
                     Segment {
                         tcp,
                         payload: d.payload,
+                        cut,
                     },
                     &mut parts,
                 );
@@ -785,7 +797,7 @@ fn analyze_payload(
     };
     match seg.tcp {
         Some((seq, syn, fin)) => {
-            app.streams[side.index()].segment(seq, syn, fin, seg.payload, &mut sink)
+            app.streams[side.index()].segment_cut(seq, syn, fin, seg.payload, seg.cut, &mut sink)
         }
         None => sink.data(seg.payload),
     }
@@ -850,7 +862,7 @@ fn ack_above_hole(flow: &mut Flow<Slot>, sender: usize, ts: u64, ack: u32, parts
 fn end_app(app: &mut FlowApp, key: &FlowKey, ts: u64, parts: &mut Parts<'_>) {
     let ports = [key.port[app.client ^ 1], key.port[app.client]];
     for (i, stream) in app.streams.iter_mut().enumerate() {
-        if stream.pending_bytes() == 0 {
+        if !stream.needs_finish() {
             continue;
         }
         let mut sink = AppSink {

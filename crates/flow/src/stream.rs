@@ -31,6 +31,8 @@ pub struct Stream {
     fin_at: Option<u32>,
     /// Bytes delivered so far.
     delivered: u64,
+    /// The furthest the peer acknowledged past `next` while nothing was kept.
+    acked_ahead: Option<u32>,
 }
 
 /// `a - b` in sequence space, as a signed distance (RFC 1982 arithmetic).
@@ -63,6 +65,40 @@ impl Stream {
         payload: &[u8],
         sink: &mut impl StreamSink,
     ) {
+        self.segment_cut(seq, syn, fin, payload, 0, sink);
+    }
+
+    /// One segment whose last `cut` payload bytes the capture did not keep (a short snap
+    /// length): they are reported as a gap right after the bytes that were kept, at the time
+    /// of this segment.
+    pub fn segment_cut(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        cut: u32,
+        sink: &mut impl StreamSink,
+    ) {
+        let end = (if syn { seq.wrapping_add(1) } else { seq }).wrapping_add(payload.len() as u32);
+        self.segment_kept(seq, syn, fin, payload, sink);
+        // Only when the segment was delivered in order: a kept segment's cut is found later
+        // as a hole.
+        if cut > 0 && self.next == Some(end) {
+            sink.gap(u64::from(cut));
+            self.next = Some(end.wrapping_add(cut));
+            self.drain_pending(sink);
+        }
+    }
+
+    fn segment_kept(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        fin: bool,
+        payload: &[u8],
+        sink: &mut impl StreamSink,
+    ) {
         // The SYN takes one sequence number before the data.
         let data_seq = if syn { seq.wrapping_add(1) } else { seq };
         let next = *self.next.get_or_insert(data_seq);
@@ -80,6 +116,13 @@ impl Stream {
                 return; // a pure retransmission
             }
             self.deliver(&payload[skip..], sink);
+            self.drain_pending(sink);
+        } else if self.acked_ahead.is_some_and(|a| seq_diff(a, data_seq) >= 0) {
+            // The peer acknowledged everything up to this segment: the hole before it is
+            // bytes the capture missed, reported now, at this segment's time.
+            sink.gap(d as u64);
+            self.next = Some(data_seq);
+            self.deliver(payload, sink);
             self.drain_pending(sink);
         } else {
             self.keep(data_seq, payload);
@@ -151,18 +194,25 @@ impl Stream {
     pub fn acked(&mut self, ack: u32, sink: &mut impl StreamSink) {
         let Some(next) = self.next else { return };
         let mut missing = seq_diff(ack, next);
-        if missing <= 0 {
-            return; // the common case
-        }
-        if self.fin_at == Some(next) {
+        if self.fin_at.is_some_and(|f| seq_diff(ack, f) == 1) {
             missing -= 1; // the FIN's own sequence number
+        }
+        if missing <= 0 {
+            return;
+        }
+        if self.pending.is_empty() {
+            // Nothing kept past a hole: the ACK may have been captured before the data it
+            // acknowledges (captures reorder across directions), and that data is still to
+            // come. Remembered: the next segment past `next`, or the end, tells.
+            if missing <= 1 << 30 && self.acked_ahead.is_none_or(|a| seq_diff(ack, a) > 0) {
+                self.acked_ahead = Some(ack);
+            }
+            return;
         }
         // A very large distance is a bogus or foreign ACK, not a hole.
         if missing <= 0 || missing > 1 << 30 {
             return;
         }
-        // Without kept bytes the hole is at the end: the rest of a segment the capture cut
-        // (a short snap length), or segments it missed.
         let first = self
             .pending
             .keys()
@@ -177,10 +227,28 @@ impl Stream {
         }
     }
 
+    /// True when [`Stream::finish`] has something to do: kept bytes, or acknowledged bytes
+    /// that never came.
+    pub fn needs_finish(&self) -> bool {
+        !self.pending.is_empty()
+            || matches!((self.next, self.acked_ahead), (Some(n), Some(a)) if seq_diff(a, n) > 0)
+    }
+
     /// The connection ended: report holes and deliver everything still kept.
     pub fn finish(&mut self, sink: &mut impl StreamSink) {
         while !self.pending.is_empty() {
             self.skip_hole(sink);
+        }
+        // Acknowledged bytes that never came: lost at the end of the connection.
+        if let (Some(next), Some(ack)) = (self.next, self.acked_ahead) {
+            let mut missing = seq_diff(ack, next);
+            if self.fin_at.is_some_and(|f| seq_diff(ack, f) == 1) {
+                missing -= 1; // the FIN's own sequence number
+            }
+            if missing > 0 && missing <= 1 << 30 {
+                sink.gap(missing as u64);
+                self.next = Some(ack);
+            }
         }
     }
 }
@@ -249,13 +317,16 @@ mod tests {
         s.acked(50, &mut c); // old ACKs change nothing
         assert_eq!(s.pending_bytes(), 0);
         assert_eq!(c.gaps.len(), 2);
-        // A segment cut by the snap length: the ACK tells how much is missing at the end.
+        // Nothing kept: an ACK ahead may have been captured before its data.
         s.acked(120, &mut c);
-        assert_eq!(c.gaps, [2, 5, 7]);
-        // The ACK of a FIN is not a hole.
-        s.segment(120, false, true, b"", &mut c);
-        s.acked(121, &mut c);
-        assert_eq!(c.gaps, [2, 5, 7]);
+        assert_eq!(c.gaps, [2, 5]);
+        s.segment(113, false, false, b"late", &mut c);
+        assert!(c.bytes.ends_with(b"xyzlate"));
+        // A segment cut by the snap length: the rest of it is a gap at once.
+        s.segment_cut(117, false, false, b"ab", 5, &mut c);
+        assert_eq!(c.gaps, [2, 5, 5]);
+        s.segment(124, false, false, b"z", &mut c);
+        assert!(c.bytes.ends_with(b"ab?????z"));
     }
 
     #[test]
