@@ -176,6 +176,18 @@ pub struct LiveArgs {
     /// How often the kernel flow map is read, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub scan_interval_ms: u64,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464). An address
+    /// other than loopback needs --token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// A file holding the bearer token every HTTP request must send
+    /// (`Authorization: Bearer TOKEN`).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Traffic metrics keep their own series for at most N (process, user, container)
+    /// triples; later ones are counted under process="other".
+    #[arg(long, value_name = "N", default_value_t = flowsight_sink::DEFAULT_MAX_SERIES)]
+    pub metrics_max_series: usize,
 }
 
 /// `flowsight check` as typed.
@@ -230,6 +242,8 @@ pub struct LiveConfig {
     pub netns: Option<String>,
     /// Flow map read period.
     pub scan_interval: Duration,
+    /// The metrics endpoint, when asked for.
+    pub metrics: Option<crate::serve::ServeConfig>,
 }
 
 fn seconds(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
@@ -372,6 +386,16 @@ impl LiveArgs {
             stats_interval: (!stats.is_zero()).then_some(stats),
             netns: self.netns.clone(),
             scan_interval: Duration::from_millis(self.scan_interval_ms),
+            metrics: self
+                .metrics
+                .map(|addr| {
+                    crate::serve::ServeConfig::new(
+                        addr,
+                        self.token_file.as_deref(),
+                        self.metrics_max_series,
+                    )
+                })
+                .transpose()?,
         })
     }
 }

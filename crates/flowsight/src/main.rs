@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod live;
 mod read;
+mod serve;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -2,8 +2,12 @@
 //! them starts capture or owns a capture thread.
 
 mod json;
+mod metrics;
+mod tee;
 
 pub use json::JsonLines;
+pub use metrics::{DEFAULT_MAX_SERIES, Metrics, MetricsSink};
+pub use tee::Tee;
 
 use flowsight_record::Record;
 

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use flowsight_capture::{Capture, netns};
 use flowsight_flow::{Clock, FlowTable};
 use flowsight_host::{Host, HostConfig, SocketTable};
-use flowsight_sink::{JsonLines, Sink};
+use flowsight_sink::{JsonLines, Metrics, MetricsSink, Sink, Tee};
 use pipeline::Pipeline;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ const SOCKET_TABLE_CAPACITY: usize = 1 << 20;
 /// How long a closed socket's owner is kept, so flows exported after the close find it.
 const SOCKET_GRACE: Duration = Duration::from_secs(120);
 
-fn open_output(output: &Output) -> Result<Box<dyn Sink>> {
+fn open_output(output: &Output) -> Result<Box<dyn Sink + Send>> {
     Ok(match output {
         Output::Stdout => Box::new(JsonLines::new(std::io::stdout())),
         Output::File(path) => Box::new(JsonLines::new(
@@ -58,7 +58,17 @@ pub fn run(cfg: &LiveConfig) -> Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing the signal handler")?;
     }
-    let sink = open_output(&cfg.output)?;
+    let json = open_output(&cfg.output)?;
+    let sink: Box<dyn Sink> = match &cfg.metrics {
+        // The metrics read the records the JSON sink writes, through the same pipeline.
+        Some(serve) => {
+            let metrics = Arc::new(std::sync::Mutex::new(Metrics::new(serve.max_series)));
+            let server = crate::serve::start(serve, Arc::clone(&metrics))?;
+            log::info!("metrics on http://{}/metrics", server.addr);
+            Box::new(Tee(vec![json, Box::new(MetricsSink(metrics))]))
+        }
+        None => json,
+    };
     let capture = Capture::start(&cfg.capture)?;
 
     // Start-up scans come after the programs attach, so nothing falls between the two: a
