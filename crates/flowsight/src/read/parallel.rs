@@ -41,7 +41,7 @@ struct Batch {
 }
 
 /// The worker owning a frame: by its unordered innermost address pair and protocol.
-fn shard(link: LinkType, frame: &[u8], workers: usize) -> usize {
+fn shard_of(link: LinkType, frame: &[u8], workers: usize) -> usize {
     let Ok(d) = flowsight_wire::decode(link, frame) else {
         return 0;
     };
@@ -126,19 +126,12 @@ fn worker(engine: Engine, rx: Receiver<Batch>, out: SyncSender<Vec<u8>>) -> Resu
     shard.finish(&out)
 }
 
-/// Run `flowsight read` on `cfg.threads` engines.
-pub fn run(
-    cfg: &ReadConfig,
-    mut reader: CaptureReader,
-    sink: Box<dyn Sink + Send>,
-    bar: Bar,
-    started: Timestamp,
-) -> Result<()> {
-    drop(sink); // the writer thread writes raw serialized bytes itself
-    let n = cfg.threads;
-    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(4 * n);
-    let output = cfg.output.clone();
-    let writer = std::thread::spawn(move || -> Result<()> {
+/// The thread that puts the workers' serialized chunks out, in the order they come.
+fn spawn_writer(
+    output: crate::cli::Output,
+    out_rx: Receiver<Vec<u8>>,
+) -> std::thread::JoinHandle<Result<()>> {
+    std::thread::spawn(move || -> Result<()> {
         let mut w: Box<dyn Write> = match output {
             crate::cli::Output::Stdout => Box::new(std::io::BufWriter::new(std::io::stdout())),
             crate::cli::Output::File(p) => Box::new(std::io::BufWriter::new(
@@ -149,7 +142,132 @@ pub fn run(
             w.write_all(&chunk).context("writing records")?;
         }
         w.flush().context("writing records")
-    });
+    })
+}
+
+/// A plain file can be read by every worker at once: each reads all of it (from the page
+/// cache), analyzes the frames of its own address pairs, and only moves its clock on the
+/// others, so its timeouts fire exactly when one engine's would. Nothing is copied between
+/// threads but the serialized records.
+fn rereadable(cfg: &ReadConfig, reader: &CaptureReader) -> bool {
+    cfg.file != "-"
+        && reader.info().compression == flowsight_pcapfile::Compression::None
+        && reader.progress().total_bytes().is_some()
+}
+
+/// One worker of the re-reading mode: shard `me` of `n`.
+fn reread_worker(
+    me: usize,
+    n: usize,
+    mut reader: CaptureReader,
+    mut shard: Shard,
+    out: &SyncSender<Vec<u8>>,
+    bar: Option<&Bar>,
+    file: &str,
+) -> Result<(Tally, u64, u64)> {
+    let (mut packets, mut last_ns) = (0u64, 0u64);
+    while let Some(next) = reader.next_packet() {
+        match next {
+            Ok(p) => {
+                packets += 1;
+                last_ns = last_ns.max(p.ts_ns);
+                let link = p.link.to_wire();
+                if shard_of(link, p.data, n) == me {
+                    shard
+                        .engine
+                        .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
+                    shard.write_out()?;
+                } else {
+                    shard.engine.advance(p.ts_ns);
+                    shard.write_out()?;
+                }
+                if packets.is_multiple_of(BATCH as u64) {
+                    shard.flush(out)?;
+                }
+                if let Some(bar) = bar
+                    && packets.is_multiple_of(8192)
+                {
+                    bar.set(reader.progress().bytes_read());
+                }
+            }
+            Err(e) => {
+                if me == 0 {
+                    warn_partial(file, &e, packets);
+                }
+                break;
+            }
+        }
+    }
+    shard.engine.end_of_input(last_ns);
+    Ok((shard.finish(out)?, packets, last_ns))
+}
+
+fn run_rereading(
+    cfg: &ReadConfig,
+    reader: CaptureReader,
+    bar: Bar,
+    started: Timestamp,
+) -> Result<()> {
+    let n = cfg.threads;
+    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(4 * n);
+    let writer = spawn_writer(cfg.output.clone(), out_rx);
+    let mut handles = Vec::with_capacity(n);
+    for me in 1..n {
+        let r = CaptureReader::open(&cfg.file).with_context(|| format!("reading {}", cfg.file))?;
+        let mut engine = Engine::new(cfg.engine.clone());
+        name_interfaces(&mut engine, &r);
+        let out = out_tx.clone();
+        let file = cfg.file.clone();
+        handles.push(std::thread::spawn(move || {
+            reread_worker(me, n, r, Shard::new(engine), &out, None, &file)
+        }));
+    }
+    let mut engine = Engine::new(cfg.engine.clone());
+    name_interfaces(&mut engine, &reader);
+    let (mut tally, packets, _) = reread_worker(
+        0,
+        n,
+        reader,
+        Shard::new(engine),
+        &out_tx,
+        Some(&bar),
+        &cfg.file,
+    )?;
+    for h in handles {
+        let (t, _, _) = h
+            .join()
+            .map_err(|_| anyhow!("an analysis thread panicked"))??;
+        tally.merge(t);
+    }
+    let mut last = JsonLines::new(Vec::new());
+    last.write(&tally.final_record(started, packets))?;
+    out_tx
+        .send(last.take_buffer())
+        .map_err(|_| anyhow!("the writer stopped"))?;
+    drop(out_tx);
+    writer
+        .join()
+        .map_err(|_| anyhow!("the writer thread panicked"))??;
+    bar.finish();
+    Ok(())
+}
+
+/// Run `flowsight read` on `cfg.threads` engines.
+pub fn run(
+    cfg: &ReadConfig,
+    mut reader: CaptureReader,
+    sink: Box<dyn Sink + Send>,
+    bar: Bar,
+    started: Timestamp,
+) -> Result<()> {
+    drop(sink); // the writer thread writes raw serialized bytes itself
+    if rereadable(cfg, &reader) {
+        return run_rereading(cfg, reader, bar, started);
+    }
+    // A stream (stdin, gzip) is read once: the reading thread hands frames out.
+    let n = cfg.threads;
+    let (out_tx, out_rx) = sync_channel::<Vec<u8>>(4 * n);
+    let writer = spawn_writer(cfg.output.clone(), out_rx);
     // The reading thread analyzes shard 0 itself: on a machine with as many cores as
     // threads, a reader that only reads and hands out would leave a core half idle.
     let mut own = Shard::new(Engine::new(cfg.engine.clone()));
@@ -175,7 +293,7 @@ pub fn run(
                 packets += 1;
                 last_ns = last_ns.max(p.ts_ns);
                 let link = p.link.to_wire();
-                let w = shard(link, p.data, n);
+                let w = shard_of(link, p.data, n);
                 if w == 0 {
                     let meta = FrameMeta {
                         ts_ns: p.ts_ns,
