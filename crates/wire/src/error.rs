@@ -15,6 +15,14 @@ pub enum Layer {
     Sll2,
     /// BSD loopback (`DLT_NULL`) or OpenBSD `DLT_LOOP` header.
     Loopback,
+    /// A PPP header (address, control, protocol).
+    Ppp,
+    /// A PPPoE session header.
+    Pppoe,
+    /// A Cisco HDLC header.
+    Chdlc,
+    /// The Linux NFLOG header and its TLVs.
+    Nflog,
     /// An 802.1Q / 802.1ad tag.
     Vlan,
     /// An MPLS label stack entry.
@@ -51,6 +59,14 @@ pub enum Layer {
     Vxlan,
     /// The Geneve header.
     Geneve,
+    /// The GTP-U header.
+    Gtp,
+    /// Teredo's indicators and the IPv6 header they must lead to.
+    Teredo,
+    /// The AYIYA header.
+    Ayiya,
+    /// The CAPWAP data header.
+    Capwap,
     /// Tunnel nesting as a whole (the depth cap).
     Tunnel,
 }
@@ -64,6 +80,10 @@ impl Layer {
             Layer::Sll => "sll",
             Layer::Sll2 => "sll2",
             Layer::Loopback => "loopback",
+            Layer::Ppp => "ppp",
+            Layer::Pppoe => "pppoe",
+            Layer::Chdlc => "chdlc",
+            Layer::Nflog => "nflog",
             Layer::Vlan => "vlan",
             Layer::Mpls => "mpls",
             Layer::Radiotap => "radiotap",
@@ -82,6 +102,10 @@ impl Layer {
             Layer::Erspan => "erspan",
             Layer::Vxlan => "vxlan",
             Layer::Geneve => "geneve",
+            Layer::Gtp => "gtp",
+            Layer::Teredo => "teredo",
+            Layer::Ayiya => "ayiya",
+            Layer::Capwap => "capwap",
             Layer::Tunnel => "tunnel",
         }
     }
@@ -142,7 +166,7 @@ pub enum DecodeError {
         max: usize,
     },
     /// A valid header using a feature this crate does not decode (GRE routing, an encrypted
-    /// or aggregated 802.11 frame).
+    /// or aggregated 802.11 frame, GTP', a DTLS-encrypted or fragmented CAPWAP packet).
     #[error("{layer}: unsupported {what}")]
     Unsupported {
         /// The header.

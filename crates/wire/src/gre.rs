@@ -2,7 +2,8 @@
 //! in it.
 //!
 //! GRE says what it carries with an EtherType: IPv4, IPv6, transparent Ethernet (0x6558),
-//! ERSPAN types I/II (0x88BE) or ERSPAN type III (0x22EB). Aruba access points tunnel
+//! ERSPAN types I/II (0x88BE) or ERSPAN type III (0x22EB); PPTP's version 1 carries PPP
+//! frames ([`PROTOCOL_PPP`], see [`crate::ppp`]). Aruba access points tunnel
 //! 802.11 frames to their controller with vendor protocol types 0x8200 to 0x8370
 //! ([`is_aruba_wlan`]). The RFC 1701 routing bit is not decoded
 //! ([`DecodeError::Unsupported`]).
@@ -24,6 +25,9 @@ const FLAG_R: u8 = 0x40;
 const FLAG_K: u8 = 0x20;
 const FLAG_S: u8 = 0x10;
 const FLAG_A: u8 = 0x80; // in the version byte, PPTP only
+
+/// The protocol type of PPP frames, which PPTP's enhanced GRE (version 1) carries.
+pub const PROTOCOL_PPP: u16 = 0x880b;
 
 /// The lowest and highest GRE protocol types of Aruba's 802.11 encapsulation.
 const ARUBA_WLAN: core::ops::RangeInclusive<u16> = 0x8200..=0x8370;

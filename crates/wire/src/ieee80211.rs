@@ -39,6 +39,9 @@ const ADDR4_LEN: usize = 6;
 const QOS_LEN: usize = 2;
 const HT_CONTROL_LEN: usize = 4;
 
+/// The longest header [`Packet::header_len`] reports: four addresses, QoS and HT control.
+pub const MAX_HEADER_LEN: usize = field::BASE_LEN + ADDR4_LEN + QOS_LEN + HT_CONTROL_LEN;
+
 const FLAG_TO_DS: u8 = 0x01;
 const FLAG_FROM_DS: u8 = 0x02;
 const FLAG_MORE_FRAGMENTS: u8 = 0x04;

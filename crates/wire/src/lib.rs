@@ -7,12 +7,14 @@
 //! One module per protocol, modelled on smoltcp's `wire`:
 //!
 //! * link layers: [`link`] (pcap link types), [`ethernet`], [`sll`] (Linux cooked v1/v2),
-//!   [`loopback`] (BSD null / OpenBSD loop), [`vlan`], [`mpls`];
+//!   [`loopback`] (BSD null / OpenBSD loop), [`vlan`], [`mpls`], [`ppp`], [`pppoe`],
+//!   [`chdlc`] (Cisco HDLC), [`nflog`] (Linux NFLOG);
 //! * 802.11: [`ieee80211`] (MAC header of data frames), [`llc`] (LLC/SNAP), and the radio
 //!   headers of monitor-mode captures, [`radiotap`] and [`prism`] (Prism and AVS);
 //! * network: [`ipv4`], [`ipv6`] (with extension headers), [`ip`] (what both share);
 //! * transport: [`tcp`], [`udp`], [`icmp`];
-//! * tunnels: [`gre`] (with ERSPAN and Aruba's 802.11 encapsulation), [`vxlan`], [`geneve`];
+//! * tunnels: [`gre`] (with ERSPAN, Aruba's 802.11 encapsulation and PPTP), [`vxlan`],
+//!   [`geneve`], [`gtp`] (GTP-U), [`teredo`], [`ayiya`], [`capwap`] (data channel);
 //! * [`checksum`]: the internet checksum and the TCP/UDP pseudo-header;
 //! * [`decode()`]: the one entry point that walks a whole frame down to L4;
 //! * [`l7`]: HTTP/1.x, DNS and TLS parsers, and the JA3/JA4 fingerprints.
@@ -37,13 +39,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ayiya;
 mod bytes;
+pub mod capwap;
+pub mod chdlc;
 pub mod checksum;
 pub mod decode;
 mod error;
 pub mod ethernet;
 pub mod geneve;
 pub mod gre;
+pub mod gtp;
 pub mod icmp;
 pub mod ieee80211;
 pub mod ip;
@@ -54,10 +60,14 @@ pub mod link;
 pub mod llc;
 pub mod loopback;
 pub mod mpls;
+pub mod nflog;
+pub mod ppp;
+pub mod pppoe;
 pub mod prism;
 pub mod radiotap;
 pub mod sll;
 pub mod tcp;
+pub mod teredo;
 pub mod udp;
 pub mod vlan;
 pub mod vxlan;

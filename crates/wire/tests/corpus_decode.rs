@@ -109,17 +109,15 @@ fn known_difference(d: &Decoded<'_>) -> Option<&'static str> {
         },
         _ => {}
     }
-    match d.ethertype {
-        Some(EtherType::PppoeSession) => return Some("PPPoE not decoded"),
-        Some(EtherType::Unknown(n)) if n < 0x0600 => return Some("802.3 LLC/SNAP not decoded"),
-        _ => {}
+    if let Some(EtherType::Unknown(n)) = d.ethertype
+        && n < 0x0600
+    {
+        return Some("802.3 LLC/SNAP not decoded");
     }
-    if let Some((sp, dp)) = d.ports() {
-        for (port, what) in [(2152, "GTP-U"), (5247, "CAPWAP"), (4754, "GRE over UDP")] {
-            if sp == port || dp == port {
-                return Some(what);
-            }
-        }
+    if let Some((sp, dp)) = d.ports()
+        && (sp == 4754 || dp == 4754)
+    {
+        return Some("GRE over UDP");
     }
     if d.ip
         .is_some_and(|i| i.protocol == flowsight_wire::IpProtocol::Gre)
@@ -288,4 +286,171 @@ fn ieee80211_captures_decode_to_ip() {
             );
         }
     }
+}
+
+/// The PPP link types, PPPoE, NFLOG and the UDP tunnels (GTP-U, Teredo, AYIYA, CAPWAP) and
+/// PPTP: as many frames reach IP through them as tshark dissects that way (counted with
+/// `tshark -T fields -e frame.protocols`), and each of those frames has the encapsulation.
+#[test]
+fn ppp_nflog_and_udp_tunnel_captures_decode_to_ip() {
+    use flowsight_wire::{DecodeError, Encap, Layer, LinkType};
+    let Some(dir) = corpora("ppp_nflog_and_udp_tunnel_captures_decode_to_ip") else {
+        return;
+    };
+    let pppoe = |e: &Encap| matches!(e, Encap::Pppoe { .. });
+    let gtp = |e: &Encap| matches!(e, Encap::Gtp { .. });
+    let gre = |e: &Encap| matches!(e, Encap::Gre { .. });
+    let teredo = |e: &Encap| *e == Encap::Teredo;
+    let ayiya = |e: &Encap| *e == Encap::Ayiya;
+    let capwap = |e: &Encap| *e == Encap::Capwap;
+    let mpls = |e: &Encap| matches!(e, Encap::Mpls { .. });
+    type Has = dyn Fn(&Encap) -> bool;
+    // (capture, link type, frames, frames reaching IP through the encapsulation `has`
+    // names; `None`: right after the link header, with no encapsulation)
+    let cases: [(&str, LinkType, usize, usize, Option<&Has>); 17] = [
+        (
+            "zeek/Traces/pppoe-over-qinq.pcap",
+            LinkType::Ethernet,
+            86,
+            86,
+            Some(&pppoe),
+        ),
+        // The rest: PPPoE discovery, LCP, PAP, IPCP and IPv6CP.
+        (
+            "zeek/Traces/pppoe.pcap",
+            LinkType::Ethernet,
+            65,
+            25,
+            Some(&pppoe),
+        ),
+        ("ndpi/pcap/dlt_ppp.pcap", LinkType::Ppp, 1, 1, None),
+        (
+            "zeek/Traces/ppp/quic-interop-retry.pcap",
+            LinkType::Ppp,
+            26,
+            26,
+            None,
+        ),
+        // The rest: ICMP errors quoting an MPLS packet, decoded here as ICMP.
+        (
+            "tcpdump/tests/mpls-traceroute.pcap",
+            LinkType::Ppp,
+            18,
+            9,
+            Some(&mpls),
+        ),
+        ("zeek/Traces/nflog-http.pcap", LinkType::Nflog, 13, 13, None),
+        (
+            "ndpi/pcap/ipv6_in_gtp.pcap",
+            LinkType::Ethernet,
+            2,
+            2,
+            Some(&gtp),
+        ),
+        (
+            "ndpi/pcap/http_origin_different_than_host.pcap",
+            LinkType::Ethernet,
+            4,
+            4,
+            Some(&gtp),
+        ),
+        (
+            "zeek/Traces/tunnels/gtp/gtp7_ipv6.pcap",
+            LinkType::Ethernet,
+            2,
+            2,
+            Some(&gtp),
+        ),
+        (
+            "zeek/Traces/tunnels/gtp/gtp8_teredo.pcap",
+            LinkType::Ethernet,
+            10,
+            10,
+            Some(&teredo),
+        ),
+        // The rest: IPv4 traffic, and Teredo between client and relay on other ports
+        // (which tshark does not decode either).
+        (
+            "zeek/Traces/tunnels/Teredo.pcap",
+            LinkType::Ethernet,
+            78,
+            4,
+            Some(&teredo),
+        ),
+        (
+            "zeek/Traces/tunnels/teredo_bubble_with_payload.pcap",
+            LinkType::Ethernet,
+            29,
+            4,
+            Some(&teredo),
+        ),
+        // The rest: three heartbeats (opcode 0, no next header).
+        (
+            "zeek/Traces/tunnels/ayiya3.pcap",
+            LinkType::Ethernet,
+            35,
+            32,
+            Some(&ayiya),
+        ),
+        (
+            "zeek/Traces/tunnels/ayiya-large-identity.pcap",
+            LinkType::Ethernet,
+            1,
+            1,
+            Some(&ayiya),
+        ),
+        (
+            "ndpi/pcap/capwap_data.pcapng",
+            LinkType::Ethernet,
+            14,
+            14,
+            Some(&capwap),
+        ),
+        // The rest: the DTLS control channel, 802.11 management frames, ARP, CDP, WLCCP.
+        (
+            "ndpi/pcap/capwap.pcap",
+            LinkType::Ethernet,
+            422,
+            11,
+            Some(&capwap),
+        ),
+        (
+            "zeek/Traces/tunnels/gre-pptp.pcap",
+            LinkType::Ethernet,
+            2,
+            2,
+            Some(&gre),
+        ),
+    ];
+    for (file, link, total, through, has) in cases {
+        let frames = read_capture(&dir.join(file)).unwrap();
+        assert_eq!(frames.len(), total, "{file}");
+        let mut n = 0;
+        for f in &frames {
+            assert_eq!(f.link, link, "{file}");
+            let d = decode(f.link, &f.data).unwrap_or_else(|e| panic!("{file} {}: {e}", f.number));
+            if d.ip.is_none() {
+                continue;
+            }
+            let through_it = match has {
+                None => d.encaps.is_empty(),
+                Some(has) => d.encaps.iter().any(has),
+            };
+            if through_it {
+                n += 1;
+                assert!(!d.truncated, "{file} {}", f.number);
+            }
+        }
+        assert_eq!(n, through, "{file}");
+    }
+    // Zeek's nflog-bad-tlv-len.pcap: a TLV longer than the frame.
+    let frames = read_capture(&dir.join("zeek/Traces/nflog-bad-tlv-len.pcap")).unwrap();
+    assert_eq!(
+        decode(frames[0].link, &frames[0].data).unwrap_err(),
+        DecodeError::Truncated {
+            layer: Layer::Nflog,
+            needed: 260,
+            got: 12
+        }
+    );
 }

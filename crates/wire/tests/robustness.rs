@@ -6,7 +6,7 @@ use flowsight_wire::l7::{dns, http, tls};
 use flowsight_wire::{L4, LinkType, decode};
 use proptest::prelude::*;
 
-const LINKS: [LinkType; 11] = [
+const LINKS: [LinkType; 16] = [
     LinkType::Ethernet,
     LinkType::Raw,
     LinkType::LinuxSll,
@@ -17,8 +17,42 @@ const LINKS: [LinkType; 11] = [
     LinkType::Ieee80211Radiotap,
     LinkType::Ieee80211Prism,
     LinkType::Ieee80211Avs,
+    LinkType::Ppp,
+    LinkType::PppHdlc,
+    LinkType::PppWithDir,
+    LinkType::CiscoHdlc,
+    LinkType::Nflog,
     LinkType::Unknown(147),
 ];
+
+/// The UDP ports the decoder unwraps tunnels on (VXLAN, Geneve, GTP-U, Teredo, AYIYA,
+/// CAPWAP data).
+const TUNNEL_PORTS: [u16; 6] = [4789, 6081, 2152, 3544, 5072, 5247];
+
+/// Ethernet, IPv4 and UDP to or from a tunnel port, then arbitrary bytes: the walk goes
+/// into the tunnel parsers. Lengths match the bytes; checksums are left at 0.
+fn udp_tunnel() -> impl Strategy<Value = Vec<u8>> {
+    (
+        0..TUNNEL_PORTS.len(),
+        any::<bool>(),
+        proptest::collection::vec(any::<u8>(), 0..200),
+    )
+        .prop_map(|(port, to, tail)| {
+            let port = TUNNEL_PORTS[port];
+            let (sport, dport) = if to { (40000, port) } else { (port, 40000) };
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&[0x45, 0]);
+            f.extend_from_slice(&((28 + tail.len()) as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+            f.extend_from_slice(&sport.to_be_bytes());
+            f.extend_from_slice(&dport.to_be_bytes());
+            f.extend_from_slice(&((8 + tail.len()) as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+            f.extend_from_slice(&tail);
+            f
+        })
+}
 
 /// Bytes that start like an Ethernet/IPv4 or IPv6 frame, so the walk gets deep.
 fn framed() -> impl Strategy<Value = Vec<u8>> {
@@ -64,6 +98,18 @@ proptest! {
                 prop_assert!(ip.fragment.is_some());
             }
         }
+    }
+
+    #[test]
+    fn udp_tunnels_never_panic(bytes in udp_tunnel()) {
+        let d = decode(LinkType::Ethernet, &bytes).unwrap();
+        let ip = d.ip.unwrap();
+        prop_assert!(ip.offset < bytes.len() && d.l4_offset <= bytes.len());
+        let start = d.payload.as_ptr() as usize - bytes.as_ptr() as usize;
+        prop_assert!(start + d.payload.len() <= bytes.len());
+        // Either the UDP packet itself or a tunnel was unwrapped.
+        prop_assert_eq!(d.outer_ip.is_some(), !d.encaps.is_empty());
+        let _ = d.verify_l4_checksum();
     }
 
     #[test]

@@ -4,13 +4,22 @@
 use flowsight_wire::{LinkType, decode};
 use libfuzzer_sys::fuzz_target;
 
-const LINKS: [LinkType; 6] = [
+const LINKS: [LinkType; 15] = [
     LinkType::Ethernet,
     LinkType::Raw,
     LinkType::LinuxSll,
     LinkType::LinuxSll2,
     LinkType::Null,
     LinkType::Loop,
+    LinkType::Ieee80211,
+    LinkType::Ieee80211Radiotap,
+    LinkType::Ieee80211Prism,
+    LinkType::Ieee80211Avs,
+    LinkType::Ppp,
+    LinkType::PppHdlc,
+    LinkType::PppWithDir,
+    LinkType::CiscoHdlc,
+    LinkType::Nflog,
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -7,16 +7,22 @@
 //! extension headers, and [`MAX_TUNNELS`] nested tunnels.
 //!
 //! IEEE 802.11 data frames (bare, after a radiotap, Prism or AVS header, or in Aruba's GRE
-//! encapsulation) are followed through their LLC/SNAP header; management, control and
-//! null frames, and bodies without a SNAP EtherType, are not IP. Encrypted (Protected)
-//! frames and A-MSDUs are [`DecodeError::Unsupported`].
+//! encapsulation or CAPWAP) are followed through their LLC/SNAP header; management,
+//! control and null frames, and bodies without a SNAP EtherType, are not IP. Encrypted
+//! (Protected) frames and A-MSDUs are [`DecodeError::Unsupported`].
+//!
+//! PPP frames (the PPP link types, PPPoE sessions, PPTP) lead to IP for the protocols
+//! 0x0021 (IPv4) and 0x0057 (IPv6), to MPLS for 0x0281/0x0283; LCP, IPCP and the rest are
+//! not IP. NFLOG captures lead to the packet in their NFULA_PAYLOAD TLV.
 //!
 //! Tunnels are unwrapped when the outer packet says so: IP protocol 4/41 (IP in IP), GRE
-//! (47), and UDP to or from port 4789 (VXLAN) or 6081 (Geneve). The port-based ones are a
-//! guess, so a tunnel whose payload does not decode falls back to the outer packet (see
-//! [`Decoded`]). Tunnels inside a fragmented datagram are not unwrapped: their payload is
-//! incomplete until the flow table reassembles it (and can decode the result again as
-//! [`LinkType::Raw`]).
+//! (47, PPTP's version 1 included), and UDP to or from port 4789 (VXLAN), 6081 (Geneve),
+//! 2152 (GTP-U), 3544 (Teredo), 5072 (AYIYA) or 5247 (CAPWAP data). The port-based ones
+//! are a guess, so a tunnel whose payload does not decode falls back to the outer packet
+//! (see [`Decoded`]); Teredo is only unwrapped when an IPv6 header whose length matches
+//! the datagram follows its indicators. Tunnels inside a fragmented datagram are not
+//! unwrapped: their payload is incomplete until the flow table reassembles it (and can
+//! decode the result again as [`LinkType::Raw`]).
 
 mod types;
 
@@ -30,8 +36,8 @@ use crate::ip::{IpProtocol, IpVersion};
 use crate::link::LinkType;
 use crate::loopback::{self, Family};
 use crate::{
-    geneve, gre, icmp, ieee80211, ipv4, ipv6, llc, mpls, prism, radiotap, sll, tcp, udp, vlan,
-    vxlan,
+    ayiya, capwap, chdlc, geneve, gre, gtp, icmp, ieee80211, ipv4, ipv6, llc, mpls, nflog, ppp,
+    pppoe, prism, radiotap, sll, tcp, teredo, udp, vlan, vxlan,
 };
 use std::net::IpAddr;
 
@@ -100,18 +106,40 @@ impl<'a> Walker<'a> {
                     Family::Unknown(_) => Next::NotIp(off),
                 })
             }
-            LinkType::Ieee80211 => self.ieee80211(0, false),
+            LinkType::Ieee80211 => self.ieee80211(0, false, false),
             LinkType::Ieee80211Radiotap => {
                 let p = radiotap::Packet::new_checked(f)?;
-                self.ieee80211(p.header_len(), p.data_pad())
+                self.ieee80211(p.header_len(), p.data_pad(), false)
             }
             LinkType::Ieee80211Prism if !prism::is_avs(f) => {
                 prism::Packet::new_checked(f)?;
-                self.ieee80211(prism::PRISM_HEADER_LEN, false)
+                self.ieee80211(prism::PRISM_HEADER_LEN, false, false)
             }
             LinkType::Ieee80211Prism | LinkType::Ieee80211Avs => {
                 let p = prism::AvsPacket::new_checked(f)?;
-                self.ieee80211(p.header_len(), false)
+                self.ieee80211(p.header_len(), false, false)
+            }
+            LinkType::Ppp => self.ppp(0),
+            LinkType::PppWithDir => {
+                // The direction byte.
+                need(Layer::Ppp, f, 1)?;
+                self.ppp(1)
+            }
+            LinkType::PppHdlc if !chdlc::is_cisco(f) => self.ppp(0),
+            LinkType::PppHdlc | LinkType::CiscoHdlc => {
+                let p = chdlc::Packet::new_checked(f)?;
+                self.ether(p.protocol(), chdlc::HEADER_LEN)
+            }
+            LinkType::Nflog => {
+                let p = nflog::Packet::new_checked(f)?;
+                let payload = p.payload_range();
+                // What follows the payload TLV is not part of the packet.
+                self.frame = &f[..payload.end];
+                Ok(match p.family() {
+                    nflog::AF_INET => Next::Ip(payload.start, Some(IpVersion::V4)),
+                    nflog::AF_INET6 => Next::Ip(payload.start, Some(IpVersion::V6)),
+                    _ => Next::NotIp(payload.start),
+                })
             }
             LinkType::Unknown(n) => Err(DecodeError::UnsupportedLinkType(n)),
         }
@@ -119,9 +147,26 @@ impl<'a> Walker<'a> {
 
     /// An 802.11 frame at `off`, down to what its LLC/SNAP header says follows. `data_pad`:
     /// the radio header says the body starts at the next multiple of 4 after the header.
-    fn ieee80211(&mut self, off: usize, data_pad: bool) -> Result<Next, DecodeError> {
+    /// `swapped_fc`: the two frame control bytes may be swapped (CAPWAP from Cisco
+    /// controllers; Wireshark swaps them by default): they are read swapped unless that
+    /// gives a protocol version other than 0.
+    fn ieee80211(
+        &mut self,
+        off: usize,
+        data_pad: bool,
+        swapped_fc: bool,
+    ) -> Result<Next, DecodeError> {
         let bytes = &self.frame[off..];
-        let p = ieee80211::Packet::new_checked(bytes)?;
+        let mut copy = [0u8; ieee80211::MAX_HEADER_LEN];
+        let header = if swapped_fc && bytes.len() >= 2 && bytes[1] & 3 == 0 {
+            let n = bytes.len().min(copy.len());
+            copy[..n].copy_from_slice(&bytes[..n]);
+            copy.swap(0, 1);
+            &copy[..n]
+        } else {
+            bytes
+        };
+        let p = ieee80211::Packet::new_checked(header)?;
         let mut header_len = p.header_len();
         if !p.has_body() {
             return Ok(Next::NotIp(off + header_len));
@@ -180,7 +225,26 @@ impl<'a> Walker<'a> {
             EtherType::Ipv4 => Ok(Next::Ip(off, Some(IpVersion::V4))),
             EtherType::Ipv6 => Ok(Next::Ip(off, Some(IpVersion::V6))),
             EtherType::Mpls | EtherType::MplsMulticast => self.mpls(off),
+            EtherType::PppoeSession => {
+                let p = pppoe::Packet::new_checked(&self.frame[off..])?;
+                self.d.encaps.push(Encap::Pppoe {
+                    session: p.session_id(),
+                });
+                self.ppp(off + pppoe::HEADER_LEN)
+            }
             _ => Ok(Next::NotIp(off)),
+        }
+    }
+
+    /// A PPP header at `off`, to what its protocol says follows.
+    fn ppp(&mut self, off: usize) -> Result<Next, DecodeError> {
+        let p = ppp::Packet::new_checked(&self.frame[off..])?;
+        let next = off + p.header_len();
+        match p.protocol() {
+            ppp::Protocol::Ipv4 => Ok(Next::Ip(next, Some(IpVersion::V4))),
+            ppp::Protocol::Ipv6 => Ok(Next::Ip(next, Some(IpVersion::V6))),
+            ppp::Protocol::Mpls | ppp::Protocol::MplsMulticast => self.mpls(next),
+            _ => Ok(Next::NotIp(next)),
         }
     }
 
@@ -324,11 +388,8 @@ impl<'a> Walker<'a> {
                 self.d.payload = p.payload();
                 self.d.truncated |= p.is_truncated();
                 let payload_off = off + udp::HEADER_LEN;
-                let ports = [p.src_port(), p.dst_port()];
-                if may_unwrap && ports.contains(&vxlan::PORT) {
-                    self.tunnel(Tunnel::Vxlan, payload_off);
-                } else if may_unwrap && ports.contains(&geneve::PORT) {
-                    self.tunnel(Tunnel::Geneve, payload_off);
+                if may_unwrap && let Some(kind) = Tunnel::by_udp_ports(p.src_port(), p.dst_port()) {
+                    self.tunnel(kind, payload_off);
                 }
             }
             IpProtocol::Icmp | IpProtocol::Icmpv6 => {
@@ -415,12 +476,20 @@ impl<'a> Walker<'a> {
             }
             Tunnel::Gre => {
                 let p = gre::Packet::new_checked(bytes)?;
-                if p.version() != 0 {
-                    // PPTP carries PPP.
-                    return Ok(false);
+                let inner = off + p.header_len();
+                if p.version() == 1 {
+                    // PPTP: a PPP frame, unless the packet is only an acknowledgment
+                    // (self.d.payload is still the whole GRE packet).
+                    if u16::from(p.protocol()) != gre::PROTOCOL_PPP
+                        || self.d.payload.len() <= p.header_len()
+                    {
+                        return Ok(false);
+                    }
+                    self.d.encaps.push(Encap::Gre { key: p.key() });
+                    let next = self.ppp(inner)?;
+                    return self.finish(next);
                 }
                 self.d.encaps.push(Encap::Gre { key: p.key() });
-                let inner = off + p.header_len();
                 match p.protocol() {
                     EtherType::ErspanII if !p.has_sequence() => {
                         self.d.encaps.push(Encap::Erspan {
@@ -439,12 +508,80 @@ impl<'a> Walker<'a> {
                     }
                     et if gre::is_aruba_wlan(u16::from(et)) => {
                         self.d.encaps.push(Encap::Ieee80211);
-                        self.ieee80211(inner, false)?
+                        self.ieee80211(inner, false, false)?
                     }
                     et => self.carried(et, inner)?,
                 }
             }
+            Tunnel::Gtp => {
+                let p = gtp::Packet::new_checked(bytes)?;
+                if !p.is_gpdu() {
+                    // Echo, error indication, end marker: signalling, no user packet.
+                    return Ok(false);
+                }
+                // The version nibble says which IP (a G-PDU does not otherwise).
+                let inner = off + p.header_len();
+                let version = match p.payload().first().map(|b| b >> 4) {
+                    Some(4) => IpVersion::V4,
+                    Some(6) => IpVersion::V6,
+                    _ => return Ok(false),
+                };
+                self.d.encaps.push(Encap::Gtp { teid: p.teid() });
+                Next::Ip(inner, Some(version))
+            }
+            Tunnel::Teredo => {
+                // The UDP payload as the length field cuts it (self.d is still the UDP
+                // packet): the IPv6 length must account for all of it.
+                let udp_payload = self.d.payload;
+                let p = if self.d.truncated {
+                    teredo::Packet::new_checked_cut(udp_payload)?
+                } else {
+                    teredo::Packet::new_checked(udp_payload)?
+                };
+                self.d.encaps.push(Encap::Teredo);
+                Next::Ip(off + p.header_len(), Some(IpVersion::V6))
+            }
+            Tunnel::Ayiya => {
+                let p = ayiya::Packet::new_checked(bytes)?;
+                let version = match p.next_header() {
+                    IpProtocol::IpIp => IpVersion::V4,
+                    IpProtocol::Ipv6 => IpVersion::V6,
+                    _ => return Ok(false),
+                };
+                if p.opcode() != ayiya::OPCODE_FORWARD {
+                    return Ok(false);
+                }
+                self.d.encaps.push(Encap::Ayiya);
+                Next::Ip(off + p.header_len(), Some(version))
+            }
+            Tunnel::Capwap => {
+                let p = capwap::Packet::new_checked(bytes)?;
+                if p.is_fragment() {
+                    return Err(DecodeError::Unsupported {
+                        layer: Layer::Capwap,
+                        what: "fragment",
+                    });
+                }
+                if p.is_keep_alive() {
+                    return Ok(false);
+                }
+                self.d.encaps.push(Encap::Capwap);
+                let inner = off + p.header_len();
+                if !p.is_native() {
+                    self.ethernet(inner)?
+                } else if p.wbid() == capwap::WBID_IEEE80211 {
+                    self.d.encaps.push(Encap::Ieee80211);
+                    self.ieee80211(inner, false, true)?
+                } else {
+                    return Ok(false);
+                }
+            }
         };
+        self.finish(next)
+    }
+
+    /// Decodes the IP packet a tunnel leads to; `Ok(false)` when it leads to something else.
+    fn finish(&mut self, next: Next) -> Result<bool, DecodeError> {
         match next {
             Next::Ip(off, v) => {
                 self.ip(off, v)?;
@@ -469,8 +606,33 @@ enum Tunnel {
     Gre,
     Vxlan,
     Geneve,
+    Gtp,
+    Teredo,
+    Ayiya,
+    Capwap,
 }
 
+impl Tunnel {
+    /// The tunnel a UDP port suggests, checked in this order on either port.
+    const UDP_PORTS: [(u16, Tunnel); 6] = [
+        (vxlan::PORT, Tunnel::Vxlan),
+        (geneve::PORT, Tunnel::Geneve),
+        (gtp::PORT, Tunnel::Gtp),
+        (teredo::PORT, Tunnel::Teredo),
+        (ayiya::PORT, Tunnel::Ayiya),
+        (capwap::DATA_PORT, Tunnel::Capwap),
+    ];
+
+    fn by_udp_ports(src: u16, dst: u16) -> Option<Tunnel> {
+        Tunnel::UDP_PORTS
+            .iter()
+            .find(|(port, _)| src == *port || dst == *port)
+            .map(|&(_, t)| t)
+    }
+}
+
+#[cfg(test)]
+mod link_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -171,11 +171,17 @@ pub enum Encap {
         /// The label.
         label: u32,
     },
+    /// A PPPoE session header (and the PPP header after it). Not a tunnel: a link layer,
+    /// like a VLAN tag.
+    Pppoe {
+        /// The PPPoE session id.
+        session: u16,
+    },
     /// IP directly in IP (4in4, 6in4, 4in6, 6in6).
     IpInIp,
-    /// GRE.
+    /// GRE (for PPTP's version 1: the PPP frame inside too).
     Gre {
-        /// The key field, if present.
+        /// The key field, if present (for PPTP: payload length and call id).
         key: Option<u32>,
     },
     /// ERSPAN in GRE.
@@ -195,17 +201,30 @@ pub enum Encap {
         /// The virtual network identifier.
         vni: u32,
     },
-    /// An 802.11 frame inside a tunnel (Aruba's GRE encapsulation). Not a tunnel itself:
-    /// it is the link layer the tunnel carries, like the Ethernet header inside VXLAN.
+    /// GTP-U (a G-PDU).
+    Gtp {
+        /// The tunnel endpoint identifier.
+        teid: u32,
+    },
+    /// Teredo (IPv6 in UDP).
+    Teredo,
+    /// AYIYA.
+    Ayiya,
+    /// The CAPWAP data channel.
+    Capwap,
+    /// An 802.11 frame inside a tunnel (Aruba's GRE encapsulation, CAPWAP). Not a tunnel
+    /// itself: it is the link layer the tunnel carries, like the Ethernet header inside
+    /// VXLAN.
     Ieee80211,
 }
 
 impl Encap {
-    /// True for tunnels (as opposed to VLAN tags, MPLS labels and 802.11 headers).
+    /// True for tunnels (as opposed to VLAN tags, MPLS labels, PPPoE sessions and 802.11
+    /// headers).
     pub fn is_tunnel(&self) -> bool {
         !matches!(
             self,
-            Encap::Vlan { .. } | Encap::Mpls { .. } | Encap::Ieee80211
+            Encap::Vlan { .. } | Encap::Mpls { .. } | Encap::Pppoe { .. } | Encap::Ieee80211
         )
     }
 }
@@ -281,10 +300,11 @@ pub struct Decoded<'a> {
     pub link: LinkType,
     /// The first VLAN id seen (the outer tag of a QinQ stack).
     pub vlan: Option<u16>,
-    /// Every VLAN tag, MPLS label and tunnel unwrapped, outermost first.
+    /// Every VLAN tag, MPLS label, PPPoE session and tunnel unwrapped, outermost first.
     pub encaps: Encaps,
-    /// What the innermost link layer said follows (`None` for raw IP and loopback links,
-    /// and for 802.11 frames without a SNAP header that names an EtherType).
+    /// What the innermost link layer said follows (`None` for raw IP, loopback, PPP and
+    /// NFLOG links, and for 802.11 frames without a SNAP header that names an EtherType).
+    /// For PPPoE it stays [`EtherType::PppoeSession`]: the PPP protocol is no EtherType.
     pub ethertype: Option<EtherType>,
     /// The outermost IP header, when tunnels were unwrapped (otherwise `None`).
     pub outer_ip: Option<IpInfo>,
