@@ -421,7 +421,8 @@ impl Engine {
             Outcome::Complete {
                 datagram,
                 overlapped,
-                ..
+                frames,
+                frame_bytes,
             } => {
                 self.frag_flows.remove(&id);
                 if overlapped {
@@ -432,17 +433,33 @@ impl Engine {
                         format!("{} -> {}", ip.src, ip.dst),
                     );
                 }
-                self.reassembled(ts, &datagram, d.vlan, interface);
+                self.reassembled(ts, &datagram, d.vlan, interface, (frames, frame_bytes));
             }
         }
     }
 
     /// Analyze a datagram rebuilt from fragments (already counted fragment by fragment).
-    fn reassembled(&mut self, ts: u64, datagram: &[u8], vlan: Option<u16>, interface: u32) {
+    ///
+    /// A datagram that was a tunnel's outer packet carries an inner flow the fragments were
+    /// not counted in (they counted in the outer one): it is counted there now, as the
+    /// frames that carried it.
+    fn reassembled(
+        &mut self,
+        ts: u64,
+        datagram: &[u8],
+        vlan: Option<u16>,
+        interface: u32,
+        (frames, frame_bytes): (u64, u64),
+    ) {
         match decode(LinkType::Raw, datagram) {
             Ok(mut whole) => {
                 whole.vlan = vlan;
-                self.transport(ts, &whole, 0, 0, interface, true);
+                let (packets, bytes) = if whole.outer_ip.is_some() {
+                    (frames, frame_bytes)
+                } else {
+                    (0, 0)
+                };
+                self.transport(ts, &whole, packets, bytes, interface, true);
             }
             Err(e) => self.global_weird(
                 ts,
@@ -458,7 +475,8 @@ impl Engine {
         // Analyzed at the time of their last fragment, not of the expiry.
         for (id, partial, last_ts) in self.defrag.expire(now) {
             if let Some(f) = self.frag_flows.remove(&id) {
-                self.reassembled(last_ts, &partial, f.vlan, f.interface);
+                let len = partial.len() as u64;
+                self.reassembled(last_ts, &partial, f.vlan, f.interface, (1, len));
             }
         }
         let timeout = crate::defrag::TIMEOUT_NS;
