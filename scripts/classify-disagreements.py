@@ -59,7 +59,16 @@ SPACEURI = ("by-design", "spaces inside the request target: tshark takes the fir
 EMPTYUA = ("by-design", "an empty User-Agent header: flowsight logs the empty value, tshark no field")
 LATIN1 = ("reference-wrong", "a Server header in UTF-8 (the shrug emoticon): tshark shows the bytes decoded as ISO-8859-1")
 
+NDPIJA4 = ("reference-wrong", "nDPI 4.11's JA4: it sets the SNI flag from the name's value (i for an IP-address SNI, d "
+           "without the extension), and hashes an empty extension list with SHA-256 (e3b0c44298fc); JA4 and its "
+           "reference implementations write i without the extension and 000000000000 for an empty part")
+MULTISPACE = ("reference-wrong", "several spaces after the method: tshark reads an empty URI; flowsight, as Zeek, the target")
+
 RULES = [
+    ("ndpi", "ndpi/pcap/KakaoTalk_chat.pcap", "ja4", None, NDPIJA4),
+    ("ndpi", "ndpi/pcap/tls_cipher_lens.pcap", "ja4", None, NDPIJA4),
+    ("ndpi", "ndpi/pcap/rdp_over_tls.pcap", "ja4", None, NDPIJA4),
+    ("tshark", "ndpi/pcap/http-manipulated.pcap", "http.request.uri", None, MULTISPACE),
     ("zeek", "zeek/Traces/http/multipart-form-data.pcap", "http.version", None, NOREPLYVER),
     ("tshark", "zeek/Traces/http/methods.pcap", "http.request.uri", None, NOURI),
     ("tshark", "zeek/Traces/http/no-uri.pcap", "http.request.uri", None, NOURI),
