@@ -34,6 +34,10 @@ pub enum Command {
     /// Read a capture file (pcap or pcapng, optionally gzip-compressed; '-' for standard
     /// input) and write its flow, HTTP, DNS, TLS and weird records.
     Read(ReadArgs),
+    /// Show traffic in the terminal by process, user, container, remote host or flow, live
+    /// or (-r) from a capture file. Keys: p/u/c/h/f group, Enter open, Esc back, / filter,
+    /// q quit.
+    Top(TopArgs),
 }
 
 /// Protocol-analysis flags shared by `live` and `read`.
@@ -94,6 +98,23 @@ pub struct ReadArgs {
     /// Protocol analysis.
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+/// `flowsight top` as typed: a capture file to replay, or the flags of `flowsight live`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Replay this capture file ('-': standard input) instead of capturing live. A capture
+    /// has no process owners: group by host (h) or flow (f).
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    pub read: Option<String>,
+    /// With -r: replay at the capture's own pace times X (2: twice as fast) instead of all
+    /// at once.
+    #[arg(long, value_name = "X", requires = "read")]
+    pub speed: Option<f64>,
+    /// Live capture, as `flowsight live` (whatever --active-timeout says, top has every open
+    /// flow reported at each flow-map scan, once a second, so rates move every second).
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// How TC programs attach.
@@ -310,6 +331,81 @@ impl ReadArgs {
     }
 }
 
+/// `flowsight top`, resolved.
+#[derive(Debug, Clone)]
+pub enum TopConfig {
+    /// Live capture (boxed: a live configuration is large and there is one per run).
+    Live(Box<LiveConfig>),
+    /// A capture file replayed.
+    Replay(ReplayConfig),
+}
+
+/// `flowsight top -r FILE`, resolved.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    /// The capture file, or `-`.
+    pub file: String,
+    /// Engine settings.
+    pub engine: flowsight_flow::EngineConfig,
+    /// Pace: capture time divided by this (None: all at once).
+    pub speed: Option<f64>,
+}
+
+impl TopArgs {
+    /// Check the flags and build the settings.
+    ///
+    /// Top needs an interim record of every open flow at every flow-map scan (once a second),
+    /// so each refresh has fresh rates. An active timeout equal to the scan period beats
+    /// against it (a flow reported a hair less than a period ago waits a whole period, and a
+    /// steady 100 KiB/s showed as 0, 200, 100 KiB/s); half the period gives exactly one record
+    /// per open flow per scan.
+    pub fn resolve(&self) -> Result<TopConfig> {
+        if self.live.output != "-" {
+            bail!("top draws on the terminal; -o/--output is for `flowsight live` and `read`");
+        }
+        let Some(file) = &self.read else {
+            let mut cfg = self.live.resolve()?;
+            let active = cfg.scan_interval.as_nanos() as u64 / 2;
+            cfg.timeouts.active_ns = active;
+            if let Some(engine) = &mut cfg.engine {
+                engine.timeouts.active_ns = active;
+            }
+            return Ok(TopConfig::Live(Box::new(cfg)));
+        };
+        if !self.live.interfaces.is_empty() || self.live.netns.is_some() {
+            bail!("-i and --netns are for live capture, not with -r");
+        }
+        let speed = match self.speed {
+            Some(x) if !x.is_finite() || x <= 0.0 => {
+                bail!("--speed must be a positive number, got {x}")
+            }
+            s => s,
+        };
+        let idle = seconds("idle-timeout", self.live.idle_timeout, false)?;
+        // Paced, a window is `speed` seconds of capture (one of the wall clock): half that, as
+        // live. At once there is one window, and interim records would only cost time.
+        let active = match speed {
+            Some(x) => Duration::from_secs_f64(x / 2.0).max(Duration::from_millis(1)),
+            None => seconds("active-timeout", self.live.active_timeout, false)?,
+        }
+        .as_nanos() as u64;
+        Ok(TopConfig::Replay(ReplayConfig {
+            file: file.clone(),
+            engine: flowsight_flow::EngineConfig {
+                timeouts: Timeouts {
+                    idle_ns: idle.as_nanos() as u64,
+                    active_ns: active,
+                    linger_ns: Timeouts::default().linger_ns,
+                },
+                analyze: !self.live.analysis.no_protocols,
+                app: self.live.analysis.resolve()?,
+                flow_records: true,
+            },
+            speed,
+        }))
+    }
+}
+
 fn output(o: &str) -> Output {
     match o {
         "-" => Output::Stdout,
@@ -464,6 +560,47 @@ mod tests {
             unreachable!()
         };
         assert!(a.resolve().unwrap_err().to_string().contains("--threads"));
+    }
+
+    #[test]
+    fn top_flags() {
+        let top = |args: &[&str]| {
+            let mut argv = vec!["flowsight", "top"];
+            argv.extend(args);
+            match Cli::try_parse_from(argv)?.command {
+                Command::Top(a) => a.resolve(),
+                _ => unreachable!(),
+            }
+        };
+        let TopConfig::Live(c) = top(&["-i", "lo", "--active-timeout", "30"]).unwrap() else {
+            panic!("no -r: live")
+        };
+        assert_eq!(c.capture.interfaces, vec!["lo"]);
+        assert_eq!(c.timeouts.active_ns, 500_000_000, "half the scan period");
+        assert_eq!(c.engine.unwrap().timeouts.active_ns, 500_000_000);
+        let TopConfig::Replay(r) = top(&["-r", "x.pcap", "--speed", "2"]).unwrap() else {
+            panic!("-r: replay")
+        };
+        assert_eq!((r.file.as_str(), r.speed), ("x.pcap", Some(2.0)));
+        assert!(r.engine.flow_records && r.engine.analyze);
+        assert_eq!(r.engine.timeouts.active_ns, 1_000_000_000);
+        let TopConfig::Replay(r) = top(&["-r", "x.pcap"]).unwrap() else {
+            panic!("-r: replay")
+        };
+        assert_eq!(r.speed, None);
+        assert_eq!(r.engine.timeouts.active_ns, 60_000_000_000);
+        for (args, msg) in [
+            (
+                &["-r", "x", "--speed", "0"][..],
+                "--speed must be a positive",
+            ),
+            (&["-r", "x", "-i", "lo"][..], "-i and --netns are for live"),
+            (&["-o", "x.json"][..], "top draws on the terminal"),
+        ] {
+            let e = top(args).unwrap_err().to_string();
+            assert!(e.contains(msg), "{args:?}: {e}");
+        }
+        assert!(top(&["--speed", "2"]).is_err(), "--speed needs -r");
     }
 
     #[test]

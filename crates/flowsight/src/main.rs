@@ -8,6 +8,7 @@ mod cli;
 mod live;
 mod read;
 mod serve;
+mod top;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -24,13 +25,19 @@ fn main() {
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
-        .format_target(false)
-        .init();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level));
+    logger.format_target(false);
+    if let Command::Top(_) = &cli.command {
+        // Not onto the screen top draws: kept and printed on exit.
+        logger.target(top::log_target());
+    }
+    logger.init();
     let result = match &cli.command {
         Command::Live(args) => args.resolve().and_then(|cfg| live::run(&cfg)).map(|()| 0),
         Command::Check(args) => check::run(args),
         Command::Read(args) => args.resolve().and_then(|cfg| read::run(&cfg)).map(|()| 0),
+        Command::Top(args) => args.resolve().and_then(|cfg| top::run(&cfg)).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,6 +4,7 @@
 mod json;
 mod metrics;
 mod tee;
+pub mod top;
 
 pub use json::JsonLines;
 pub use metrics::{DEFAULT_MAX_SERIES, Metrics, MetricsSink};

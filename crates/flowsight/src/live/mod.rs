@@ -49,16 +49,28 @@ fn wait_readable(fds: [std::os::fd::BorrowedFd<'_>; 2], timeout: Duration) {
 
 /// Run until a signal, `--duration`, or an error.
 pub fn run(cfg: &LiveConfig) -> Result<()> {
+    run_with(cfg, None, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`run`], with the records going to `sink` instead of `--output` when given, and stopping
+/// also when `stop` is set (`flowsight top` draws them and stops on its own keys).
+pub fn run_with(
+    cfg: &LiveConfig,
+    sink: Option<Box<dyn Sink + Send>>,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
     // setns(2) changes only the calling thread: enter before anything else starts.
     if let Some(ns) = &cfg.netns {
         netns::enter(ns)?;
     }
-    let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing the signal handler")?;
     }
-    let json = open_output(&cfg.output)?;
+    let json = match sink {
+        Some(sink) => sink,
+        None => open_output(&cfg.output)?,
+    };
     let sink: Box<dyn Sink> = match &cfg.metrics {
         // The metrics read the records the JSON sink writes, through the same pipeline.
         Some(serve) => {

@@ -1,0 +1,337 @@
+//! `flowsight top -r FILE` in a real terminal: the binary runs in a tmux session over a
+//! capture written here, keys are sent with `tmux send-keys`, and the screen is read back with
+//! `tmux capture-pane`. Skipped, loudly, where tmux is missing. No root needed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const CLIENT: [u8; 4] = [10, 1, 2, 3];
+const SERVER: [u8; 4] = [10, 9, 8, 7];
+const RESOLVER: [u8; 4] = [10, 5, 5, 5];
+const CPORT: u16 = 40000;
+const SPORT: u16 = 80;
+
+fn checksum(chunks: &[&[u8]]) -> u16 {
+    let mut sum = 0u32;
+    for c in chunks {
+        for pair in c.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+        }
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Ethernet + IPv4 around a transport header and payload, with correct lengths and checksum.
+fn ip_frame(src: [u8; 4], dst: [u8; 4], proto: u8, transport: &[u8]) -> Vec<u8> {
+    let total = (20 + transport.len()) as u16;
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let c = checksum(&[&ip]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(transport);
+    frame
+}
+
+fn tcp_frame(from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        (CLIENT, SERVER, CPORT, SPORT)
+    } else {
+        (SERVER, CLIENT, SPORT, CPORT)
+    };
+    let mut tcp = Vec::new();
+    tcp.extend_from_slice(&sport.to_be_bytes());
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&ack.to_be_bytes());
+    tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+    let c = checksum(&[&pseudo, &tcp]);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    ip_frame(src, dst, 6, &tcp)
+}
+
+/// A UDP datagram (checksum 0: none, allowed over IPv4).
+fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    ip_frame(src, dst, 17, &udp)
+}
+
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const PSH_ACK: u8 = 0x18;
+const FIN_ACK: u8 = 0x11;
+const REQUEST: &[u8] = b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: t/1\r\n\r\n";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 404 Not Found\r\nServer: s/2\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nnope!";
+
+/// A DNS query for example.test A, or its answer (10.9.8.7).
+fn dns(answer: bool) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34];
+    m.extend_from_slice(if answer { &[0x81, 0x80] } else { &[0x01, 0x00] });
+    m.extend_from_slice(&[0, 1, 0, u8::from(answer), 0, 0, 0, 0]);
+    m.extend_from_slice(b"\x07example\x04test\x00\x00\x01\x00\x01");
+    if answer {
+        m.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        m.extend_from_slice(&SERVER);
+    }
+    m
+}
+
+/// A DNS lookup, then an HTTP/1.1 exchange with the address it gave.
+fn frames() -> (Vec<Vec<u8>>, [u64; 2], [u64; 2]) {
+    let (c1, s1) = (1001u32, 5001u32);
+    let c2 = c1 + REQUEST.len() as u32;
+    let s2 = s1 + RESPONSE.len() as u32;
+    let lookup = vec![
+        udp_frame(CLIENT, RESOLVER, 53000, 53, &dns(false)),
+        udp_frame(RESOLVER, CLIENT, 53, 53000, &dns(true)),
+    ];
+    let http = vec![
+        (true, tcp_frame(true, c1 - 1, 0, SYN, b"")),
+        (false, tcp_frame(false, s1 - 1, c1, SYN | ACK, b"")),
+        (true, tcp_frame(true, c1, s1, ACK, b"")),
+        (true, tcp_frame(true, c1, s1, PSH_ACK, REQUEST)),
+        (false, tcp_frame(false, s1, c2, PSH_ACK, RESPONSE)),
+        (true, tcp_frame(true, c2, s2, FIN_ACK, b"")),
+        (false, tcp_frame(false, s2, c2 + 1, FIN_ACK, b"")),
+        (true, tcp_frame(true, c2 + 1, s2 + 1, ACK, b"")),
+    ];
+    let len = |f: &Vec<u8>| f.len() as u64;
+    let dns_bytes = [len(&lookup[0]), len(&lookup[1])];
+    let mut http_bytes = [0, 0];
+    for (from_client, f) in &http {
+        http_bytes[usize::from(!from_client)] += len(f);
+    }
+    let mut all = lookup;
+    all.extend(http.into_iter().map(|(_, f)| f));
+    (all, http_bytes, dns_bytes)
+}
+
+/// A classic little-endian pcap, one packet per 10 ms.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(10_000 * i as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// A tmux server of this test alone (its own socket), killed when the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("running tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).into()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "top"];
+        args.extend(keys);
+        assert!(self.cmd(&args).status.success());
+    }
+
+    fn alive(&self) -> bool {
+        self.cmd(&["has-session", "-t", "top"]).status.success()
+    }
+
+    /// Waits until the screen satisfies `ok`; panics with the screen and flowsight's stderr
+    /// when it does not within 10 s.
+    fn wait_for(&self, what: &str, errors: &Path, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "the screen never showed {what}:\n{s}\nflowsight's stderr:\n{}",
+                    std::fs::read_to_string(errors).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowsight-top-tmux-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// The line of `screen` that contains `needle`.
+fn line<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{screen}"))
+}
+
+#[test]
+fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP (no tmux): top_replays_a_capture_in_tmux needs tmux to run flowsight top in a terminal"
+        );
+        return;
+    }
+    let (frames, http, dns) = frames();
+    let file = scratch("top.pcap");
+    std::fs::write(&file, pcap(&frames)).unwrap();
+    let errors = scratch("stderr.txt");
+    let tmux = Tmux {
+        socket: format!("flowsight-top-test-{}", std::process::id()),
+    };
+    let command = format!(
+        "{} top -r {} 2>{}",
+        env!("CARGO_BIN_EXE_flowsight"),
+        file.display(),
+        errors.display()
+    );
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    // A capture has no owners, so top opens on hosts: the web server and the resolver,
+    // the busier first, with exact byte totals (each under 1 KiB, so shown in bytes).
+    let s = tmux.wait_for("both hosts, all read", &errors, |s| {
+        s.contains("10.9.8.7") && s.contains("10.5.5.5") && s.contains("done")
+    });
+    // Replayed at once, rates are averages over the capture's 90 ms.
+    assert_eq!(
+        s.lines().next().unwrap().trim_end(),
+        "flowsight top | host | 2 rows | filter: - | rates over 0.09 s | top.pcap: 10 packets, done",
+        "{s}"
+    );
+    let web = line(&s, "10.9.8.7");
+    assert!(web.starts_with("> 10.9.8.7 "), "{s}");
+    assert!(
+        web.ends_with(&format!("{} B {:>10}", http[0], format!("{} B", http[1]))),
+        "{web}"
+    );
+    let resolver = line(&s, "10.5.5.5");
+    assert!(
+        resolver.ends_with(&format!("{} B {:>10}", dns[0], format!("{} B", dns[1]))),
+        "{resolver}"
+    );
+    assert!(s.contains("p/u/c/h/f group"), "{s}");
+    let web_row = s.lines().position(|l| l.contains("10.9.8.7")).unwrap();
+    let resolver_row = s.lines().position(|l| l.contains("10.5.5.5")).unwrap();
+    assert!(web_row < resolver_row, "sorted by rate:\n{s}");
+
+    // f: one row per flow, with both ends and ports.
+    tmux.keys(&["f"]);
+    let s = tmux.wait_for("the flow grouping", &errors, |s| s.contains("| flow |"));
+    let web = line(&s, "10.9.8.7:80");
+    assert!(web.starts_with("> tcp   10.1.2.3:40000"), "{s}");
+    assert!(web.contains(" -  ") && web.contains(" end "), "{web}");
+    assert!(
+        line(&s, "10.5.5.5:53").contains("udp   10.1.2.3:53000"),
+        "{s}"
+    );
+
+    // Enter: the flow and its HTTP record; Esc: back to the list.
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the flow's details", &errors, |s| s.contains("> flow |"));
+    assert!(s.contains("tcp 10.1.2.3:40000 -> 10.9.8.7:80"), "{s}");
+    assert!(
+        s.contains(&format!("up        {} B ({} bytes)", http[0], http[0])),
+        "{s}"
+    );
+    assert!(
+        s.contains("http  GET example.test/a/b?x=1 -> 404 text/plain (5 B)"),
+        "{s}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the flow list again", &errors, |s| {
+        s.contains("| flow | 2 rows")
+    });
+
+    // The filter prompt: a port narrows the rows as it is typed.
+    tmux.keys(&["/", "53", "Enter"]);
+    let s = tmux.wait_for("the filtered list", &errors, |s| s.contains("filter: 53 |"));
+    assert!(s.contains("| 1 row |") && !s.contains("10.9.8.7"), "{s}");
+
+    // p: without owners, every flow is in the one `-` process row.
+    tmux.keys(&["p"]);
+    let s = tmux.wait_for("the process grouping", &errors, |s| {
+        s.contains("| process |")
+    });
+    assert!(line(&s, "PID").contains("PROCESS"), "{s}");
+    assert!(s.contains("> -       -"), "{s}");
+
+    // q: the program ends, and with it the session.
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux.alive() {
+        assert!(
+            Instant::now() < deadline,
+            "still running after q:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stderr = std::fs::read_to_string(&errors).unwrap();
+    assert!(stderr.is_empty(), "{stderr}");
+}
