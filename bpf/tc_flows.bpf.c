@@ -193,6 +193,9 @@ static __always_inline void fsight_recycle(const struct fsight_flow_key *k, stru
 		e->stats = *v;
 		bpf_ringbuf_submit(e, 0);
 	}
+	/* The new connection is sampled from its first packet, whatever the analyzers of the
+	 * old one had asked. */
+	bpf_map_delete_elem(&fsight_sample_stop, k);
 	__builtin_memset(v, 0, sizeof(*v));
 	v->first_ns = bpf_ktime_get_ns();
 	v->last_ns = v->first_ns;

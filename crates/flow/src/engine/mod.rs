@@ -169,6 +169,23 @@ impl Engine {
 
     /// One payload sample (live mode), with the attribution that names local owners.
     pub fn sample(&mut self, s: Sample<'_>, attribution: &mut dyn Attribution) {
+        // A sample from another socket than the flow's: a new connection on a reused
+        // 4-tuple whose samples came before the kernel's word that the old one ended (the two
+        // arrive on different rings). The old connection's analysis ends here, so the new
+        // one starts from its own first bytes.
+        let reused = self.table.get(&s.key).is_some_and(|f| {
+            f.stats
+                .sockets
+                .iter()
+                .zip(&s.sockets)
+                .any(|(mine, theirs)| {
+                    matches!((mine, theirs), (Some(m), Some(t))
+                    if !m.listener && !t.listener && m.cookie != t.cookie)
+                })
+        });
+        if reused && let Some(old) = self.table.remove(&s.key) {
+            self.close(old, EndReason::End);
+        }
         let (flags, seq) = match s.tcp {
             Some((_, syn, fin)) => (
                 (if syn { 0x02 } else { 0 }) | (if fin { 0x01 } else { 0 }),
@@ -776,6 +793,70 @@ mod tests {
             vec!["dns"],
             "the unanswered query, and no flow record"
         );
+    }
+
+    /// A new connection on a reused 4-tuple (another client socket) whose samples come
+    /// before the kernel's word that the old connection ended: each is analyzed from its own
+    /// first bytes, so both transactions are whole and no gap is reported.
+    #[test]
+    fn a_reused_four_tuple_starts_a_fresh_analysis() {
+        let (key, client) = FlowKey::from_packet(
+            ("10.0.0.2".parse().unwrap(), 40000),
+            ("10.0.0.1".parse().unwrap(), 80),
+            6,
+            1,
+            0,
+        );
+        let cfg = EngineConfig {
+            flow_records: false,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(cfg);
+        let req = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        for (cookie, isn, ts) in [(7u64, 1000u32, 1_000u64), (8, 900_000, 5_000)] {
+            let sockets = |listener| {
+                let mut s = [None, None];
+                s[client] = Some(SocketRef { cookie, listener });
+                s
+            };
+            for (sender, seq, payload, dt) in [
+                (client, isn, &req[..], 0),
+                (client ^ 1, 50_000 + isn, &resp[..], 10),
+            ] {
+                e.sample(
+                    Sample {
+                        key,
+                        sender,
+                        ts_ns: ts + dt,
+                        tcp: Some((seq, false, false)),
+                        payload,
+                        initiator: Initiator::Syn(client),
+                        sockets: sockets(false),
+                    },
+                    &mut NoAttribution,
+                );
+            }
+        }
+        e.end_flow(&key);
+        e.finish();
+        let records: Vec<Record> = e.drain().collect();
+        let http: Vec<_> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Http(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(http.len(), 2, "{records:#?}");
+        for h in http {
+            assert_eq!(
+                h.http.request.as_ref().map(|r| r.method.as_str()),
+                Some("GET")
+            );
+            assert_eq!(h.http.response.as_ref().map(|r| r.status_code), Some(200));
+        }
+        assert!(!records.iter().any(|r| r.kind() == "weird"), "{records:#?}");
     }
 
     #[test]
