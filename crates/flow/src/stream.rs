@@ -33,6 +33,8 @@ pub struct Stream {
     delivered: u64,
     /// The furthest the peer acknowledged past `next` while nothing was kept.
     acked_ahead: Option<u32>,
+    /// Bytes reported as gaps so far.
+    skipped: u64,
 }
 
 /// `a - b` in sequence space, as a signed distance (RFC 1982 arithmetic).
@@ -49,6 +51,15 @@ impl Stream {
     /// Bytes delivered so far.
     pub fn delivered(&self) -> u64 {
         self.delivered
+    }
+
+    /// The stream offset (bytes from the first, gaps included) of sequence number `seq`, when
+    /// it is at or after the next byte to deliver and within reach.
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        let d = seq_diff(seq, self.next?);
+        (0..=1 << 30)
+            .contains(&d)
+            .then(|| self.delivered + self.skipped + d as u64)
     }
 
     /// Bytes held out of order.
@@ -85,7 +96,7 @@ impl Stream {
         // Only when the segment was delivered in order: a kept segment's cut is found later
         // as a hole.
         if cut > 0 && self.next == Some(end) {
-            sink.gap(u64::from(cut));
+            self.gap(u64::from(cut), sink);
             self.next = Some(end.wrapping_add(cut));
             self.drain_pending(sink);
         }
@@ -120,7 +131,7 @@ impl Stream {
         } else if self.acked_ahead.is_some_and(|a| seq_diff(a, data_seq) >= 0) {
             // The peer acknowledged everything up to this segment: the hole before it is
             // bytes the capture missed, reported now, at this segment's time.
-            sink.gap(d as u64);
+            self.gap(d as u64, sink);
             self.next = Some(data_seq);
             self.deliver(payload, sink);
             self.drain_pending(sink);
@@ -130,6 +141,11 @@ impl Stream {
                 self.skip_hole(sink);
             }
         }
+    }
+
+    fn gap(&mut self, len: u64, sink: &mut impl StreamSink) {
+        self.skipped += len;
+        sink.gap(len);
     }
 
     fn deliver(&mut self, bytes: &[u8], sink: &mut impl StreamSink) {
@@ -181,7 +197,7 @@ impl Stream {
         };
         let hole = seq_diff(seq, next);
         if hole > 0 {
-            sink.gap(hole as u64);
+            self.gap(hole as u64, sink);
             self.next = Some(seq);
         }
         self.drain_pending(sink);
@@ -221,7 +237,7 @@ impl Stream {
             .unwrap_or(missing);
         let hole = missing.min(first);
         if hole > 0 {
-            sink.gap(hole as u64);
+            self.gap(hole as u64, sink);
             self.next = Some(next.wrapping_add(hole as u32));
             self.drain_pending(sink);
         }
@@ -246,7 +262,7 @@ impl Stream {
                 missing -= 1; // the FIN's own sequence number
             }
             if missing > 0 && missing <= 1 << 30 {
-                sink.gap(missing as u64);
+                self.gap(missing as u64, sink);
                 self.next = Some(ack);
             }
         }

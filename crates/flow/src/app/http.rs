@@ -48,6 +48,7 @@ fn new(cfg: &AppConfig) -> Box<dyn Analyzer> {
         waiting: VecDeque::new(),
         answering: None,
         response_lost: false,
+        acked: [0; 2],
         tunnel: false,
         headers: cfg.http_headers.clone(),
         log_credentials: cfg.log_credentials,
@@ -112,11 +113,15 @@ struct SideState {
     /// delivery).
     buf: Vec<u8>,
     phase: Phase,
+    /// Stream offset of `buf[0]` (of the next bytes when `buf` is empty), gaps included.
+    consumed: u64,
 }
 
 /// One request/response pair being assembled.
 #[derive(Debug, Default)]
 struct Txn {
+    /// Client stream offset where the request's head starts.
+    start: u64,
     request: Option<HttpRequest>,
     request_ts: Option<u64>,
     url: Option<Url>,
@@ -134,6 +139,8 @@ struct HttpAnalyzer {
     answering: Option<Txn>,
     /// A gap swallowed the start of a response: the oldest waiting request lost its answer.
     response_lost: bool,
+    /// Bytes of each side's stream the peer has acknowledged (captures only).
+    acked: [u64; 2],
     /// A CONNECT succeeded: the rest of the connection is a tunnel.
     tunnel: bool,
     headers: Vec<String>,
@@ -163,7 +170,7 @@ impl HttpAnalyzer {
         out
     }
 
-    fn request(&mut self, cx: &mut Cx<'_>, ts: u64, head: &RequestHead<'_>) {
+    fn request(&mut self, cx: &mut Cx<'_>, ts: u64, head: &RequestHead<'_>, start: u64) {
         if head.target.is_empty() {
             cx.weird(ts, "http_missing_uri", "http", text(head.method));
         }
@@ -172,6 +179,7 @@ impl HttpAnalyzer {
         let target = text(head.target);
         let domain = host.or_else(|| absolute_host(&target));
         let txn = Txn {
+            start,
             request: Some(HttpRequest {
                 method: text(head.method),
                 referrer: head.referer.map(text),
@@ -205,13 +213,23 @@ impl HttpAnalyzer {
         if head.is_informational() && head.status != 101 {
             return BodyLength::None;
         }
-        // After a lost response, a later one pairs with a later request (when there is
-        // one: with a single request waiting, the gap ate something else).
-        if std::mem::take(&mut self.response_lost)
-            && self.waiting.len() >= 2
-            && let Some(orphan) = self.waiting.pop_front()
-        {
-            self.emit(cx, orphan);
+        // After lost responses, this one answers a later request. When the server's ACK
+        // says it had received a later request's head before answering, the ones before it
+        // were answered in the hole (non-pipelined traffic; any number of them). Without ACKs
+        // (live samples), one lost response is assumed, and only when a later request waits.
+        if std::mem::take(&mut self.response_lost) {
+            let acked = self.acked[Side::Client.index()];
+            let answered_in_hole = |w: &VecDeque<Txn>| {
+                w.len() >= 2 && if acked > 0 { w[1].start < acked } else { true }
+            };
+            let mut dropped = 0;
+            while answered_in_hole(&self.waiting) && (acked > 0 || dropped == 0) {
+                let Some(orphan) = self.waiting.pop_front() else {
+                    break;
+                };
+                self.emit(cx, orphan);
+                dropped += 1;
+            }
         }
         bad_header_lines(cx, ts, &head.headers);
         let mut txn = self.waiting.pop_front().unwrap_or_default();
@@ -247,7 +265,17 @@ impl HttpAnalyzer {
 
     /// The complete lines of a head whose end a gap swallowed, parsed as a whole head.
     /// Returns whether there was a start line to log.
-    fn salvage_head(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64) -> bool {
+    fn salvage_head(
+        &mut self,
+        cx: &mut Cx<'_>,
+        side: Side,
+        ts: u64,
+        (held, hole): (u64, u64),
+    ) -> bool {
+        // `gap` has moved `consumed` past the held bytes and the hole.
+        let start = self.sides[side.index()]
+            .consumed
+            .saturating_sub(held + hole);
         let buf = std::mem::take(&mut self.sides[side.index()].buf);
         let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
             return false;
@@ -257,7 +285,7 @@ impl HttpAnalyzer {
         match side {
             Side::Client => match parse_request_head(&head) {
                 Ok(Some((h, _))) => {
-                    self.request(cx, ts, &h);
+                    self.request(cx, ts, &h, start);
                     true
                 }
                 _ => false,
@@ -319,6 +347,7 @@ impl HttpAnalyzer {
         if matches!(self.sides[i].phase, Phase::Dead) {
             return;
         }
+        let base = self.sides[i].consumed;
         let mut held = std::mem::take(&mut self.sides[i].buf);
         let owned = !held.is_empty();
         if owned {
@@ -373,7 +402,7 @@ impl HttpAnalyzer {
                     let parsed = match side {
                         Side::Client => parse_request_head(rest).map(|r| {
                             r.map(|(head, used)| {
-                                self.request(cx, ts, &head);
+                                self.request(cx, ts, &head, base + pos as u64);
                                 (head.body_length(), used)
                             })
                         }),
@@ -420,6 +449,7 @@ impl HttpAnalyzer {
         if matches!(self.sides[i].phase, Phase::Dead) {
             return;
         }
+        self.sides[i].consumed = base + pos as u64;
         if owned {
             held.drain(..pos);
             self.sides[i].buf = held;
@@ -440,6 +470,9 @@ impl Analyzer for HttpAnalyzer {
 
     fn gap(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, len: u64) {
         let st = &mut self.sides[side.index()];
+        // Whatever is held and the hole itself are behind us after this.
+        let held = st.buf.len() as u64;
+        st.consumed += held + len;
         // A hole inside a Content-Length body only shortens what we saw of it; anywhere
         // else the message boundaries are lost.
         if let Phase::Body(dec) = &mut st.phase
@@ -458,7 +491,8 @@ impl Analyzer for HttpAnalyzer {
         // A head cut by the gap (a capture with a short snap length cuts every packet) is
         // logged with the lines it has.
         let in_head = matches!(st.phase, Phase::Head);
-        let salvaged = in_head && !st.buf.is_empty() && self.salvage_head(cx, side, ts_ns);
+        let salvaged =
+            in_head && !st.buf.is_empty() && self.salvage_head(cx, side, ts_ns, (held, len));
         if side == Side::Server && in_head && !salvaged {
             // Between messages (or inside a head) a response was lost, with its start line.
             self.response_lost = true;
@@ -474,6 +508,11 @@ impl Analyzer for HttpAnalyzer {
             "http",
             format!("{len} bytes missing"),
         );
+    }
+
+    fn acked(&mut self, side: Side, bytes: u64) {
+        let a = &mut self.acked[side.index()];
+        *a = (*a).max(bytes);
     }
 
     fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {

@@ -23,6 +23,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// The other end.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+
     /// 0 for the client, 1 for the server.
     pub fn index(self) -> usize {
         match self {
@@ -106,6 +114,10 @@ pub trait Analyzer: Send {
     /// Whether more bytes from this side could still produce or complete a record. When both
     /// sides say no, the flow's bytes are no longer reassembled (or sampled, live).
     fn wants(&self, side: Side) -> bool;
+    /// The peer has acknowledged the first `bytes` bytes of `side`'s stream (TCP, read from
+    /// captures: live samples carry no ACK). Analyzers that pair messages across directions
+    /// use it to tell which requests a response can answer.
+    fn acked(&mut self, _side: Side, _bytes: u64) {}
     /// True when the connection became a tunnel (an HTTP CONNECT that succeeded): once the
     /// analyzer wants nothing more, the engine looks for a TLS handshake in what follows.
     fn tunnel(&self) -> bool {

@@ -82,6 +82,8 @@ pub(super) struct Segment<'a> {
     pub(super) payload: &'a [u8],
     /// Payload bytes the capture cut off the end of this segment (a short snap length).
     pub(super) cut: u32,
+    /// The segment's ACK number, when it has one (captures; live samples carry none).
+    pub(super) ack: Option<u32>,
 }
 
 /// Payload of one packet of a flow, sent by canonical endpoint `sender`.
@@ -126,6 +128,14 @@ pub(super) fn analyze_payload(
     } else {
         Transport::Udp
     };
+    // What this segment's sender has received of the other side, for analyzers that pair
+    // messages across directions.
+    if let (Some(ack), AppState::Active(a)) = (seg.ack, &mut app.core.state) {
+        let other = side.other();
+        if let Some(off) = app.streams[other.index()].offset_of(ack) {
+            a.acked(other, off);
+        }
+    }
     let mut sink = AppSink::new(&mut app.core, side, ts, ports, transport, parts);
     match seg.tcp {
         Some((seq, syn, fin)) => {

@@ -256,6 +256,7 @@ impl Engine {
                 tcp: seq,
                 payload: s.payload,
                 cut: 0,
+                ack: None,
             },
             &mut parts,
         );
@@ -542,6 +543,7 @@ impl Engine {
                         tcp,
                         payload: d.payload,
                         cut,
+                        ack,
                     },
                     &mut parts,
                 );
