@@ -201,6 +201,11 @@ pub struct LiveArgs {
     /// other than loopback needs --token-file.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Serve the dashboard on http://ADDR/, the REST API under /api/v1/ and /metrics (one
+    /// server; --metrics ADDR serves the same). An address other than loopback needs
+    /// --token-file.
+    #[arg(long, value_name = "ADDR", conflicts_with = "metrics")]
+    pub web: Option<std::net::SocketAddr>,
     /// A file holding the bearer token every HTTP request must send
     /// (`Authorization: Bearer TOKEN`).
     #[arg(long, value_name = "FILE")]
@@ -263,7 +268,7 @@ pub struct LiveConfig {
     pub netns: Option<String>,
     /// Flow map read period.
     pub scan_interval: Duration,
-    /// The metrics endpoint, when asked for.
+    /// The HTTP endpoint (dashboard, API, metrics), from --web or --metrics.
     pub metrics: Option<crate::serve::ServeConfig>,
 }
 
@@ -483,7 +488,8 @@ impl LiveArgs {
             netns: self.netns.clone(),
             scan_interval: Duration::from_millis(self.scan_interval_ms),
             metrics: self
-                .metrics
+                .web
+                .or(self.metrics)
                 .map(|addr| {
                     crate::serve::ServeConfig::new(
                         addr,
@@ -507,6 +513,17 @@ mod tests {
             Command::Live(a) => a.resolve(),
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn web_and_metrics_start_the_same_server() {
+        for flag in ["--web", "--metrics"] {
+            let c = live(&[flag, "127.0.0.1:9464"]).unwrap();
+            assert_eq!(c.metrics.unwrap().addr.port(), 9464, "{flag}");
+        }
+        assert!(live(&["--web", "127.0.0.1:1", "--metrics", "127.0.0.1:2"]).is_err());
+        let err = live(&["--web", "0.0.0.0:9464"]).unwrap_err().to_string();
+        assert!(err.contains("--token-file"), "{err}");
     }
 
     #[test]

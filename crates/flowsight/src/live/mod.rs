@@ -72,12 +72,21 @@ pub fn run_with(
         None => open_output(&cfg.output)?,
     };
     let sink: Box<dyn Sink> = match &cfg.metrics {
-        // The metrics read the records the JSON sink writes, through the same pipeline.
+        // The metrics and the web API read the records the JSON sink writes, through the
+        // same pipeline.
         Some(serve) => {
             let metrics = Arc::new(std::sync::Mutex::new(Metrics::new(serve.max_series)));
-            let server = crate::serve::start(serve, Arc::clone(&metrics))?;
-            log::info!("metrics on http://{}/metrics", server.addr);
-            Box::new(Tee(vec![json, Box::new(MetricsSink(metrics))]))
+            let web = Arc::new(std::sync::Mutex::new(crate::serve::WebState::default()));
+            let server = crate::serve::start(serve, Arc::clone(&metrics), Arc::clone(&web))?;
+            log::info!(
+                "dashboard on http://{0}/, API on http://{0}/api/v1/, metrics on http://{0}/metrics",
+                server.addr
+            );
+            Box::new(Tee(vec![
+                json,
+                Box::new(MetricsSink(metrics)),
+                Box::new(crate::serve::WebSink::live(web)),
+            ]))
         }
         None => json,
     };

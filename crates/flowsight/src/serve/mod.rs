@@ -1,0 +1,451 @@
+//! The HTTP endpoint: `/metrics` in the Prometheus text format, the REST API under
+//! `/api/v1/` ([`api`]) and the dashboard at `/` ([`assets`]), all from the same records the
+//! JSON sink writes.
+//!
+//! It runs on its own thread with a small tokio runtime and only reads the shared metrics and
+//! web state; capture never waits on it beyond the locks' short copies. Bound to loopback it is open; on any other address every
+//! request must carry the bearer token from `--token-file` (compared in constant time, never
+//! logged). No CORS headers are sent, so browsers keep other origins out.
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use flowsight_sink::Metrics;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+mod api;
+mod assets;
+pub mod state;
+
+pub use state::{SharedWeb, WebSink, WebState};
+
+/// Where and how to serve.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The address to listen on.
+    pub addr: SocketAddr,
+    /// The bearer token, required on a non-loopback address.
+    token: Option<String>,
+    /// Traffic label sets with their own series.
+    pub max_series: usize,
+}
+
+impl ServeConfig {
+    /// Checks the address against the token rule and reads the token file.
+    pub fn new(addr: SocketAddr, token_file: Option<&Path>, max_series: usize) -> Result<Self> {
+        let token = token_file
+            .map(|p| -> Result<String> {
+                let t = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the token file {}", p.display()))?;
+                let t = t.trim().to_string();
+                if t.len() < 16 {
+                    bail!(
+                        "the token in {} is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 32`)",
+                        p.display()
+                    );
+                }
+                Ok(t)
+            })
+            .transpose()?;
+        if !addr.ip().is_loopback() && token.is_none() {
+            bail!(
+                "serving on {addr} (not loopback) needs --token-file: the endpoint would be open to the network"
+            );
+        }
+        if max_series == 0 {
+            bail!("--metrics-max-series must be at least 1");
+        }
+        Ok(ServeConfig {
+            addr,
+            token,
+            max_series,
+        })
+    }
+}
+
+/// A running server; it stops with the process.
+pub struct Server {
+    /// The address it listens on (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+}
+
+#[derive(Clone)]
+struct Shared {
+    metrics: Arc<Mutex<Metrics>>,
+    web: SharedWeb,
+    token: Option<Arc<str>>,
+}
+
+/// Bind now (so a busy port is an error at start-up) and serve on a thread.
+pub fn start(cfg: &ServeConfig, metrics: Arc<Mutex<Metrics>>, web: SharedWeb) -> Result<Server> {
+    let listener = std::net::TcpListener::bind(cfg.addr)
+        .with_context(|| format!("listening on {}", cfg.addr))?;
+    listener
+        .set_nonblocking(true)
+        .context("setting the listener non-blocking")?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let shared = Shared {
+        metrics,
+        web,
+        token: cfg.token.as_deref().map(Arc::from),
+    };
+    let app = router(shared);
+    std::thread::Builder::new()
+        .name("flowsight-http".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    log::error!("the HTTP server could not start: {e}");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        log::error!("the HTTP server could not start: {e}");
+                        return;
+                    }
+                };
+                if let Err(e) = axum::serve(listener, app).await {
+                    log::error!("the HTTP server stopped: {e}");
+                }
+            });
+        })
+        .context("starting the HTTP thread")?;
+    Ok(Server { addr })
+}
+
+/// Every route the server answers, path and handler: the one list the router is built from
+/// and the OpenAPI test walks, so a route cannot be added without being documented.
+fn routes() -> Vec<(&'static str, MethodRouter<Shared>)> {
+    vec![
+        ("/", get(assets::index)),
+        ("/app.js", get(assets::script)),
+        ("/app.css", get(assets::style)),
+        ("/metrics", get(metrics)),
+        ("/api/v1/flows", get(api::flows)),
+        ("/api/v1/processes", get(api::processes)),
+        ("/api/v1/containers", get(api::containers)),
+        ("/api/v1/records", get(api::records)),
+        ("/api/v1/stats", get(api::stats)),
+        ("/api/v1/timeseries", get(api::timeseries)),
+        ("/api/v1/openapi.json", get(api::openapi)),
+    ]
+}
+
+fn router(shared: Shared) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
+        // The layer wraps every route above: one token rule for all of them.
+        .layer(middleware::from_fn_with_state(shared.clone(), auth))
+        .with_state(shared)
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    let text = s.metrics.lock().unwrap_or_else(|e| e.into_inner()).render();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// Every request needs the token when one is configured.
+async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        let sent = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same(sent.as_bytes(), token.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Constant-time comparison: the time taken does not tell how much of a guess was right.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowsight_record::Record;
+    use std::io::{Read, Write};
+
+    /// One request over a real socket; the status code and body.
+    fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let code = out[9..12].parse().unwrap();
+        let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        (code, body.to_string())
+    }
+
+    /// A web state fed the example records between two ticks one second apart, so the
+    /// example flow has a rate.
+    fn web_with_records() -> SharedWeb {
+        let mut w = WebState::default();
+        w.tick(flowsight_record::Timestamp(1_795_333_024_000_000_000));
+        for r in Record::examples() {
+            w.observe(&r);
+        }
+        w.tick(flowsight_record::Timestamp(1_795_333_026_000_000_000));
+        Arc::new(Mutex::new(w))
+    }
+
+    fn json(addr: SocketAddr, path: &str) -> serde_json::Value {
+        let (code, body) = get(addr, path, None);
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+    }
+
+    fn loopback_server() -> Server {
+        let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
+        start(&cfg, metrics_with_records(), web_with_records()).unwrap()
+    }
+
+    #[test]
+    fn flows_have_owners_totals_rates_and_filter() {
+        let server = loopback_server();
+        let v = json(server.addr, "/api/v1/flows");
+        assert_eq!(v["matched"], 1, "{v}");
+        let f = &v["flows"][0];
+        assert_eq!(f["transport"], "tcp");
+        assert_eq!(f["source"]["ip"], "10.0.0.1");
+        assert_eq!(f["source"]["port"], 40000);
+        assert_eq!(f["source"]["process"]["name"], "curl");
+        assert_eq!(f["destination"]["port"], 80);
+        assert!(f["bytes"]["source"].as_u64().unwrap() > 0, "{f}");
+        assert!(f["rate"]["source"].as_f64().unwrap() > 0.0, "{f}");
+        assert!(f["start"].as_str().unwrap().ends_with('Z'), "{f}");
+        // The filter looks at process, address and port, case-insensitively.
+        for q in ["CURL", "10.0.0.2", "40000"] {
+            assert_eq!(
+                json(server.addr, &format!("/api/v1/flows?q={q}"))["matched"],
+                1
+            );
+        }
+        let none = json(server.addr, "/api/v1/flows?q=nginx");
+        assert_eq!(none["matched"], 0);
+        assert_eq!(none["flows"].as_array().unwrap().len(), 0);
+        assert_eq!(
+            json(server.addr, "/api/v1/flows?limit=0")["flows"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(get(server.addr, "/api/v1/flows?limit=x", None).0, 400);
+    }
+
+    #[test]
+    fn processes_containers_stats_and_timeseries() {
+        let server = loopback_server();
+        let p = json(server.addr, "/api/v1/processes");
+        let curl = p["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "curl")
+            .unwrap_or_else(|| panic!("{p}"));
+        assert!(curl["pid"].as_u64().is_some(), "{curl}");
+        assert!(curl["bytes"]["tx"].as_u64().unwrap() > 0, "{curl}");
+        assert_eq!(curl["flows"], 1);
+        let c = json(server.addr, "/api/v1/containers");
+        assert!(!c["containers"].as_array().unwrap().is_empty(), "{c}");
+        assert!(c["containers"][0]["id"].is_string(), "{c}");
+        let s = json(server.addr, "/api/v1/stats");
+        assert_eq!(s["type"], "stats");
+        let t = json(server.addr, "/api/v1/timeseries");
+        let points = t["points"].as_array().unwrap();
+        // One point per tick: the first window was empty.
+        assert_eq!(points.len(), 2, "{t}");
+        assert_eq!(points[0]["processes"].as_array().unwrap().len(), 0, "{t}");
+        assert!(
+            points[1]["processes"][0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("curl ("),
+            "{t}"
+        );
+        // Before any stats record, a 404 rather than an empty object.
+        let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
+        let empty = start(&cfg, metrics_with_records(), SharedWeb::default()).unwrap();
+        assert_eq!(get(empty.addr, "/api/v1/stats", None).0, 404);
+    }
+
+    #[test]
+    fn records_are_the_log_json_filtered_by_type() {
+        let server = loopback_server();
+        let all = json(server.addr, "/api/v1/records");
+        let kinds: Vec<&str> = all["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.len(), 3, "{all}");
+        for k in ["http", "dns", "tls"] {
+            assert!(kinds.contains(&k), "{all}");
+            let one = json(server.addr, &format!("/api/v1/records?type={k}&limit=10"));
+            let list = one["records"].as_array().unwrap();
+            assert_eq!(list.len(), 1, "{one}");
+            // Exactly what the log writes for the same record.
+            let logged = Record::examples()
+                .into_iter()
+                .find(|r| r.kind() == k)
+                .map(|r| serde_json::to_value(r).unwrap())
+                .unwrap();
+            assert_eq!(list[0], logged);
+        }
+        assert_eq!(
+            json(server.addr, "/api/v1/records?limit=1")["records"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(get(server.addr, "/api/v1/records?type=flow", None).0, 400);
+    }
+
+    #[test]
+    fn openapi_documents_every_route_and_nothing_else() {
+        let server = loopback_server();
+        let doc = json(server.addr, "/api/v1/openapi.json");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let served: Vec<&str> = routes().into_iter().map(|(p, _)| p).collect();
+        for p in &served {
+            assert!(
+                paths.contains_key(*p),
+                "{p} is served but not in openapi.json"
+            );
+            assert!(paths[*p]["get"]["responses"]["200"].is_object(), "{p}");
+        }
+        for p in paths.keys() {
+            assert!(
+                served.contains(&p.as_str()),
+                "{p} is documented but not served"
+            );
+        }
+    }
+
+    #[test]
+    fn dashboard_is_served_with_a_strict_policy() {
+        let server = loopback_server();
+        for (path, needle) in [
+            ("/", "<canvas id=\"chart\""),
+            ("/app.js", "textContent"),
+            ("/app.css", "canvas"),
+        ] {
+            let (code, body) = get(server.addr, path, None);
+            assert_eq!(code, 200, "{path}");
+            assert!(body.contains(needle), "{path}");
+        }
+        // Data goes into the page as text only.
+        assert!(!assets::APP_JS.contains("innerHTML"));
+        assert!(!assets::APP_JS.contains("insertAdjacentHTML"));
+        let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let head = out.split("\r\n\r\n").next().unwrap().to_lowercase();
+        assert!(
+            head.contains("content-security-policy: default-src 'none'"),
+            "{head}"
+        );
+        assert!(!head.contains("access-control-allow-origin"), "{head}");
+    }
+
+    fn metrics_with_records() -> Arc<Mutex<Metrics>> {
+        let mut m = Metrics::new(10);
+        for r in Record::examples() {
+            m.observe(&r);
+        }
+        Arc::new(Mutex::new(m))
+    }
+
+    #[test]
+    fn loopback_serves_metrics_without_a_token() {
+        let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
+        let server = start(&cfg, metrics_with_records(), web_with_records()).unwrap();
+        let (code, body) = get(server.addr, "/metrics", None);
+        assert_eq!(code, 200);
+        assert!(
+            body.contains("flowsight_records_written_total{type=\"flow\"} 1"),
+            "{body}"
+        );
+        assert!(body.contains("flowsight_bytes_total{"), "{body}");
+        assert_eq!(get(server.addr, "/nothing", None).0, 404);
+    }
+
+    #[test]
+    fn another_address_needs_the_token_on_every_request() {
+        let dir = std::env::temp_dir().join(format!("flowsight-serve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "0123456789abcdef0123\n").unwrap();
+        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let err = ServeConfig::new(any, None, 10).unwrap_err().to_string();
+        assert!(err.contains("--token-file"), "{err}");
+        let cfg = ServeConfig::new(any, Some(&file), 10).unwrap();
+        let server = start(&cfg, metrics_with_records(), web_with_records()).unwrap();
+        let local = SocketAddr::from(([127, 0, 0, 1], server.addr.port()));
+        assert_eq!(get(local, "/metrics", None).0, 401);
+        // Every route, the dashboard and the API included, follows the same rule.
+        for (path, _) in routes() {
+            assert_eq!(get(local, path, None).0, 401, "{path}");
+            assert_eq!(
+                get(local, path, Some("0123456789abcdef0124")).0,
+                401,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            get(local, "/api/v1/flows", Some("0123456789abcdef0123")).0,
+            200
+        );
+        assert_eq!(get(local, "/metrics", Some("0123456789abcdef0124")).0, 401);
+        assert_eq!(get(local, "/metrics", Some("0123456789abcdef0123")).0, 200);
+        // A short token is refused at start-up.
+        std::fs::write(&file, "short").unwrap();
+        assert!(ServeConfig::new(any, Some(&file), 10).is_err());
+    }
+}
