@@ -72,7 +72,12 @@ function drawChart(points) {
     vals.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
     ctx.stroke();
   }
+  // What was drawn, for tests and debugging: the lines, and the pixels painted.
   canvas.dataset.series = String(series.size);
+  const px = ctx.getImageData(0, 0, w, h).data;
+  let ink = 0;
+  for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) ink++;
+  canvas.dataset.ink = String(ink);
   const legend = document.getElementById("legend");
   legend.replaceChildren();
   const last = points.length ? points[points.length - 1].processes : [];
