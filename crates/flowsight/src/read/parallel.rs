@@ -239,8 +239,18 @@ fn run_rereading(
             .map_err(|_| anyhow!("an analysis thread panicked"))??;
         tally.merge(t);
     }
+    end_output(out_tx, writer, &tally.final_record(started, packets), &bar)
+}
+
+/// The final stats record goes out after every worker's records; then the writer finishes.
+fn end_output(
+    out_tx: SyncSender<Vec<u8>>,
+    writer: std::thread::JoinHandle<Result<()>>,
+    stats: &flowsight_record::Record,
+    bar: &Bar,
+) -> Result<()> {
     let mut last = JsonLines::new(Vec::new());
-    last.write(&tally.final_record(started, packets))?;
+    last.write(stats)?;
     out_tx
         .send(last.take_buffer())
         .map_err(|_| anyhow!("the writer stopped"))?;
@@ -350,16 +360,6 @@ pub fn run(
                 .map_err(|_| anyhow!("an analysis thread panicked"))??,
         );
     }
-    // The final stats record, after every worker's records.
-    let mut last = JsonLines::new(Vec::new());
-    last.write(&tally.final_record(started, packets))?;
-    out_tx
-        .send(last.take_buffer())
-        .map_err(|_| anyhow!("the writer stopped"))?;
-    drop(out_tx);
-    writer
-        .join()
-        .map_err(|_| anyhow!("the writer thread panicked"))??;
-    bar.finish();
+    end_output(out_tx, writer, &tally.final_record(started, packets), &bar)?;
     failed.map_or(Ok(()), Err)
 }
