@@ -5,16 +5,18 @@
 //! under it. Lists are capped (`limit`), so an answer's size never follows the flow count.
 
 use super::Shared;
-use super::state::{RECORD_KINDS, lock};
+use super::state::{RECORD_KINDS, Views, lock};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flowsight_record::Record;
-use flowsight_sink::top::group::{self, Grouping};
+use flowsight_sink::top::Model;
+use flowsight_sink::top::group::{self, Grouping, Row};
 use flowsight_sink::top::model::{End, FlowEntry};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The OpenAPI 3.1 document describing every route, written by hand (a test checks that
 /// each route the router serves is in it).
@@ -81,47 +83,79 @@ pub async fn flows(State(s): State<Shared>, Query(p): Params) -> Response {
     };
     let needle = p.get("q").map(|q| q.to_lowercase()).unwrap_or_default();
     let st = lock(&s.web);
-    let mut matched: Vec<&FlowEntry> = st.top.flows().filter(|f| f.matches(&needle)).collect();
-    let total = matched.len();
-    let busy = |f: &FlowEntry| f.rate[0] + f.rate[1];
-    matched.sort_by(|a, b| {
-        busy(b)
-            .total_cmp(&busy(a))
-            .then((b.bytes[0] + b.bytes[1]).cmp(&(a.bytes[0] + a.bytes[1])))
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let list: Vec<Value> = matched.into_iter().take(limit).map(flow).collect();
+    if needle.is_empty()
+        && let Some(v) = &st.views
+    {
+        let (total, cached) = (v.flows_matched, Arc::clone(&v.flows));
+        drop(st);
+        let list: Vec<&Value> = cached.iter().take(limit).collect();
+        return Json(json!({ "matched": total, "flows": list })).into_response();
+    }
+    let (total, list) = busiest(&st.top, &needle, limit);
     drop(st);
     Json(json!({ "matched": total, "flows": list })).into_response()
 }
 
-/// Rows of a grouping as JSON: the key columns by name, then flows, rates and totals.
-fn rows(s: &Shared, g: Grouping, q: &str, key: impl Fn(&[String]) -> Value) -> Value {
-    let st = lock(&s.web);
-    let rows = group::rows(&st.top, g, q);
-    drop(st);
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let mut v = key(&r.cells);
-            v["flows"] = json!(r.flows);
-            v["rate"] = json!({ "tx": r.rate[0], "rx": r.rate[1] });
-            v["bytes"] = json!({ "tx": r.total[0], "rx": r.total[1] });
-            v
-        })
-        .collect();
-    Value::Array(list)
+/// The flows matching `needle`, busiest first: how many, and the first `limit` as JSON.
+fn busiest(model: &Model, needle: &str, limit: usize) -> (usize, Vec<Value>) {
+    let mut matched: Vec<&FlowEntry> = model.flows().filter(|f| f.matches(needle)).collect();
+    let total = matched.len();
+    let busy = |f: &FlowEntry| f.rate[0] + f.rate[1];
+    let order = |a: &&FlowEntry, b: &&FlowEntry| {
+        busy(b)
+            .total_cmp(&busy(a))
+            .then((b.bytes[0] + b.bytes[1]).cmp(&(a.bytes[0] + a.bytes[1])))
+            .then_with(|| a.id.cmp(&b.id))
+    };
+    // Only the first `limit` need an order: partition, then sort those.
+    if matched.len() > limit && limit > 0 {
+        matched.select_nth_unstable_by(limit - 1, order);
+        matched.truncate(limit);
+    }
+    matched.sort_by(order);
+    (total, matched.into_iter().take(limit).map(flow).collect())
+}
+
+/// The unfiltered answers for [`Views`], from the model and its process rows.
+pub(super) fn views(model: &Model, process_rows: &[Row]) -> Views {
+    let (flows_matched, flows) = busiest(model, "", FLOWS_MAX);
+    Views {
+        flows_matched,
+        flows: Arc::new(flows),
+        processes: Arc::new(process_rows.iter().map(process_row).collect()),
+    }
 }
 
 /// `GET /api/v1/processes?q=`: traffic by local process (forgotten flows included), busiest
 /// first; `tx` is what the process sent.
 pub async fn processes(State(s): State<Shared>, Query(p): Params) -> Response {
     let q = p.get("q").cloned().unwrap_or_default();
-    let list = rows(&s, Grouping::Process, &q, |c| match c {
-        [pid, name, user] => json!({ "pid": pid.parse::<u32>().ok(), "name": name, "user": user }),
-        _ => json!({ "pid": null, "name": c.first(), "user": null }),
-    });
+    if q.is_empty() {
+        let cached = lock(&s.web)
+            .views
+            .as_ref()
+            .map(|v| Arc::clone(&v.processes));
+        if let Some(list) = cached {
+            return Json(json!({ "processes": &*list })).into_response();
+        }
+    }
+    let st = lock(&s.web);
+    let rows = group::rows(&st.top, Grouping::Process, &q);
+    drop(st);
+    let list: Vec<Value> = rows.iter().map(process_row).collect();
     Json(json!({ "processes": list })).into_response()
+}
+
+/// One process row as the API answers it.
+fn process_row(r: &Row) -> Value {
+    let mut v = match r.cells.as_slice() {
+        [pid, name, user] => json!({ "pid": pid.parse::<u32>().ok(), "name": name, "user": user }),
+        c => json!({ "pid": null, "name": c.first(), "user": null }),
+    };
+    v["flows"] = json!(r.flows);
+    v["rate"] = json!({ "tx": r.rate[0], "rx": r.rate[1] });
+    v["bytes"] = json!({ "tx": r.total[0], "rx": r.total[1] });
+    v
 }
 
 /// `GET /api/v1/containers?q=`: traffic by container (`-`: not in one), busiest first.

@@ -41,6 +41,21 @@ pub struct WebState {
     records: [VecDeque<Record>; 3],
     stats: Option<Record>,
     series: VecDeque<Point>,
+    /// The unfiltered answers, computed once per [`WebState::tick`]; `None` before the first.
+    pub views: Option<Views>,
+}
+
+/// Answers computed once per rate window, so that requests without a filter (the
+/// dashboard's, every second) cost a copy of a capped list instead of a sort of every flow
+/// under the lock the pipeline writes through. They are at most one window old.
+#[derive(Debug, Clone)]
+pub struct Views {
+    /// Flows kept in the model.
+    pub flows_matched: usize,
+    /// The busiest flows (at most the API's largest `limit`), as the API answers them.
+    pub flows: Arc<Vec<serde_json::Value>>,
+    /// Every process row, as the API answers them.
+    pub processes: Arc<Vec<serde_json::Value>>,
 }
 
 /// The state shared between the pipeline's thread (writing) and the HTTP thread (reading).
@@ -65,6 +80,7 @@ impl WebState {
             records: Default::default(),
             stats: None,
             series: VecDeque::new(),
+            views: None,
         }
     }
 
@@ -116,6 +132,7 @@ impl WebState {
             time: now,
             processes,
         });
+        self.views = Some(super::api::views(&self.top, &rows));
     }
 
     /// The last protocol records of one kind (`http`, `dns`, `tls`), oldest first; `None`
