@@ -505,16 +505,7 @@ impl Engine {
             || (matches!(d.l4, L4::Tcp(_))
                 && (!d.payload.is_empty() || cut > 0 || tcp.is_some_and(|t| t.1 || t.2)));
         let mut finished = None;
-        let Engine {
-            table,
-            registry,
-            cfg,
-            clock,
-            interfaces,
-            attribution,
-            out,
-            ..
-        } = self;
+        let (table, mut parts) = self.parts();
         let flow = if packets == 0 {
             // A reassembled datagram, counted fragment by fragment: analysis only, and only
             // while its flow is open.
@@ -522,15 +513,7 @@ impl Engine {
         } else {
             table.count(key, sender, ts, packets, bytes, flags, &mut finished)
         };
-        if analyze && cfg.analyze && (carries || ack.is_some()) {
-            let mut parts = Parts {
-                registry,
-                cfg,
-                clock,
-                interfaces,
-                attribution: attribution.as_mut(),
-                out,
-            };
+        if analyze && parts.cfg.analyze && (carries || ack.is_some()) {
             if let Some(ack) = ack {
                 ack_above_hole(flow, sender, ts, ack, &mut parts);
             }
