@@ -1,0 +1,101 @@
+//! Ethernet/IPv4/TCP/UDP frames with correct lengths and checksums, and a classic pcap
+//! around them, for the tests that run the binary on a capture they write themselves.
+
+#![allow(dead_code)]
+
+pub const CLIENT: [u8; 4] = [10, 1, 2, 3];
+pub const SERVER: [u8; 4] = [10, 9, 8, 7];
+pub const CPORT: u16 = 40000;
+pub const SPORT: u16 = 80;
+
+/// The Internet checksum (RFC 1071) over `chunks` taken as one byte string.
+pub fn checksum(chunks: &[&[u8]]) -> u16 {
+    let mut sum = 0u32;
+    for c in chunks {
+        for pair in c.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+        }
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Ethernet + IPv4 around a transport header and payload, with correct lengths and checksum.
+pub fn ip_frame(src: [u8; 4], dst: [u8; 4], proto: u8, transport: &[u8]) -> Vec<u8> {
+    let total = (20 + transport.len()) as u16;
+    let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0];
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&dst);
+    let c = checksum(&[&ip]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(transport);
+    frame
+}
+
+/// A TCP segment between CLIENT:CPORT and SERVER:SPORT, `from_client` or back.
+pub fn tcp_frame(from_client: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) = if from_client {
+        (CLIENT, SERVER, CPORT, SPORT)
+    } else {
+        (SERVER, CLIENT, SPORT, CPORT)
+    };
+    let mut tcp = Vec::new();
+    tcp.extend_from_slice(&sport.to_be_bytes());
+    tcp.extend_from_slice(&dport.to_be_bytes());
+    tcp.extend_from_slice(&seq.to_be_bytes());
+    tcp.extend_from_slice(&ack.to_be_bytes());
+    tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    tcp.extend_from_slice(payload);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+    let c = checksum(&[&pseudo, &tcp]);
+    tcp[16..18].copy_from_slice(&c.to_be_bytes());
+    ip_frame(src, dst, 6, &tcp)
+}
+
+/// A UDP datagram (checksum 0: none, allowed over IPv4).
+pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&dport.to_be_bytes());
+    udp.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(payload);
+    ip_frame(src, dst, 17, &udp)
+}
+
+pub const SYN: u8 = 0x02;
+pub const ACK: u8 = 0x10;
+pub const PSH_ACK: u8 = 0x18;
+pub const FIN_ACK: u8 = 0x11;
+pub const REQUEST: &[u8] =
+    b"GET /a/b?x=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: t/1\r\n\r\n";
+pub const RESPONSE: &[u8] =
+    b"HTTP/1.1 404 Not Found\r\nServer: s/2\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nnope!";
+
+/// A classic little-endian pcap, one packet per 10 ms.
+pub fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        out.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+        out.extend_from_slice(&(10_000 * i as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
