@@ -93,36 +93,44 @@ impl Row {
     }
 }
 
-/// The row key and cells of a local owner and remote address under a grouping (not
-/// [`Grouping::Flow`]). `remote: None` is the `other` party of forgotten traffic.
-fn group_of(
-    g: Grouping,
-    owner: Option<&OwnerKey>,
-    remote: Option<IpAddr>,
-) -> (String, Vec<String>) {
+/// The key of the row a flow side falls in (`other` without a remote address). Only the key
+/// is built for every flow; the row's display cells ([`group_cells`]) once per row.
+fn group_key(g: Grouping, owner: Option<&OwnerKey>, remote: Option<IpAddr>) -> String {
     let Some(remote) = remote else {
-        let n = g.key_columns().len();
-        return ("other".into(), vec!["other".into(); n]);
+        return "other".into();
+    };
+    match g {
+        Grouping::Process => match owner {
+            Some(o) => format!("{}\u{0}{}\u{0}{}", o.pid, o.process, o.user),
+            None => "-".into(),
+        },
+        Grouping::User => owner.map_or_else(|| "-".into(), |o| o.user.clone()),
+        Grouping::Container => owner
+            .and_then(|o| o.container.clone())
+            .unwrap_or_else(|| "-".into()),
+        Grouping::Host | Grouping::Flow => remote.to_string(),
+    }
+}
+
+/// The cells a row shows for [`Grouping::key_columns`].
+fn group_cells(g: Grouping, owner: Option<&OwnerKey>, remote: Option<IpAddr>) -> Vec<String> {
+    let Some(remote) = remote else {
+        return vec!["other".into(); g.key_columns().len()];
     };
     let dash = || "-".to_string();
     match g {
         Grouping::Process => match owner {
-            Some(o) => (
-                format!("{}\u{0}{}\u{0}{}", o.pid, o.process, o.user),
-                vec![o.pid.to_string(), o.process.clone(), o.user.clone()],
-            ),
-            None => (dash(), vec![dash(), dash(), dash()]),
+            Some(o) => vec![o.pid.to_string(), o.process.clone(), o.user.clone()],
+            None => vec![dash(), dash(), dash()],
         },
-        Grouping::User => {
-            let u = owner.map_or_else(dash, |o| o.user.clone());
-            (u.clone(), vec![u])
-        }
-        Grouping::Container => match owner.and_then(|o| o.container.as_ref()) {
-            // Runtimes name containers by 64 hex digits; docker ps shows the first 12.
-            Some(c) => (c.clone(), vec![c.chars().take(12).collect()]),
-            None => (dash(), vec![dash()]),
-        },
-        Grouping::Host | Grouping::Flow => (remote.to_string(), vec![remote.to_string()]),
+        Grouping::User => vec![owner.map_or_else(dash, |o| o.user.clone())],
+        // Runtimes name containers by 64 hex digits; docker ps shows the first 12.
+        Grouping::Container => vec![
+            owner
+                .and_then(|o| o.container.as_ref())
+                .map_or_else(dash, |c| c.chars().take(12).collect()),
+        ],
+        Grouping::Host | Grouping::Flow => vec![remote.to_string()],
     }
 }
 
@@ -229,10 +237,9 @@ pub fn rows(model: &Model, grouping: Grouping, filter: &str) -> Vec<Row> {
     }
     let mut by_key: HashMap<String, Row> = HashMap::new();
     let mut add = |owner: Option<&OwnerKey>, remote, flows, rate, total| {
-        let (key, cells) = group_of(grouping, owner, remote);
         by_key
-            .entry(key)
-            .or_insert_with_key(|k| Row::empty(k.clone(), cells))
+            .entry(group_key(grouping, owner, remote))
+            .or_insert_with_key(|k| Row::empty(k.clone(), group_cells(grouping, owner, remote)))
             .add(flows, rate, total);
     };
     for f in model.flows().filter(|f| f.matches(&needle)) {
@@ -279,7 +286,7 @@ pub fn flows_in(model: &Model, grouping: Grouping, key: &str, filter: &str) -> V
             if grouping.primary_only() && !s.primary() {
                 return false;
             }
-            group_of(grouping, s.local().owner.as_ref(), Some(s.remote().ip)).0 == key
+            group_key(grouping, s.local().owner.as_ref(), Some(s.remote().ip)) == key
         })
         .map(flow_row)
         .collect();
