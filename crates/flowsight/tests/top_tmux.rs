@@ -245,3 +245,61 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
     let stderr = std::fs::read_to_string(&errors).unwrap();
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// The terminal goes away (the tmux server or an ssh session dies): `top` must end, not spin
+/// on a terminal that only says end-of-file (it once kept a core busy for hours).
+#[test]
+fn top_ends_when_its_terminal_hangs_up() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP (no tmux): top_ends_when_its_terminal_hangs_up needs tmux"
+        );
+        return;
+    }
+    let (frames, _, _) = frames();
+    let file = scratch("hangup.pcap");
+    std::fs::write(&file, pcap(&frames)).unwrap();
+    let errors = scratch("hangup-stderr.txt");
+    let tmux = Tmux {
+        socket: format!("flowsight-top-hangup-{}", std::process::id()),
+    };
+    let command = format!(
+        "exec {} top -r {} 2>{}",
+        env!("CARGO_BIN_EXE_flowsight"),
+        file.display(),
+        errors.display()
+    );
+    let started = tmux.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "top",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(started.status.success());
+    tmux.wait_for("the replay done", &errors, |s| s.contains("done"));
+    let pid: i32 = String::from_utf8_lossy(
+        &tmux
+            .cmd(&["display-message", "-p", "-t", "top", "#{pane_pid}"])
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .expect("the pane's pid");
+    assert!(tmux.cmd(&["kill-server"]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // SAFETY: signal 0 only asks whether the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        if Instant::now() > deadline {
+            // Do not leave it behind, then fail.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("flowsight top ({pid}) still runs 5 s after its terminal hung up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -56,19 +56,57 @@ pub fn run(
         let wait = next_refresh
             .saturating_duration_since(Instant::now())
             .min(POLL);
-        if !event::poll(wait)? {
-            continue;
+        // Wait on the terminal ourselves: once it hangs up (the tmux or ssh session is
+        // gone), crossterm's poll keeps reading end-of-file and never returns.
+        if matches!(terminal_input(wait), Input::HungUp) {
+            break;
         }
-        match event::read()? {
-            Event::Key(key) => {
-                if let Some(a) = input::action(key, app.prompting()) {
-                    app.apply(a, &lock(model));
-                    dirty = true;
+        // Every event crossterm has: what just came, and what an earlier read buffered
+        // (several keys arrive in one read; the terminal's fd no longer shows them).
+        while event::poll(Duration::ZERO)? {
+            match event::read()? {
+                Event::Key(key) => {
+                    if let Some(a) = input::action(key, app.prompting()) {
+                        app.apply(a, &lock(model));
+                        dirty = true;
+                    }
                 }
+                Event::Resize(..) => dirty = true,
+                _ => {}
             }
-            Event::Resize(..) => dirty = true,
-            _ => {}
         }
     }
     Ok(())
+}
+
+/// What the terminal has for us.
+enum Input {
+    /// Nothing new within the wait.
+    None,
+    /// Bytes to read.
+    Ready,
+    /// The terminal is gone: nothing will ever come again.
+    HungUp,
+}
+
+/// Waits up to `wait` for input on the terminal (standard input, which crossterm reads when
+/// it is a terminal, as `flowsight top` requires).
+fn terminal_input(wait: Duration) -> Input {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    if n <= 0 {
+        // A timeout, or a signal (EINTR): the caller looks at the stop flag again.
+        return Input::None;
+    }
+    if fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Input::HungUp
+    } else {
+        Input::Ready
+    }
 }
