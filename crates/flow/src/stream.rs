@@ -152,6 +152,13 @@ impl Stream {
         sink.data(bytes);
         self.delivered += bytes.len() as u64;
         self.next = self.next.map(|n| n.wrapping_add(bytes.len() as u32));
+        // An acknowledgment the stream has caught up with says nothing more (and, kept, it
+        // would look ahead again once sequence numbers wrap).
+        if let (Some(n), Some(a)) = (self.next, self.acked_ahead)
+            && seq_diff(a, n) <= 0
+        {
+            self.acked_ahead = None;
+        }
     }
 
     fn keep(&mut self, seq: u32, payload: &[u8]) {
