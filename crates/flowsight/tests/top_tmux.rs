@@ -124,24 +124,28 @@ fn line<'a>(screen: &'a str, needle: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{screen}"))
 }
 
-#[test]
-fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
+/// Skips loudly without tmux; else writes `frames` as a capture, starts `flowsight top -r` on
+/// it in a private tmux session `top` of 120x30, and returns the session with the file that
+/// holds flowsight's stderr. The pane's process is flowsight itself (`exec`).
+fn start_top(test: &str, frames: &[Vec<u8>]) -> Option<(Tmux, PathBuf)> {
     if Command::new("tmux").arg("-V").output().is_err() {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIP (no tmux): top_replays_a_capture_in_tmux needs tmux to run flowsight top in a terminal"
+            "SKIP (no tmux): {test} needs tmux to run flowsight top in a terminal"
         );
-        return;
+        return None;
     }
-    let (frames, http, dns) = frames();
-    let file = scratch("top.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
-    let errors = scratch("stderr.txt");
+    // The header names the file: `top.pcap` for every test, each in its own directory.
+    let dir = scratch(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("top.pcap");
+    std::fs::write(&file, pcap(frames)).unwrap();
+    let errors = dir.join("stderr.txt");
     let tmux = Tmux {
-        socket: format!("flowsight-top-test-{}", std::process::id()),
+        socket: format!("flowsight-{test}-{}", std::process::id()),
     };
     let command = format!(
-        "{} top -r {} 2>{}",
+        "exec {} top -r {} 2>{}",
         env!("CARGO_BIN_EXE_flowsight"),
         file.display(),
         errors.display()
@@ -162,6 +166,15 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
         "{}",
         String::from_utf8_lossy(&started.stderr)
     );
+    Some((tmux, errors))
+}
+
+#[test]
+fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
+    let (frames, http, dns) = frames();
+    let Some((tmux, errors)) = start_top("top_replays_a_capture_in_tmux", &frames) else {
+        return;
+    };
 
     // A capture has no owners, so top opens on hosts: the web server and the resolver,
     // the busier first, with exact byte totals (each under 1 KiB, so shown in bytes).
@@ -250,38 +263,10 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
 /// on a terminal that only says end-of-file (it once kept a core busy for hours).
 #[test]
 fn top_ends_when_its_terminal_hangs_up() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP (no tmux): top_ends_when_its_terminal_hangs_up needs tmux"
-        );
-        return;
-    }
     let (frames, _, _) = frames();
-    let file = scratch("hangup.pcap");
-    std::fs::write(&file, pcap(&frames)).unwrap();
-    let errors = scratch("hangup-stderr.txt");
-    let tmux = Tmux {
-        socket: format!("flowsight-top-hangup-{}", std::process::id()),
+    let Some((tmux, errors)) = start_top("top_ends_when_its_terminal_hangs_up", &frames) else {
+        return;
     };
-    let command = format!(
-        "exec {} top -r {} 2>{}",
-        env!("CARGO_BIN_EXE_flowsight"),
-        file.display(),
-        errors.display()
-    );
-    let started = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "top",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(started.status.success());
     tmux.wait_for("the replay done", &errors, |s| s.contains("done"));
     let pid: i32 = String::from_utf8_lossy(
         &tmux
