@@ -36,3 +36,10 @@ pub trait Sink {
     /// mode, so readers of a pipe see records promptly.
     fn flush(&mut self) -> Result<(), SinkError>;
 }
+
+/// How much a flow total grew since the last record of the flow (flow records carry totals
+/// since the flow began). Totals only grow; a smaller number is a flow restarted under the
+/// same identity, counted from zero.
+pub(crate) fn grew(now: u64, before: u64) -> u64 {
+    now.checked_sub(before).unwrap_or(now)
+}

@@ -156,15 +156,7 @@ impl Metrics {
         } else {
             self.open.remove(&id).unwrap_or_default()
         };
-        // Totals only grow; a smaller number (a flow restarted under the same identity)
-        // counts from zero.
-        let grew = |i: usize| {
-            if now[i] >= before[i] {
-                now[i] - before[i]
-            } else {
-                now[i]
-            }
-        };
+        let grew = |i: usize| crate::grew(now[i], before[i]);
         let (sb, sp, db, dp) = (grew(0), grew(1), grew(2), grew(3));
         let mut owned = false;
         // Each local end sent what its side counts and received the other's.

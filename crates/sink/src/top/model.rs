@@ -418,16 +418,10 @@ impl Model {
             seq,
             haystack: String::new(),
         });
-        // Totals only grow; a smaller number (a flow restarted under the same identity)
-        // counts from zero.
-        let grew = |i: usize| {
-            if now[i] >= e.bytes[i] {
-                now[i] - e.bytes[i]
-            } else {
-                now[i]
-            }
-        };
-        let grew = [grew(0), grew(1)];
+        let grew = [
+            crate::grew(now[0], e.bytes[0]),
+            crate::grew(now[1], e.bytes[1]),
+        ];
         // A flow first seen with a long history (open when top started) would show all of
         // it as one window's rate; it is credited with its average over one window's length
         // instead. A short flow is credited in full even when its record comes late (after
