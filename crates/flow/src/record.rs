@@ -1,7 +1,7 @@
 //! Turning a flow into its record: direction, Community ID, owners.
 
 use crate::table::{Flow, Initiator, SocketRef};
-use crate::{Clock, community_id, icmp};
+use crate::{community_id, icmp, Clock};
 use flowsight_record::{
     EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, Owner, TcpFlags,
     Timestamp, Transport, Vlan,
@@ -129,6 +129,7 @@ pub fn flow_record<X>(
         packets: st.packets[i],
         tcp_flags: TcpFlags(st.tcp_flags[i]),
         owner: attribution.owner(st.sockets[i], k.endpoint(i), k.endpoint(i ^ 1), k.protocol),
+        nat: None,
     };
     let source = endpoint(src);
     let destination = endpoint(dst);
@@ -156,6 +157,7 @@ pub fn flow_record<X>(
         interface,
         source,
         destination,
+        observations: Vec::new(),
     }
 }
 

@@ -17,8 +17,8 @@
 //! the mount shows them; flowsight in a cgroup namespace of its own sees paths relative to
 //! that namespace's root, as `/proc/PID/cgroup` does.
 
-use crate::container::container_from_cgroup_path;
-use flowsight_record::Container;
+use crate::container::container_and_pod;
+use flowsight_record::{Container, Orchestrator};
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::io;
@@ -142,6 +142,8 @@ struct PathEntry {
     id: Option<u64>,
     /// The container the path names, parsed once and shared by every owner in it.
     container: Option<Arc<Container>>,
+    /// The container's Kubernetes pod, parsed with it.
+    orchestrator: Option<Arc<Orchestrator>>,
 }
 
 /// Whether `open_by_handle_at` works here.
@@ -280,6 +282,15 @@ impl Cgroups {
         self.by_path.get(&path)?.container.clone()
     }
 
+    /// The Kubernetes pod of the container a cgroup path names (parsed once per path).
+    pub fn orchestrator_of_path(&mut self, path: &str) -> Option<Arc<Orchestrator>> {
+        if let Some(e) = self.by_path.get(path) {
+            return e.orchestrator.clone();
+        }
+        let path = self.insert(path, None);
+        self.by_path.get(&path)?.orchestrator.clone()
+    }
+
     /// The cached, shared form of a path, and its id (stat of its directory) when the
     /// hierarchy is mounted.
     pub fn intern(&mut self, path: &str) -> (Arc<str>, Option<u64>) {
@@ -354,16 +365,25 @@ impl Cgroups {
             Some((k, _)) => Arc::clone(k),
             None => Arc::from(path),
         };
-        let container = match self.by_path.get(path) {
-            Some(e) => e.container.clone(),
-            None => container_from_cgroup_path(path).map(Arc::new),
+        let (container, orchestrator) = match self.by_path.get(path) {
+            Some(e) => (e.container.clone(), e.orchestrator.clone()),
+            None => match container_and_pod(path) {
+                Some((c, o)) => (Some(Arc::new(c)), o.map(Arc::new)),
+                None => (None, None),
+            },
         };
         let id = id.or_else(|| self.by_path.get(path).and_then(|e| e.id));
         if let Some(id) = id {
             self.by_id.insert(id, Arc::clone(&key));
         }
-        self.by_path
-            .insert(Arc::clone(&key), PathEntry { id, container });
+        self.by_path.insert(
+            Arc::clone(&key),
+            PathEntry {
+                id,
+                container,
+                orchestrator,
+            },
+        );
         key
     }
 

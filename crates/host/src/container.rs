@@ -17,6 +17,8 @@
 //! | podman | `libpod-<64 hex>[.scope]`, not `libpod-conmon-` | `/machine.slice/libpod-<id>.scope` |
 //! | Kubernetes (cgroupfs driver) | `<64 hex>` below `pod<uid>` below `kubepods` | `/kubepods/burstable/pod<uid>/<id>` |
 //! | LXC / LXD | `lxc.payload.<name>`, or `<name>` below `lxc` or `lxc.payload` | `/lxc.payload.web`, `/lxc/web` |
+//! | systemd-nspawn (machined) | `machine-<name>.scope` below `machine.slice` | `/machine.slice/machine-web.scope` |
+//! | systemd driver, unconverted (cgroup v1 `name=systemd`, containerd.service delegation) | `<slice>:<prefix>:<64 hex>` with the prefixes above without their dash (`cri-containerd`, `crio`, `docker`, `libpod`) | `/system.slice/containerd.service/kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>` |
 //!
 //! Plain containerd is the ambiguous one: `ctr run` puts a container in `/<namespace>/<id>`,
 //! and any cgroup two levels deep looks like that. Only the two namespaces containerd itself
@@ -28,9 +30,14 @@
 //! driver, `kubepods[-<qos>]-pod<uid>.slice` with the systemd driver, whose escaping turns the
 //! uid's dashes into underscores), the pod uid is reported with its dashes restored. With the
 //! cgroupfs driver the runtime cannot be told from the path and is reported as
-//! [`ContainerRuntime::Kubernetes`].
+//! [`ContainerRuntime::Kubernetes`]. The pod and its QoS class (from the kubelet's layout:
+//! directly below `kubepods` is Guaranteed, below `burstable`/`besteffort` the others) are the
+//! [`Orchestrator`] of the container, ECS `orchestrator.*`.
+//!
+//! systemd scopes and services that are not containers (`/system.slice/nginx.service`, a login
+//! session's `session-3.scope`) name no container: their path is in `process.cgroup.path`.
 
-use flowsight_record::{Container, ContainerRuntime};
+use flowsight_record::{Container, ContainerRuntime, Orchestrator};
 
 /// Runtimes whose container cgroup is `<prefix><64 hex>`, optionally followed by `.scope`.
 /// Prefixes that name a runtime's helper process instead of the container come first and
@@ -74,19 +81,51 @@ impl QosClass {
 /// The container a cgroup path belongs to, from the innermost segment a runtime's naming
 /// recognises; `None` for host processes (and for paths no rule knows).
 pub fn container_from_cgroup_path(path: &str) -> Option<Container> {
+    container_and_pod(path).map(|(c, _)| c)
+}
+
+/// The container a cgroup path belongs to and, when the container is in a Kubernetes pod, the
+/// pod as ECS `orchestrator.*` (uid and QoS class).
+pub fn container_and_pod(path: &str) -> Option<(Container, Option<Orchestrator>)> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     (0..segments.len()).rev().find_map(|i| {
+        if let Some((slice, id, runtime)) = colon_segment(segments[i]) {
+            // The pod is the slice named in the segment itself.
+            return Some(with_pod(id, runtime, pod_segment(&[slice], 0)));
+        }
         let (id, runtime) = container_segment(&segments, i)?;
-        let pod_uid = i
-            .checked_sub(1)
-            .and_then(|p| pod_segment(&segments, p))
-            .map(|pod| pod.uid);
-        Some(Container {
-            id: id.to_string(),
-            runtime,
-            pod_uid,
-        })
+        let pod = i.checked_sub(1).and_then(|p| pod_segment(&segments, p));
+        if runtime == ContainerRuntime::SystemdNspawn {
+            return Some(with_pod(&unescape_systemd(id), runtime, pod));
+        }
+        Some(with_pod(id, runtime, pod))
     })
+}
+
+fn with_pod(id: &str, runtime: ContainerRuntime, pod: Option<Pod>) -> (Container, Option<Orchestrator>) {
+    let container = Container {
+        id: id.to_string(),
+        runtime,
+        pod_uid: pod.as_ref().map(|p| p.uid.clone()),
+    };
+    let orchestrator = pod.map(|p| Orchestrator::kubernetes_pod(&p.uid, p.qos.as_str()));
+    (container, orchestrator)
+}
+
+/// The systemd cgroup driver's `<slice>:<prefix>:<id>` form, which reaches the file system
+/// unconverted where systemd does not manage the cgroup (v1 hierarchies, containerd's own
+/// delegated subtree): the slice, the id and the runtime.
+fn colon_segment(segment: &str) -> Option<(&str, &str, ContainerRuntime)> {
+    let mut parts = segment.splitn(3, ':');
+    let (slice, prefix, id) = (parts.next()?, parts.next()?, parts.next()?);
+    let runtime = match prefix {
+        "cri-containerd" | "nerdctl" => ContainerRuntime::Containerd,
+        "crio" => ContainerRuntime::CriO,
+        "docker" => ContainerRuntime::Docker,
+        "libpod" => ContainerRuntime::Podman,
+        _ => return None,
+    };
+    (slice.ends_with(".slice") && is_hex64(id)).then_some((slice, id, runtime))
 }
 
 /// The QoS class of the innermost Kubernetes pod on a cgroup path, if there is one.
@@ -114,6 +153,15 @@ fn container_segment<'a>(segments: &[&'a str], i: usize) -> Option<(&'a str, Con
     }
     if let Some(name) = segment.strip_prefix("lxc.payload.") {
         return (!name.is_empty()).then_some((name, ContainerRuntime::Lxc));
+    }
+    if parent == Some("machine.slice")
+        && let Some(name) = bare.strip_prefix("machine-")
+        && segment.ends_with(".scope")
+        && !name.is_empty()
+    {
+        // systemd escapes the name's dashes (`machine-my\x2dweb.scope`): unescaped by the
+        // caller, so the id is the machine's name as machinectl shows it.
+        return Some((name, ContainerRuntime::SystemdNspawn));
     }
     match parent {
         Some("lxc" | "lxc.payload") => return Some((segment, ContainerRuntime::Lxc)),
@@ -176,6 +224,31 @@ fn pod_uid(raw: &str, sep: char) -> Option<String> {
     let ok_len = raw.len() == 36 || raw.len() == 32;
     let ok_chars = raw.chars().all(|c| c.is_ascii_hexdigit() || c == sep);
     (ok_len && ok_chars && !raw.is_empty()).then(|| raw.replace(sep, "-"))
+}
+
+/// A systemd unit name part with its `\xHH` escapes decoded (`my\x2dweb` is `my-web`).
+fn unescape_systemd(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i..i + 4)
+            .filter(|w| w[0] == b'\\' && w[1] == b'x')
+            .and_then(|w| std::str::from_utf8(&w[2..]).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(c) => {
+                out.push(c);
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A docker/containerd/CRI-O/podman id: 64 lowercase hex digits.
@@ -338,6 +411,34 @@ mod tests {
                 format!("/lxc.payload.web01/system.slice/docker-{ID}.scope"),
                 Some((ID, Docker, None)),
             ),
+            // The systemd driver's unconverted form: containerd's delegated subtree (v1
+            // name=systemd and v2 alike), CRI-O, docker.
+            (
+                format!(
+                    "/system.slice/containerd.service/kubepods-besteffort-pod{POD_}.slice:cri-containerd:{ID}"
+                ),
+                Some((ID, Containerd, Some(POD))),
+            ),
+            (
+                format!("/kubepods-burstable-pod{POD_}.slice:crio:{ID}"),
+                Some((ID, CriO, Some(POD))),
+            ),
+            (format!("/system.slice:docker:{ID}"), Some((ID, Docker, None))),
+            (format!("/system.slice/system.slice:docker:{ID}"), Some((ID, Docker, None))),
+            (format!("/system.slice/x.slice:other:{ID}"), None),
+            (format!("/system.slice/x.slice:crio:{ID}x"), None),
+            // systemd-nspawn machines, escaped names; podman's pod slice in machine.slice is not.
+            ("/machine.slice/machine-web01.scope".into(), Some(("web01", SystemdNspawn, None))),
+            (
+                "/machine.slice/machine-my\\x2dweb.scope/payload".into(),
+                Some(("my-web", SystemdNspawn, None)),
+            ),
+            (format!("/machine.slice/machine-libpod_pod_{ID2}.slice"), None),
+            ("/system.slice/machine-web01.scope".into(), None),
+            // systemd services and scopes are not containers.
+            ("/system.slice/nginx.service".into(), None),
+            ("/system.slice/containerd.service".into(), None),
+            ("/system.slice/containerd.service/containerd-shim".into(), None),
             // Host processes and look-alikes.
             ("/".into(), None),
             ("".into(), None),
@@ -405,6 +506,47 @@ mod tests {
             assert_eq!(k8s_qos_class(&path), want, "path {path}");
         }
         assert_eq!(QosClass::BestEffort.as_str(), "BestEffort");
+    }
+
+    #[test]
+    fn a_pod_container_names_its_orchestrator_with_the_qos_class() {
+        let (c, o) = container_and_pod(&format!(
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{POD_}.slice/cri-containerd-{ID}.scope"
+        ))
+        .unwrap();
+        assert_eq!(c.pod_uid.as_deref(), Some(POD));
+        let o = o.unwrap();
+        assert_eq!(
+            (o.kind.as_str(), o.resource.kind.as_str(), o.resource.id.as_str()),
+            ("kubernetes", "pod", POD)
+        );
+        assert_eq!(o.resource.qos_class, "Burstable");
+        for (path, qos) in [
+            (format!("/kubepods/pod{POD}/{ID}"), "Guaranteed"),
+            (format!("/kubepods/besteffort/pod{POD}/crio-{ID}"), "BestEffort"),
+            (
+                format!(
+                    "/system.slice/containerd.service/kubepods-besteffort-pod{POD_}.slice:cri-containerd:{ID}"
+                ),
+                "BestEffort",
+            ),
+            (
+                format!("/kubepods.slice/kubepods-pod{POD_}.slice/crio-{ID}.scope"),
+                "Guaranteed",
+            ),
+        ] {
+            let (_, o) = container_and_pod(&path).unwrap();
+            assert_eq!(o.unwrap().resource.qos_class, qos, "{path}");
+        }
+        let (_, o) = container_and_pod(&format!("/system.slice/docker-{ID}.scope")).unwrap();
+        assert!(o.is_none(), "no pod, no orchestrator");
+    }
+
+    #[test]
+    fn unescapes_systemd_names() {
+        assert_eq!(unescape_systemd("my\\x2dweb"), "my-web");
+        assert_eq!(unescape_systemd("a\\x2"), "a\\x2");
+        assert_eq!(unescape_systemd("plain"), "plain");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! [`Host`]: processes, cgroups and user names together, building [`Owner`]s.
 
-use crate::OwnerSource;
-use crate::cgroup::{Cgroups, cgroup2_mount};
+use crate::cgroup::{cgroup2_mount, Cgroups};
 use crate::clock::Clocks;
+use crate::netns::NetnsCache;
 use crate::process::{ExecEvent, ExitEvent, ForkEvent, ProcessInfo, ProcessLimits, ProcessTable};
 use crate::sockets::SocketStamp;
 use crate::users::Users;
-use flowsight_record::{Container, Owner, Process, Timestamp};
+use crate::OwnerSource;
+use flowsight_record::{Container, Netns, Owner, Process, Timestamp};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub struct Host {
     processes: ProcessTable,
     cgroups: Cgroups,
     users: Users,
+    /// Network namespaces of processes, for stamps that do not carry their socket's.
+    netns: NetnsCache,
     /// (pid, comm) -> the minimal process of a stamp whose pid is gone.
     stamp_processes: HashMap<(u32, String), Arc<Process>>,
 }
@@ -103,6 +106,7 @@ impl Host {
                 config.cgroup_rescan_interval,
             ),
             users,
+            netns: NetnsCache::new(config.procfs_root.clone()),
             stamp_processes: HashMap::new(),
         }
     }
@@ -153,15 +157,32 @@ impl Host {
             Some(info) => info.record(),
             None => self.stamp_process(stamp),
         };
-        let container = match self.cgroups.path_of_id(stamp.cgroup_id) {
-            Some(path) => self.cgroups.container_of_path(&path),
-            None => info.as_ref().and_then(|i| i.container.clone()),
+        let path = self
+            .cgroups
+            .path_of_id(stamp.cgroup_id)
+            .or_else(|| info.as_ref().and_then(|i| i.cgroup_path.clone()));
+        let (container, orchestrator) = match &path {
+            Some(path) => (
+                self.cgroups.container_of_path(path),
+                self.cgroups.orchestrator_of_path(path),
+            ),
+            None => (info.as_ref().and_then(|i| i.container.clone()), None),
+        };
+        // The socket's namespace from the kernel; else the process's, read once per process.
+        let netns = match stamp.netns {
+            0 => info
+                .as_ref()
+                .filter(|i| !i.has_exited())
+                .and_then(|i| self.netns.of(i.pid, i.start)),
+            id => Some(id),
         };
         Some(Owner {
             process,
             user: self.users.user(stamp.uid),
             group: self.users.group(stamp.gid),
             container,
+            orchestrator,
+            netns: netns.map(|id| Netns { id }),
         })
     }
 
@@ -278,6 +299,7 @@ mod tests {
             gid: 100,
             cgroup_id,
             comm: "curl".into(),
+            netns: 4026532001,
         }
     }
 
@@ -328,6 +350,8 @@ mod tests {
         );
         let c = o.container.as_ref().unwrap();
         assert_eq!(c.id, DOCKER);
+        assert_eq!(o.netns.unwrap().id, 4026532001, "the stamp's namespace");
+        assert!(o.orchestrator.is_none());
         // Shared, not rebuilt, per flow.
         let again = f.host.owner(&stamp(77, docker)).unwrap();
         assert!(Arc::ptr_eq(&o.process, &again.process));
@@ -430,8 +454,14 @@ mod tests {
                 gid: 0,
                 cgroup_id: p.cgroup_id,
                 comm: p.comm.clone(),
+                netns: 0,
             })
             .unwrap();
+        // No namespace in the stamp: the process's own, from procfs.
+        assert_eq!(
+            o.netns.map(|n| n.id),
+            crate::read_netns(std::path::Path::new("/proc"), "self")
+        );
         assert_eq!(o.user.id, uid.to_string());
         if uid == 0 {
             assert_eq!(o.user.name.as_deref(), Some("root"));

@@ -22,6 +22,8 @@ pub struct SocketStamp {
     pub cgroup_id: u64,
     /// The task's comm (15 characters at most).
     pub comm: String,
+    /// Inode number of the socket's network namespace (0 when unknown).
+    pub netns: u64,
 }
 
 /// Where in a socket's life its owner was stamped.
@@ -207,6 +209,7 @@ mod tests {
             gid: 1000,
             cgroup_id: 1,
             comm: "curl".into(),
+            netns: 0,
         }
     }
 

@@ -26,6 +26,46 @@ pub struct FlowRecord {
     pub source: Endpoint,
     /// The responder.
     pub destination: Endpoint,
+    /// Every place the flow was seen, when it was seen in more than one (a container's veth
+    /// and the bridge, or both sides of a NAT), each with its own addresses and counts; the
+    /// record's own `source`/`destination` counts and `interface` are those of the first.
+    /// flowsight field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<Observation>,
+}
+
+/// One place a flow was seen: an interface, the addresses there and what passed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    /// The interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<Interface>,
+    /// The initiator as seen there.
+    pub source: ObservedEnd,
+    /// The responder as seen there.
+    pub destination: ObservedEnd,
+}
+
+/// One end of a flow at one observation point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ObservedEnd {
+    /// The address there (after or before a translation).
+    pub ip: IpAddr,
+    /// The port there.
+    pub port: u16,
+    /// Bytes this end sent past that point (whole frames).
+    pub bytes: u64,
+    /// Packets this end sent past that point.
+    pub packets: u64,
+}
+
+/// A translated address (ECS `source.nat.*`, `destination.nat.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Nat {
+    /// The address after translation.
+    pub ip: IpAddr,
+    /// The port after translation.
+    pub port: u16,
 }
 
 /// `event.*` of a flow record.
@@ -163,6 +203,11 @@ pub struct Endpoint {
     /// The local process behind this end; absent for remote ends.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
+    /// This end's address as a NAT translated it: for the source, the address the responder
+    /// saw (masquerade, SNAT); for the destination, the address the connection was forwarded
+    /// to (DNAT, a port forward into a container). From conntrack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<Nat>,
 }
 
 /// A set of TCP flags, serialized as a list of names.
@@ -231,6 +276,10 @@ impl FlowRecord {
                 packets: 5,
                 tcp_flags: TcpFlags(0x1b),
                 owner: Some(Owner::example(1234)),
+                nat: Some(Nat {
+                    ip: "192.0.2.10".parse().unwrap(),
+                    port: 61000,
+                }),
             },
             destination: Endpoint {
                 ip: "10.0.0.2".parse().unwrap(),
@@ -239,7 +288,29 @@ impl FlowRecord {
                 packets: 5,
                 tcp_flags: TcpFlags(0x12),
                 owner: Some(Owner::example(1300)),
+                nat: Some(Nat {
+                    ip: "172.17.0.2".parse().unwrap(),
+                    port: 8080,
+                }),
             },
+            observations: vec![Observation {
+                interface: Some(Interface {
+                    name: "eth0".into(),
+                    id: 2,
+                }),
+                source: ObservedEnd {
+                    ip: "192.0.2.10".parse().unwrap(),
+                    port: 61000,
+                    bytes: 400,
+                    packets: 5,
+                },
+                destination: ObservedEnd {
+                    ip: "10.0.0.2".parse().unwrap(),
+                    port: 80,
+                    bytes: 600,
+                    packets: 5,
+                },
+            }],
         }
     }
 }

@@ -23,11 +23,14 @@ mod weird;
 pub use conn::{Conn, ConnNetwork, Peer};
 pub use dns::{Dns, DnsAnswer, DnsQuestion, DnsRecord};
 pub use flow::{
-    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, TcpFlags,
-    Transport, Vlan,
+    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Nat, Network, NetworkType,
+    Observation, ObservedEnd, TcpFlags, Transport, Vlan,
 };
 pub use http::{Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Url, UserAgent};
-pub use owner::{Cgroup, Container, ContainerRuntime, Group, Owner, Process, User};
+pub use owner::{
+    Cgroup, Container, ContainerRuntime, Group, Netns, Orchestrator, OrchestratorResource, Owner,
+    Process, User,
+};
 pub use stats::{StatsFlows, StatsRecord, StatsSection};
 pub use time::Timestamp;
 pub use tls::{Tls, TlsClient, TlsRecord, TlsServer};

@@ -23,6 +23,58 @@ pub struct Owner {
     /// The container the process runs in, when its cgroup path names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<Arc<Container>>,
+    /// The Kubernetes pod the container belongs to, when its cgroup path is a kubelet pod path
+    /// (ECS `orchestrator.*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orchestrator: Option<Arc<Orchestrator>>,
+    /// The network namespace of the socket. flowsight field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<Netns>,
+}
+
+/// A network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Netns {
+    /// Its inode number in nsfs: what `ls -iL /proc/PID/ns/net` and `lsns` show, and what
+    /// the kernel's `net->ns.inum` holds.
+    pub id: u64,
+}
+
+/// The orchestrator that placed a container, as ECS `orchestrator.*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Orchestrator {
+    /// The orchestrator: `kubernetes` (the only one recognised from cgroup paths).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The resource the container belongs to: its pod.
+    pub resource: OrchestratorResource,
+}
+
+/// `orchestrator.resource.*`: the pod.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrchestratorResource {
+    /// The resource type: `pod`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The pod uid (`metadata.uid`), from the pod's cgroup.
+    pub id: String,
+    /// The pod's QoS class (`status.qosClass`: `Guaranteed`, `Burstable` or `BestEffort`),
+    /// from the kubelet's cgroup layout. flowsight field.
+    pub qos_class: String,
+}
+
+impl Orchestrator {
+    /// A Kubernetes pod.
+    pub fn kubernetes_pod(uid: &str, qos_class: &str) -> Orchestrator {
+        Orchestrator {
+            kind: "kubernetes".into(),
+            resource: OrchestratorResource {
+                kind: "pod".into(),
+                id: uid.into(),
+                qos_class: qos_class.into(),
+            },
+        }
+    }
 }
 
 /// A process (a thread group), as ECS `process.*`.
@@ -110,6 +162,10 @@ pub enum ContainerRuntime {
     Kubernetes,
     /// LXC (`/lxc/<name>`, `lxc.payload.<name>`).
     Lxc,
+    /// systemd-nspawn, or another machine registered with systemd-machined
+    /// (`machine.slice/machine-<name>.scope`).
+    #[serde(rename = "systemd-nspawn")]
+    SystemdNspawn,
 }
 
 impl Owner {
@@ -143,6 +199,11 @@ impl Owner {
                 runtime: ContainerRuntime::Docker,
                 pod_uid: Some("6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f".into()),
             })),
+            orchestrator: Some(Arc::new(Orchestrator::kubernetes_pod(
+                "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f",
+                "Burstable",
+            ))),
+            netns: Some(Netns { id: 4026531840 }),
         }
     }
 }

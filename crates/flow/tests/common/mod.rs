@@ -534,6 +534,7 @@ pub fn flow_record(
         packets: side.packets,
         tcp_flags: TcpFlags(side.flags),
         owner: None,
+        nat: None,
     };
     FlowRecord {
         timestamp: Timestamp(written_ns),
@@ -563,6 +564,7 @@ pub fn flow_record(
         interface: None,
         source: endpoint(client, c),
         destination: endpoint(server, s),
+        observations: Vec::new(),
     }
 }
 

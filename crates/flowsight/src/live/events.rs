@@ -1,6 +1,6 @@
 //! Kernel events into the host's process and socket tables.
 
-use flowsight_abi::{self as abi, Event, c_bytes, c_str, stamp_origin};
+use flowsight_abi::{self as abi, c_bytes, c_str, stamp_origin, Event};
 use flowsight_host::{
     ExecEvent, ExitEvent, ForkEvent, Host, SocketStamp, SocketTable, SocketTuple, StampOrigin,
 };
@@ -48,6 +48,7 @@ pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
                 gid: t.gid,
                 cgroup_id: t.cgroup_id,
                 comm: c_str(&t.comm),
+                netns: u64::from(e.netns),
             };
             let tuple = (e.lport != 0).then(|| SocketTuple {
                 protocol: e.protocol,

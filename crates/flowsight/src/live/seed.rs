@@ -1,6 +1,8 @@
 //! Sockets that were open before flowsight started.
 
-use flowsight_host::{Host, SocketStamp, SocketTable, SocketTuple, StampOrigin, sockdiag};
+use flowsight_host::{
+    read_netns, sockdiag, Host, SocketStamp, SocketTable, SocketTuple, StampOrigin,
+};
 use std::path::Path;
 
 /// Stamp every TCP/UDP socket of this network namespace that a process holds, from sock_diag
@@ -15,6 +17,8 @@ pub fn existing_sockets(host: &mut Host, sockets: &mut SocketTable, now_ns: u64)
         }
     };
     let owners = sockdiag::socket_inode_owners(Path::new("/proc"));
+    // sock_diag lists the sockets of this thread's namespace, so that is theirs.
+    let netns = read_netns(Path::new("/proc"), "thread-self").unwrap_or(0);
     let mut n = 0;
     for s in diag {
         let Some(&tgid) = owners.get(&s.inode) else {
@@ -29,6 +33,7 @@ pub fn existing_sockets(host: &mut Host, sockets: &mut SocketTable, now_ns: u64)
             gid: process.gid,
             cgroup_id: process.cgroup_id,
             comm: process.name.clone(),
+            netns,
         };
         let tuple = SocketTuple {
             protocol: s.protocol,
