@@ -1,7 +1,7 @@
 //! Turning a flow into its record: direction, Community ID, owners.
 
 use crate::table::{Flow, Initiator, SocketRef};
-use crate::{community_id, icmp, Clock};
+use crate::{Clock, community_id, icmp};
 use flowsight_record::{
     EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Network, NetworkType, Owner, TcpFlags,
     Timestamp, Transport, Vlan,

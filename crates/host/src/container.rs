@@ -102,7 +102,11 @@ pub fn container_and_pod(path: &str) -> Option<(Container, Option<Orchestrator>)
     })
 }
 
-fn with_pod(id: &str, runtime: ContainerRuntime, pod: Option<Pod>) -> (Container, Option<Orchestrator>) {
+fn with_pod(
+    id: &str,
+    runtime: ContainerRuntime,
+    pod: Option<Pod>,
+) -> (Container, Option<Orchestrator>) {
     let container = Container {
         id: id.to_string(),
         runtime,
@@ -517,13 +521,20 @@ mod tests {
         assert_eq!(c.pod_uid.as_deref(), Some(POD));
         let o = o.unwrap();
         assert_eq!(
-            (o.kind.as_str(), o.resource.kind.as_str(), o.resource.id.as_str()),
+            (
+                o.kind.as_str(),
+                o.resource.kind.as_str(),
+                o.resource.id.as_str()
+            ),
             ("kubernetes", "pod", POD)
         );
         assert_eq!(o.resource.qos_class, "Burstable");
         for (path, qos) in [
             (format!("/kubepods/pod{POD}/{ID}"), "Guaranteed"),
-            (format!("/kubepods/besteffort/pod{POD}/crio-{ID}"), "BestEffort"),
+            (
+                format!("/kubepods/besteffort/pod{POD}/crio-{ID}"),
+                "BestEffort",
+            ),
             (
                 format!(
                     "/system.slice/containerd.service/kubepods-besteffort-pod{POD_}.slice:cri-containerd:{ID}"

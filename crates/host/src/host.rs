@@ -1,12 +1,12 @@
 //! [`Host`]: processes, cgroups and user names together, building [`Owner`]s.
 
-use crate::cgroup::{cgroup2_mount, Cgroups};
+use crate::OwnerSource;
+use crate::cgroup::{Cgroups, cgroup2_mount};
 use crate::clock::Clocks;
 use crate::netns::NetnsCache;
 use crate::process::{ExecEvent, ExitEvent, ForkEvent, ProcessInfo, ProcessLimits, ProcessTable};
 use crate::sockets::SocketStamp;
 use crate::users::Users;
-use crate::OwnerSource;
 use flowsight_record::{Container, Netns, Owner, Process, Timestamp};
 use std::collections::HashMap;
 use std::path::PathBuf;

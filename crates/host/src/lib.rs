@@ -28,8 +28,8 @@ mod users;
 pub use cgroup::{CgroupError, CgroupStats, Cgroups, ProcCgroup, cgroup2_mount, cgroup2_mount_in};
 pub use clock::Clocks;
 pub use container::{QosClass, container_and_pod, container_from_cgroup_path, k8s_qos_class};
-pub use netns::{NetnsCache, parse_ns_link, read_netns};
 pub use host::{Host, HostConfig};
+pub use netns::{NetnsCache, parse_ns_link, read_netns};
 pub use process::{
     ExecEvent, ExitEvent, ForkEvent, ProcessInfo, ProcessLimits, ProcessSource, ProcessTable,
 };

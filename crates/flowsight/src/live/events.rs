@@ -1,6 +1,6 @@
 //! Kernel events into the host's process and socket tables.
 
-use flowsight_abi::{self as abi, c_bytes, c_str, stamp_origin, Event};
+use flowsight_abi::{self as abi, Event, c_bytes, c_str, stamp_origin};
 use flowsight_host::{
     ExecEvent, ExitEvent, ForkEvent, Host, SocketStamp, SocketTable, SocketTuple, StampOrigin,
 };

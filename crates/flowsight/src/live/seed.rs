@@ -1,7 +1,7 @@
 //! Sockets that were open before flowsight started.
 
 use flowsight_host::{
-    read_netns, sockdiag, Host, SocketStamp, SocketTable, SocketTuple, StampOrigin,
+    Host, SocketStamp, SocketTable, SocketTuple, StampOrigin, read_netns, sockdiag,
 };
 use std::path::Path;
 
