@@ -31,6 +31,12 @@
  * request head in one packet arrives whole. */
 #define FSIGHT_SAMPLE_MAX 2048
 
+/* Largest packet prefix `flowsight capture` carries per packet (its snap length is capped
+ * here): one packet is assembled in a per-CPU scratch value, and a per-CPU array value is at
+ * most 32 KiB (PCPU_MIN_UNIT_SIZE), head included. Larger (GSO) packets are cut, their
+ * length on the wire kept. */
+#define FSIGHT_PACKET_MAX (32768 - 96)
+
 /* Socket lookups tried per flow before giving up (fsight_flow_stats.lookups). */
 #define FSIGHT_FLOW_LOOKUPS_MAX 8
 
@@ -55,6 +61,9 @@ enum fsight_event_kind {
 	/* struct fsight_sample (in the "samples" ring buffer): the first bytes of a packet's
 	 * payload, for the protocol analyzers. */
 	FSIGHT_EV_SAMPLE = 7,
+	/* struct fsight_packet (in the "packets" ring buffer): a whole packet (up to the snap
+	 * length), sent only while packet capture is on (fsight_capture_cfg.enabled). */
+	FSIGHT_EV_PACKET = 8,
 };
 
 /* Where in a socket's life its owner was stamped (fsight_sock_owner.origin). */
@@ -96,7 +105,11 @@ enum fsight_counter {
 	FSIGHT_CNT_LOST_SAMPLES = 7,
 	/* Payload samples sent. */
 	FSIGHT_CNT_SAMPLES = 8,
-	FSIGHT_CNT__MAX = 9,
+	/* A captured packet did not fit in the "packets" ring buffer. */
+	FSIGHT_CNT_LOST_PACKETS = 9,
+	/* Captured packets sent. */
+	FSIGHT_CNT_PACKETS = 10,
+	FSIGHT_CNT__MAX = 11,
 };
 
 /* Which endpoint of a flow started it (fsight_flow_stats.initiator). */
@@ -316,5 +329,56 @@ struct fsight_sample {
 	__u8 data[FSIGHT_SAMPLE_MAX];
 };
 _Static_assert(sizeof(struct fsight_sample) == 96 + FSIGHT_SAMPLE_MAX, "fsight_sample");
+
+/*
+ * Packet capture settings (map fsight_capture_cfg, one entry, written by user space). While
+ * `enabled` is 0 the TC programs pay one inlined array lookup per packet and send nothing,
+ * so `flowsight live` costs the same as before packet capture existed.
+ */
+struct fsight_capture_cfg {
+	/* 1: send every packet seen (after flow accounting) to the "packets" ring buffer. */
+	__u32 enabled;
+	/* Bytes kept of each packet (capped at FSIGHT_PACKET_MAX). */
+	__u32 snaplen;
+};
+_Static_assert(sizeof(struct fsight_capture_cfg) == 8, "fsight_capture_cfg");
+
+/*
+ * FSIGHT_EV_PACKET: one packet as the TC hook saw it, link header included (Ethernet on
+ * Ethernet devices and loopback, none on L3 devices), with its flow and the flow's socket
+ * cookies at the time, so user space can name the process behind it. Written with only
+ * `caplen` bytes of data[].
+ */
+struct fsight_packet_head {
+	struct fsight_event_header hdr;
+	/* The packet's flow (canonical order, as in fsight_flows); all zero when has_flow is 0. */
+	struct fsight_flow_key key;
+	/* Interface the packet was seen on. */
+	__u32 ifindex;
+	/* The packet's length (skb->len; more than caplen when cut). */
+	__u32 len;
+	/* Bytes of data after the head. */
+	__u32 caplen;
+	/* 1 at TC egress (sent by this host), 0 at ingress. */
+	__u8 egress;
+	/* 1 when data starts with an Ethernet header, 0 when with the IP header. */
+	__u8 l2;
+	/* 1 when key holds the packet's flow (it parsed as IPv4/IPv6). */
+	__u8 has_flow;
+	/* Index (in key) of the endpoint that sent the packet. */
+	__u8 sender;
+	/* enum fsight_cookie_kind of each endpoint's cookie. */
+	__u8 cookie_kind[2];
+	__u8 _pad[2];
+	/* The flow's socket cookies at the time (as fsight_flow_stats.cookie). */
+	__u64 cookie[2];
+};
+_Static_assert(sizeof(struct fsight_packet_head) == 96, "fsight_packet_head");
+
+struct fsight_packet {
+	struct fsight_packet_head head;
+	__u8 data[FSIGHT_PACKET_MAX];
+};
+_Static_assert(sizeof(struct fsight_packet) == 32768, "fsight_packet");
 
 #endif /* FLOWSIGHT_ABI_H */

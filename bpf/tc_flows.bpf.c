@@ -15,6 +15,9 @@
  * counted at egress, where the receiver is also looked up, and no ingress program is attached
  * (the ingress code still skips counting on loopback, should one be).
  *
+ * While packet capture is on (fsight_capture_cfg), every packet also goes whole (up to the snap
+ * length) to the "packets" ring buffer with its flow and socket cookies, for `flowsight capture`.
+ *
  * Return value: TC_ACT_UNSPEC (TCX_NEXT), so flowsight never changes what happens to a packet
  * and the programs after it still run.
  */
@@ -202,7 +205,56 @@ static __always_inline void fsight_recycle(const struct fsight_flow_key *k, stru
 	v->initiator = s ? FSIGHT_INIT_FIRST_1 : FSIGHT_INIT_FIRST_0;
 }
 
-static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egress)
+/* Send the packet (up to the snap length) to user space for `flowsight capture`, with its
+ * flow and the flow's socket cookies when it has one (k and v may be NULL). */
+static __always_inline void fsight_capture(struct __sk_buff *skb, __u32 snaplen, int l2, int egress,
+					   const struct fsight_flow_key *k,
+					   const struct fsight_flow_stats *v, __u32 s)
+{
+	struct fsight_packet *e;
+	__u32 zero = 0, len = skb->len;
+
+	if (len > snaplen)
+		len = snaplen;
+	if (len > FSIGHT_PACKET_MAX)
+		len = FSIGHT_PACKET_MAX;
+	if (len == 0)
+		return;
+	e = bpf_map_lookup_elem(&fsight_packet_scratch, &zero);
+	if (!e)
+		return;
+	if (bpf_skb_load_bytes(skb, 0, e->data, len))
+		return;
+	__builtin_memset(&e->head, 0, sizeof(e->head));
+	e->head.hdr.kind = FSIGHT_EV_PACKET;
+	e->head.hdr.ts_ns = bpf_ktime_get_ns();
+	e->head.ifindex = skb->ifindex;
+	e->head.len = skb->len;
+	e->head.caplen = len;
+	e->head.egress = egress;
+	e->head.l2 = l2;
+	if (k) {
+		e->head.key = *k;
+		e->head.has_flow = 1;
+		e->head.sender = s & 1;
+	}
+	if (v) {
+		e->head.cookie_kind[0] = v->cookie_kind[0];
+		e->head.cookie_kind[1] = v->cookie_kind[1];
+		e->head.cookie[0] = v->cookie[0];
+		e->head.cookie[1] = v->cookie[1];
+	}
+	if (bpf_ringbuf_output(&fsight_packets, e, __builtin_offsetof(struct fsight_packet, data) + len, 0))
+		fsight_count(FSIGHT_CNT_LOST_PACKETS);
+	else
+		fsight_count(FSIGHT_CNT_PACKETS);
+}
+
+/* Count the packet in its flow and learn the flow's sockets. Returns the flow's entry (NULL
+ * when it has none); *parsed says whether k and *sender were filled. */
+static __always_inline struct fsight_flow_stats *fsight_account(struct __sk_buff *skb, int l2, int egress,
+							       struct fsight_flow_key *kp, __u32 *sender,
+							       int *parsed)
 {
 	struct fsight_pkt p = {};
 	struct fsight_flow_key k = {};
@@ -216,7 +268,7 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	if (rc != FSIGHT_PARSE_OK) {
 		if (count)
 			fsight_count(rc == FSIGHT_PARSE_NOT_IP ? FSIGHT_CNT_NOT_IP : FSIGHT_CNT_TRUNCATED);
-		return FSIGHT_TC_ACT_UNSPEC;
+		return NULL;
 	}
 	if (p.frag_first || p.frag_later)
 		fsight_frag_ports(&p);
@@ -232,23 +284,26 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	k.vlan = p.vlan;
 	k.protocol = p.protocol;
 	k.family = p.family;
+	*kp = k;
+	*sender = s;
+	*parsed = 1;
 
 	v = bpf_map_lookup_elem(&fsight_flows, &k);
 	if (!v) {
 		struct fsight_flow_stats nv = {};
 		if (!count)
-			return FSIGHT_TC_ACT_UNSPEC;
+			return NULL;
 		nv.first_ns = bpf_ktime_get_ns();
 		nv.last_ns = nv.first_ns;
 		nv.initiator = s ? FSIGHT_INIT_FIRST_1 : FSIGHT_INIT_FIRST_0;
 		rc = bpf_map_update_elem(&fsight_flows, &k, &nv, BPF_NOEXIST);
 		if (rc && rc != -FSIGHT_EEXIST) {
 			fsight_count(FSIGHT_CNT_LOST_FLOW_FULL);
-			return FSIGHT_TC_ACT_UNSPEC;
+			return NULL;
 		}
 		v = bpf_map_lookup_elem(&fsight_flows, &k);
 		if (!v)
-			return FSIGHT_TC_ACT_UNSPEC;
+			return NULL;
 	}
 
 	if (count && p.protocol == FSIGHT_IPPROTO_TCP && (p.tcp_flags & (FSIGHT_TCP_SYN | FSIGHT_TCP_ACK)) == FSIGHT_TCP_SYN &&
@@ -277,7 +332,7 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 	}
 
 	if (p.protocol != FSIGHT_IPPROTO_TCP && p.protocol != FSIGHT_IPPROTO_UDP)
-		return FSIGHT_TC_ACT_UNSPEC;
+		return v;
 	if (egress) {
 		if (v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
 			fsight_take_skb_sock(skb, v, s);
@@ -297,6 +352,23 @@ static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egre
 		v->samples[s & 1]++;
 		fsight_sample(skb, &k, v, &p, s);
 	}
+	return v;
+}
+
+static __always_inline int fsight_handle(struct __sk_buff *skb, int l2, int egress)
+{
+	struct fsight_flow_key k = {};
+	struct fsight_flow_stats *v;
+	struct fsight_capture_cfg *cfg;
+	__u32 s = 0, zero = 0;
+	int parsed = 0;
+
+	v = fsight_account(skb, l2, egress, &k, &s, &parsed);
+	/* An array lookup the verifier inlines: what `live` pays while nobody captures. Loopback
+	 * ingress (never attached) would see every packet a second time: not captured. */
+	cfg = bpf_map_lookup_elem(&fsight_capture_cfg, &zero);
+	if (cfg && cfg->enabled && (egress || skb->ifindex != FSIGHT_LOOPBACK_IFINDEX))
+		fsight_capture(skb, cfg->snaplen, l2, egress, parsed ? &k : NULL, v, s);
 	return FSIGHT_TC_ACT_UNSPEC;
 }
 

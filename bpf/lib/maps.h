@@ -85,6 +85,30 @@ FSIGHT_MAP_STORAGE struct {
 	__type(value, __u8);
 } fsight_sample_stop SEC(".maps");
 
+/* Captured packets for `flowsight capture` (struct fsight_packet). Its own ring, so a burst
+ * of packets never crowds out owners or samples. Sized by the loader: one page unless packet
+ * capture is asked for. A full ring is counted in FSIGHT_CNT_LOST_PACKETS. */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 12);
+} fsight_packets SEC(".maps");
+
+/* One packet being assembled (too large for the BPF stack). */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fsight_packet);
+} fsight_packet_scratch SEC(".maps");
+
+/* Packet capture on or off, and the snap length (written by user space). */
+FSIGHT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fsight_capture_cfg);
+} fsight_capture_cfg SEC(".maps");
+
 /* enum fsight_counter, per CPU. */
 FSIGHT_MAP_STORAGE struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

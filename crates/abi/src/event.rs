@@ -42,7 +42,7 @@ pub enum EventError {
     UnknownKind(u32),
 }
 
-fn read<T: Pod>(bytes: &[u8], kind: u32) -> Result<T, EventError> {
+pub(crate) fn read<T: Pod>(bytes: &[u8], kind: u32) -> Result<T, EventError> {
     let need = core::mem::size_of::<T>();
     if bytes.len() < need {
         return Err(EventError::Short {

@@ -7,6 +7,7 @@ pub const FSIGHT_PATH_LEN: u32 = 256;
 pub const FSIGHT_ARGS_LEN: u32 = 512;
 pub const FSIGHT_LOOPBACK_IFINDEX: u32 = 1;
 pub const FSIGHT_SAMPLE_MAX: u32 = 2048;
+pub const FSIGHT_PACKET_MAX: u32 = 32672;
 pub const FSIGHT_FLOW_LOOKUPS_MAX: u32 = 8;
 pub const FSIGHT_AF_INET: u32 = 2;
 pub const FSIGHT_AF_INET6: u32 = 10;
@@ -23,6 +24,7 @@ pub mod fsight_event_kind {
     pub const FSIGHT_EV_PROC_EXIT: Type = 5;
     pub const FSIGHT_EV_FLOW_RECYCLED: Type = 6;
     pub const FSIGHT_EV_SAMPLE: Type = 7;
+    pub const FSIGHT_EV_PACKET: Type = 8;
 }
 pub mod fsight_stamp_origin {
     pub type Type = ::std::os::raw::c_uint;
@@ -44,7 +46,9 @@ pub mod fsight_counter {
     pub const FSIGHT_CNT_TRUNCATED: Type = 6;
     pub const FSIGHT_CNT_LOST_SAMPLES: Type = 7;
     pub const FSIGHT_CNT_SAMPLES: Type = 8;
-    pub const FSIGHT_CNT__MAX: Type = 9;
+    pub const FSIGHT_CNT_LOST_PACKETS: Type = 9;
+    pub const FSIGHT_CNT_PACKETS: Type = 10;
+    pub const FSIGHT_CNT__MAX: Type = 11;
 }
 pub mod fsight_initiator {
     pub type Type = ::std::os::raw::c_uint;
@@ -1553,6 +1557,345 @@ fn bindgen_test_layout_fsight_sample() {
             concat!(
                 "Offset of field: ",
                 stringify!(fsight_sample),
+                "::",
+                stringify!(data)
+            )
+        );
+    }
+    test_field_data();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_capture_cfg {
+    pub enabled: __u32,
+    pub snaplen: __u32,
+}
+#[test]
+fn bindgen_test_layout_fsight_capture_cfg() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_capture_cfg>(),
+        8usize,
+        concat!("Size of: ", stringify!(fsight_capture_cfg))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_capture_cfg>(),
+        4usize,
+        concat!("Alignment of ", stringify!(fsight_capture_cfg))
+    );
+    fn test_field_enabled() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_capture_cfg>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).enabled) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_capture_cfg),
+                "::",
+                stringify!(enabled)
+            )
+        );
+    }
+    test_field_enabled();
+    fn test_field_snaplen() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_capture_cfg>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).snaplen) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_capture_cfg),
+                "::",
+                stringify!(snaplen)
+            )
+        );
+    }
+    test_field_snaplen();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_packet_head {
+    pub hdr: fsight_event_header,
+    pub key: fsight_flow_key,
+    pub ifindex: __u32,
+    pub len: __u32,
+    pub caplen: __u32,
+    pub egress: __u8,
+    pub l2: __u8,
+    pub has_flow: __u8,
+    pub sender: __u8,
+    pub cookie_kind: [__u8; 2usize],
+    pub _pad: [__u8; 2usize],
+    pub cookie: [__u64; 2usize],
+}
+#[test]
+fn bindgen_test_layout_fsight_packet_head() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_packet_head>(),
+        96usize,
+        concat!("Size of: ", stringify!(fsight_packet_head))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_packet_head>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fsight_packet_head))
+    );
+    fn test_field_hdr() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).hdr) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(hdr)
+            )
+        );
+    }
+    test_field_hdr();
+    fn test_field_key() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).key) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(key)
+            )
+        );
+    }
+    test_field_key();
+    fn test_field_ifindex() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).ifindex) as usize - ptr as usize
+            },
+            60usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(ifindex)
+            )
+        );
+    }
+    test_field_ifindex();
+    fn test_field_len() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).len) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(len)
+            )
+        );
+    }
+    test_field_len();
+    fn test_field_caplen() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).caplen) as usize - ptr as usize
+            },
+            68usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(caplen)
+            )
+        );
+    }
+    test_field_caplen();
+    fn test_field_egress() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).egress) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(egress)
+            )
+        );
+    }
+    test_field_egress();
+    fn test_field_l2() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).l2) as usize - ptr as usize
+            },
+            73usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(l2)
+            )
+        );
+    }
+    test_field_l2();
+    fn test_field_has_flow() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).has_flow) as usize - ptr as usize
+            },
+            74usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(has_flow)
+            )
+        );
+    }
+    test_field_has_flow();
+    fn test_field_sender() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).sender) as usize - ptr as usize
+            },
+            75usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(sender)
+            )
+        );
+    }
+    test_field_sender();
+    fn test_field_cookie_kind() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).cookie_kind) as usize - ptr as usize
+            },
+            76usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(cookie_kind)
+            )
+        );
+    }
+    test_field_cookie_kind();
+    fn test_field__pad() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr)._pad) as usize - ptr as usize
+            },
+            78usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(_pad)
+            )
+        );
+    }
+    test_field__pad();
+    fn test_field_cookie() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet_head>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).cookie) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet_head),
+                "::",
+                stringify!(cookie)
+            )
+        );
+    }
+    test_field_cookie();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fsight_packet {
+    pub head: fsight_packet_head,
+    pub data: [__u8; 32672usize],
+}
+#[test]
+fn bindgen_test_layout_fsight_packet() {
+    assert_eq!(
+        ::core::mem::size_of::<fsight_packet>(),
+        32768usize,
+        concat!("Size of: ", stringify!(fsight_packet))
+    );
+    assert_eq!(
+        ::core::mem::align_of::<fsight_packet>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fsight_packet))
+    );
+    fn test_field_head() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).head) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet),
+                "::",
+                stringify!(head)
+            )
+        );
+    }
+    test_field_head();
+    fn test_field_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::core::mem::MaybeUninit::<fsight_packet>::uninit();
+                let ptr = uninit.as_ptr();
+                ::core::ptr::addr_of!((*ptr).data) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fsight_packet),
                 "::",
                 stringify!(data)
             )

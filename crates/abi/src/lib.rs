@@ -20,12 +20,14 @@ pub mod generated {
 }
 
 mod event;
+mod packet;
 
 pub use event::{Event, EventError, Sample};
 pub use generated::{
     fsight_cookie_kind as cookie_kind, fsight_counter as counter, fsight_event_kind as event_kind,
     fsight_initiator as initiator, fsight_stamp_origin as stamp_origin,
 };
+pub use packet::CapturedPacket;
 
 /// Common header of every ring-buffer record.
 pub type EventHeader = generated::fsight_event_header;
@@ -45,6 +47,10 @@ pub type ProcExit = generated::fsight_proc_exit;
 pub type FlowRecycled = generated::fsight_flow_recycled;
 /// The fixed part of a `FSIGHT_EV_SAMPLE` record (its payload bytes follow it).
 pub type SampleHead = generated::fsight_sample_head;
+/// The fixed part of a `FSIGHT_EV_PACKET` record (the packet bytes follow it).
+pub type PacketHead = generated::fsight_packet_head;
+/// The packet capture switch and snap length (map `fsight_capture_cfg`).
+pub type CaptureCfg = generated::fsight_capture_cfg;
 /// Key of the kernel flow map.
 pub type FlowKey = generated::fsight_flow_key;
 /// Value of the kernel flow map.
@@ -72,7 +78,12 @@ const _: () = {
     assert!(size_of::<FlowStats>() == 72);
     assert!(size_of::<FlowRecycled>() == 136);
     assert!(size_of::<SampleHead>() == 96);
+    assert!(size_of::<PacketHead>() == 96);
+    assert!(size_of::<CaptureCfg>() == 8);
 };
+
+/// Largest packet prefix a captured packet carries (`FSIGHT_PACKET_MAX`).
+pub const PACKET_MAX: u32 = generated::FSIGHT_PACKET_MAX;
 
 // SAFETY: every type below is #[repr(C)], made only of integers and integer arrays, with
 // explicit padding fields in abi.h (checked by the size asserts above), so every bit pattern
@@ -94,7 +105,9 @@ pod!(
     FlowKey,
     FlowStats,
     FlowRecycled,
-    SampleHead
+    SampleHead,
+    PacketHead,
+    CaptureCfg
 );
 
 impl PartialEq for FlowKey {

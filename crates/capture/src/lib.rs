@@ -12,6 +12,7 @@ mod flowmap;
 pub mod interfaces;
 pub mod names;
 pub mod netns;
+mod packets;
 pub mod preflight;
 mod probes;
 mod tc;
@@ -20,6 +21,7 @@ pub mod testbed;
 pub use error::CaptureError;
 pub use flowmap::{FlowMap, SampleStop};
 pub use interfaces::{Interface, LinkKind};
+pub use packets::PacketTap;
 pub use probes::{ProbeFailure, ProbeStatus};
 pub use tc::{TcMode, tcx_supported};
 
@@ -55,6 +57,9 @@ pub struct CaptureConfig {
     pub sample_packets: u32,
     /// Size of the sample ring buffer in bytes (a power of two).
     pub sample_ring_bytes: u32,
+    /// Size of the packet ring buffer in bytes (a power of two): one page unless packets are
+    /// captured ([`Capture::packet_tap`]).
+    pub packet_ring_bytes: u32,
 }
 
 impl Default for CaptureConfig {
@@ -67,6 +72,7 @@ impl Default for CaptureConfig {
             stamp_receives: false,
             sample_packets: 0,
             sample_ring_bytes: 8 << 20,
+            packet_ring_bytes: 4096,
         }
     }
 }
@@ -168,6 +174,7 @@ impl Capture {
             .btf(Some(&btf))
             .map_max_entries(names::MAP_EVENTS, cfg.ring_bytes)
             .map_max_entries(names::MAP_SAMPLES, cfg.sample_ring_bytes)
+            .map_max_entries(names::MAP_PACKETS, cfg.packet_ring_bytes)
             .map_max_entries(names::MAP_FLOWS, cfg.flow_map_entries)
             .override_global(names::GLOBAL_SAMPLE_PACKETS, &cfg.sample_packets, true)
             .load(OBJECT)?;

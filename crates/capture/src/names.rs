@@ -24,6 +24,13 @@ pub const MAP_SAMPLE_SCRATCH: &str = "fsight_sample_scratch";
 /// Flows that need no more samples (written by user space).
 pub const MAP_SAMPLE_STOP: &str = "fsight_sample_stop";
 
+/// The ring buffer of captured packets (`flowsight capture`).
+pub const MAP_PACKETS: &str = "fsight_packets";
+/// Per-CPU space a captured packet is assembled in (kernel-internal).
+pub const MAP_PACKET_SCRATCH: &str = "fsight_packet_scratch";
+/// Packet capture on/off and snap length (written by user space).
+pub const MAP_CAPTURE_CFG: &str = "fsight_capture_cfg";
+
 /// Every map in the object.
 pub const MAPS: &[&str] = &[
     MAP_EVENTS,
@@ -35,6 +42,9 @@ pub const MAPS: &[&str] = &[
     MAP_SAMPLES,
     MAP_SAMPLE_SCRATCH,
     MAP_SAMPLE_STOP,
+    MAP_PACKETS,
+    MAP_PACKET_SCRATCH,
+    MAP_CAPTURE_CFG,
 ];
 
 /// Global (`volatile const`): payload samples per flow and direction; 0 turns sampling off.

@@ -459,6 +459,7 @@ impl LiveArgs {
                 stamp_receives: self.stamp_receives,
                 sample_packets: if analyze { self.sample_packets } else { 0 },
                 sample_ring_bytes: self.sample_ring_size,
+                packet_ring_bytes: CaptureConfig::default().packet_ring_bytes,
             },
             output: output(&self.output),
             duration: self
