@@ -15,6 +15,7 @@ pub mod netns;
 mod packets;
 pub mod preflight;
 mod probes;
+mod runstats;
 mod tc;
 pub mod testbed;
 
@@ -23,6 +24,7 @@ pub use flowmap::{FlowMap, SampleStop};
 pub use interfaces::{Interface, LinkKind};
 pub use packets::PacketTap;
 pub use probes::{ProbeFailure, ProbeStatus};
+pub use runstats::ProgramStats;
 pub use tc::{TcMode, tcx_supported};
 
 use aya::maps::{MapData, PerCpuArray, RingBuf};
@@ -60,6 +62,9 @@ pub struct CaptureConfig {
     /// Size of the packet ring buffer in bytes (a power of two): one page unless packets are
     /// captured ([`Capture::packet_tap`]).
     pub packet_ring_bytes: u32,
+    /// Have the kernel count each program's run time and runs ([`Capture::program_stats`]);
+    /// costs two clock reads per program run.
+    pub program_stats: bool,
 }
 
 impl Default for CaptureConfig {
@@ -73,6 +78,7 @@ impl Default for CaptureConfig {
             sample_packets: 0,
             sample_ring_bytes: 8 << 20,
             packet_ring_bytes: 4096,
+            program_stats: false,
         }
     }
 }
@@ -87,6 +93,8 @@ pub struct Capture {
     flows: FlowMap,
     interfaces: Vec<Interface>,
     status: Vec<ProbeStatus>,
+    /// Held while the kernel counts program run time (`program_stats`).
+    _run_stats: Option<std::os::fd::OwnedFd>,
     _ebpf: Ebpf,
 }
 
@@ -129,7 +137,21 @@ impl Capture {
                 err.error.clone(),
             ));
         }
-        Self::from_parts(ebpf, interfaces, status, cfg.flow_map_entries)
+        let mut capture = Self::from_parts(ebpf, interfaces, status, cfg.flow_map_entries)?;
+        if cfg.program_stats {
+            match runstats::enable() {
+                Ok(fd) => capture._run_stats = Some(fd),
+                Err(error) => capture.status.push(ProbeStatus {
+                    program: "bpf_enable_stats",
+                    target: "kernel".to_string(),
+                    outcome: Err(ProbeFailure {
+                        error,
+                        degraded: "BPF program run time is not counted",
+                    }),
+                }),
+            }
+        }
+        Ok(capture)
     }
 
     /// Load everything and report, hook by hook, what works on this kernel, without
@@ -220,6 +242,7 @@ impl Capture {
             flows: FlowMap::new(flows_fd, flow_map_entries),
             interfaces,
             status,
+            _run_stats: None,
             _ebpf: ebpf,
         })
     }
@@ -274,6 +297,12 @@ impl Capture {
     /// The kernel flow map.
     pub fn flows(&mut self) -> &mut FlowMap {
         &mut self.flows
+    }
+
+    /// Run time and runs of every loaded program since it was loaded (zero unless
+    /// `program_stats` was asked for or `kernel.bpf_stats_enabled` is 1).
+    pub fn program_stats(&self) -> Vec<ProgramStats> {
+        runstats::read(&self._ebpf)
     }
 
     /// The per-CPU counters, summed.

@@ -214,6 +214,11 @@ pub struct LiveArgs {
     /// triples; later ones are counted under process="other".
     #[arg(long, value_name = "N", default_value_t = flowsight_sink::DEFAULT_MAX_SERIES)]
     pub metrics_max_series: usize,
+    /// Have the kernel count each BPF program's run time (stats records'
+    /// flowsight.bpf_programs, metrics flowsight_bpf_program_*). Costs two clock reads per
+    /// program run; on by default with --metrics or --web.
+    #[arg(long)]
+    pub bpf_stats: bool,
 }
 
 /// `flowsight check` as typed.
@@ -460,6 +465,7 @@ impl LiveArgs {
                 sample_packets: if analyze { self.sample_packets } else { 0 },
                 sample_ring_bytes: self.sample_ring_size,
                 packet_ring_bytes: CaptureConfig::default().packet_ring_bytes,
+                program_stats: self.bpf_stats || self.metrics.is_some() || self.web.is_some(),
             },
             output: output(&self.output),
             duration: self

@@ -43,6 +43,8 @@ fn metrics_count_each_process_traffic_both_ways() {
         "100",
         "--metrics",
         &addr,
+        "--stats-interval",
+        "1",
     ]);
     let spec = |uid| PeerSpec {
         netns: Some(&ns),
@@ -66,6 +68,14 @@ fn metrics_count_each_process_traffic_both_ways() {
         .is_some()
     });
     assert!(scraped, "no client traffic in the metrics:\n{text}");
+    // --metrics has the kernel count program run time; a stats record a second later
+    // carries it into the metrics.
+    let egress = [("program", "fsight_tc_egress")];
+    let counted = wait_for(Duration::from_secs(5), || {
+        text = ns.sh(&format!("curl -s http://{addr}/metrics || true"));
+        sample(&text, "flowsight_bpf_program_runs_total", &egress).is_some()
+    });
+    assert!(counted, "no BPF program run time in the metrics:\n{text}");
 
     let records = fs.stop();
     let srv_port: u16 = srv_port.parse().unwrap();
@@ -88,6 +98,19 @@ fn metrics_count_each_process_traffic_both_ways() {
     assert_eq!(get("nobody", "rx"), Some(down), "{text}");
     assert_eq!(get("daemon", "tx"), Some(down), "{text}");
     assert_eq!(get("daemon", "rx"), Some(up), "{text}");
+    // Every packet of the flow went through the egress program of lo (and so did the
+    // loopback traffic of the metrics scrapes): at least that many runs, and some time.
+    let packets = flow["source"]["packets"].as_u64().unwrap()
+        + flow["destination"]["packets"].as_u64().unwrap();
+    let last = records
+        .iter()
+        .rfind(|r| r["type"] == "stats")
+        .expect("the final stats record");
+    let tc = &last["flowsight"]["bpf_programs"]["fsight_tc_egress"];
+    assert!(tc["runs"].as_u64().unwrap() >= packets, "{last:#}");
+    assert!(tc["run_time_ns"].as_u64().unwrap() > 0, "{last:#}");
+    let scraped_runs = sample(&text, "flowsight_bpf_program_runs_total", &egress).unwrap();
+    assert!(scraped_runs > 0 && scraped_runs <= tc["runs"].as_u64().unwrap(), "{text}");
     // No pid or port labels, and the records counter is there.
     assert!(!text.contains("pid=") && !text.contains("port="), "{text}");
     assert!(

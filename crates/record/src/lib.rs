@@ -31,7 +31,7 @@ pub use owner::{
     Cgroup, Container, ContainerRuntime, Group, Netns, Orchestrator, OrchestratorResource, Owner,
     Process, User,
 };
-pub use stats::{StatsFlows, StatsRecord, StatsSection};
+pub use stats::{BpfProgram, StatsFlows, StatsRecord, StatsSection};
 pub use time::Timestamp;
 pub use tls::{Tls, TlsClient, TlsRecord, TlsServer};
 pub use weird::{Weird, WeirdRecord};

@@ -37,6 +37,19 @@ pub struct StatsSection {
     /// Probes that did not load or attach on this kernel and what is degraded as a result.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub degraded: Vec<String>,
+    /// Run time of each BPF program since it was loaded, by program name (live, when the
+    /// kernel counts it: `--bpf-stats`, or `kernel.bpf_stats_enabled=1`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub bpf_programs: BTreeMap<String, BpfProgram>,
+}
+
+/// `flowsight.bpf_programs.<name>.*` of a stats record: one BPF program's cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BpfProgram {
+    /// Times it ran, every attachment together.
+    pub runs: u64,
+    /// Nanoseconds it ran in total; `run_time_ns / runs` is its cost per run.
+    pub run_time_ns: u64,
 }
 
 /// `flowsight.flows.*` of a stats record.
@@ -81,6 +94,13 @@ impl StatsRecord {
                 },
                 records_written: by(&[("flow", 17)]),
                 degraded: vec!["accept: tracefs not available; server sockets are attributed at first send or receive".into()],
+                bpf_programs: BTreeMap::from([(
+                    "fsight_tc_ingress".to_string(),
+                    BpfProgram {
+                        runs: 1_000,
+                        run_time_ns: 110_000,
+                    },
+                )]),
             },
         }
     }

@@ -17,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 /// Default number of (process, user, container) label sets with their own series.
@@ -45,6 +46,12 @@ struct Source {
     source: String,
 }
 
+/// A BPF program, by its name in the object (a handful: the label set is fixed).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Program {
+    program: String,
+}
+
 /// Totals last seen for an open flow: (source bytes, source packets, destination bytes,
 /// destination packets).
 type Seen = [u64; 4];
@@ -58,6 +65,10 @@ pub struct Metrics {
     flows_active: Gauge,
     records: Family<Kind, Counter>,
     dropped: Family<Source, Gauge>,
+    bpf_runs: Family<Program, Counter>,
+    bpf_seconds: Family<Program, Counter<f64, AtomicU64>>,
+    /// Kernel totals (runs, ns) at the last stats record, to count what grew.
+    bpf_seen: HashMap<String, (u64, u64)>,
     max_series: usize,
     admitted: HashSet<(String, String, String)>,
     open: HashMap<(String, u32, u64), Seen>,
@@ -73,6 +84,8 @@ impl Metrics {
         let flows_active = Gauge::default();
         let records = Family::<Kind, Counter>::default();
         let dropped = Family::<Source, Gauge>::default();
+        let bpf_runs = Family::<Program, Counter>::default();
+        let bpf_seconds = Family::<Program, Counter<f64, AtomicU64>>::default();
         registry.register(
             "bytes",
             "Bytes of whole frames by the local process, user and container that sent (tx) or received (rx) them",
@@ -103,6 +116,16 @@ impl Metrics {
             "Data lost, by source, as the last stats record counted it (kernel ring buffers and maps)",
             dropped.clone(),
         );
+        registry.register(
+            "bpf_program_runs",
+            "Times each BPF program ran (counted by the kernel while flowsight runs with --bpf-stats, --metrics or --web)",
+            bpf_runs.clone(),
+        );
+        registry.register(
+            "bpf_program_run_seconds",
+            "Time each BPF program ran, in seconds (divide by its runs for the cost per packet or event)",
+            bpf_seconds.clone(),
+        );
         Metrics {
             registry,
             bytes,
@@ -111,6 +134,9 @@ impl Metrics {
             flows_active,
             records,
             dropped,
+            bpf_runs,
+            bpf_seconds,
+            bpf_seen: HashMap::new(),
             max_series,
             admitted: HashSet::new(),
             open: HashMap::new(),
@@ -214,6 +240,21 @@ impl Metrics {
                     source: source.clone(),
                 })
                 .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        for (name, p) in &s.flowsight.bpf_programs {
+            let (runs, ns) = self
+                .bpf_seen
+                .insert(name.clone(), (p.runs, p.run_time_ns))
+                .unwrap_or_default();
+            let label = Program {
+                program: name.clone(),
+            };
+            self.bpf_runs
+                .get_or_create(&label)
+                .inc_by(crate::grew(p.runs, runs));
+            self.bpf_seconds
+                .get_or_create(&label)
+                .inc_by(crate::grew(p.run_time_ns, ns) as f64 / 1e9);
         }
     }
 }
@@ -359,6 +400,36 @@ mod tests {
         assert_eq!(
             value(&s, "flowsight_events_dropped", &[("source", "events")]),
             Some(7.0)
+        );
+    }
+
+    #[test]
+    fn bpf_program_totals_become_counters() {
+        let mut m = Metrics::new(10);
+        let Record::Stats(mut st) = Record::examples()
+            .into_iter()
+            .find(|r| r.kind() == "stats")
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        let prog = |runs, run_time_ns| flowsight_record::BpfProgram { runs, run_time_ns };
+        st.flowsight.bpf_programs =
+            [("fsight_tc_egress".to_string(), prog(1_000, 2_000_000))].into();
+        m.observe(&Record::Stats(st.clone()));
+        // The kernel's totals grow; the counters follow them, never count twice.
+        st.flowsight.bpf_programs =
+            [("fsight_tc_egress".to_string(), prog(3_000, 5_000_000))].into();
+        m.observe(&Record::Stats(st));
+        let s = scrape(&m);
+        let l = [("program", "fsight_tc_egress")];
+        assert_eq!(
+            value(&s, "flowsight_bpf_program_runs_total", &l),
+            Some(3000.0)
+        );
+        assert_eq!(
+            value(&s, "flowsight_bpf_program_run_seconds_total", &l),
+            Some(0.005)
         );
     }
 }

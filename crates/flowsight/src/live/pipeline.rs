@@ -9,7 +9,7 @@ use flowsight_capture::Capture;
 use flowsight_flow::{Clock, Due, Engine, Flow, FlowKey, FlowTable, Snapshot, flow_record, kernel};
 use flowsight_host::{Host, SocketTable};
 use flowsight_record::{
-    EndReason, Interface, Record, StatsFlows, StatsRecord, StatsSection, Timestamp,
+    BpfProgram, EndReason, Interface, Record, StatsFlows, StatsRecord, StatsSection, Timestamp,
 };
 use flowsight_sink::Sink;
 use std::collections::{BTreeMap, HashMap};
@@ -385,6 +385,19 @@ impl Pipeline {
                 },
                 records_written: written,
                 degraded: self.degraded.clone(),
+                bpf_programs: self
+                    .capture
+                    .program_stats()
+                    .into_iter()
+                    .filter(|p| p.runs > 0)
+                    .map(|p| {
+                        let cost = BpfProgram {
+                            runs: p.runs,
+                            run_time_ns: p.run_time_ns,
+                        };
+                        (p.name, cost)
+                    })
+                    .collect(),
             },
         };
         self.write(record.into())

@@ -68,6 +68,7 @@ impl Tally {
                 },
                 records_written: written,
                 degraded: Vec::new(),
+                bpf_programs: BTreeMap::new(),
             },
         }
         .into()
