@@ -30,6 +30,22 @@ fn initiator_of(v: u8) -> Initiator {
     }
 }
 
+/// A captured packet's flow, the index of its sender in the key, and the flow's sockets at the
+/// time, as the kernel named them; None for a packet that is not part of an IP flow.
+pub fn packet_flow(head: &abi::PacketHead) -> Option<(FlowKey, usize, [Option<SocketRef>; 2])> {
+    if head.has_flow == 0 {
+        return None;
+    }
+    Some((
+        FlowKey::from(&head.key),
+        usize::from(head.sender & 1),
+        [
+            socket(&head.cookie, &head.cookie_kind, 0),
+            socket(&head.cookie, &head.cookie_kind, 1),
+        ],
+    ))
+}
+
 /// A kernel payload sample as the engine takes it.
 pub fn sample<'a>(head: &abi::SampleHead, data: &'a [u8]) -> Sample<'a> {
     let key = FlowKey::from(&head.key);

@@ -1,0 +1,116 @@
+//! Selecting packets by the owner of their local endpoint.
+
+use crate::PacketOwner;
+
+/// `--pid`, `--comm`, `--user` and `--container`: values of one flag are alternatives, the
+/// flags together must all match. With no flag every packet matches; with any, a packet
+/// without an owner matches none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerFilter {
+    /// Process ids.
+    pub pids: Vec<u32>,
+    /// Process names: the full name, or the kernel's 15-character comm of it.
+    pub comms: Vec<String>,
+    /// User names or numeric ids.
+    pub users: Vec<String>,
+    /// Container ids or id prefixes (as `docker ps` abbreviates them).
+    pub containers: Vec<String>,
+}
+
+/// The kernel keeps 15 characters of a task's name.
+const COMM_LEN: usize = 15;
+
+impl OwnerFilter {
+    /// True when no flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty()
+            && self.comms.is_empty()
+            && self.users.is_empty()
+            && self.containers.is_empty()
+    }
+
+    /// Whether a packet with this owner is kept.
+    pub fn matches(&self, owner: Option<&PacketOwner>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let Some(o) = owner else { return false };
+        let any = |list: &[String], f: &dyn Fn(&str) -> bool| {
+            list.is_empty() || list.iter().any(|v| f(v))
+        };
+        (self.pids.is_empty() || self.pids.contains(&o.pid))
+            && any(&self.comms, &|c| {
+                c == o.name || (c.len() == COMM_LEN && o.name.starts_with(c))
+            })
+            && any(&self.users, &|u| u == o.uid || o.user.as_deref() == Some(u))
+            && any(&self.containers, &|c| {
+                !c.is_empty() && o.container.as_ref().is_some_and(|ct| ct.id.starts_with(c))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContainerRef;
+
+    fn owner() -> PacketOwner {
+        PacketOwner {
+            pid: 7,
+            name: "a-very-long-program-name".into(),
+            executable: None,
+            args: vec![],
+            uid: "1000".into(),
+            user: Some("alice".into()),
+            container: Some(ContainerRef {
+                id: "0123456789ab".into(),
+                runtime: "docker".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn flags_and_together_values_or() {
+        let o = owner();
+        let f = |f: OwnerFilter| f.matches(Some(&o));
+        assert!(f(OwnerFilter::default()));
+        assert!(OwnerFilter::default().matches(None));
+        assert!(f(OwnerFilter {
+            pids: vec![3, 7],
+            ..Default::default()
+        }));
+        assert!(!f(OwnerFilter {
+            pids: vec![3],
+            ..Default::default()
+        }));
+        assert!(f(OwnerFilter {
+            comms: vec!["a-very-long-pro".into()],
+            ..Default::default()
+        }));
+        assert!(!f(OwnerFilter {
+            comms: vec!["a-very".into()],
+            ..Default::default()
+        }));
+        assert!(f(OwnerFilter {
+            users: vec!["1000".into()],
+            ..Default::default()
+        }));
+        assert!(f(OwnerFilter {
+            users: vec!["alice".into()],
+            containers: vec!["0123".into()],
+            ..Default::default()
+        }));
+        assert!(!f(OwnerFilter {
+            users: vec!["alice".into()],
+            containers: vec!["9".into()],
+            ..Default::default()
+        }));
+        assert!(
+            !OwnerFilter {
+                pids: vec![7],
+                ..Default::default()
+            }
+            .matches(None)
+        );
+    }
+}
