@@ -39,6 +39,9 @@ pub enum EpbOption<'a> {
     Comment(&'a str),
     /// `epb_flags`: bits 0-1 are the direction (1 inbound, 2 outbound).
     Flags(u32),
+    /// `epb_dropcount`: packets lost between the previous packet of the interface and this
+    /// one (Wireshark shows it as `frame.drop_count`).
+    DropCount(u64),
     /// A custom text option (code 2988, copyable) holding `key=value` under
     /// [`FLOWSIGHT_PEN`]; written without building the string first.
     KeyValue {
@@ -162,6 +165,7 @@ impl<W: Write> PcapngWriter<W> {
             match *o {
                 EpbOption::Comment(c) => self.option(code::COMMENT, &[c.as_bytes()])?,
                 EpbOption::Flags(f) => self.option(code::EPB_FLAGS, &[&f.to_le_bytes()])?,
+                EpbOption::DropCount(n) => self.option(code::EPB_DROPCOUNT, &[&n.to_le_bytes()])?,
                 EpbOption::KeyValue { key, value } => self.option(
                     code::CUSTOM_STR_COPY,
                     &[

@@ -250,3 +250,36 @@ fn tshark_reads_what_we_write() {
         assert_eq!(row[2], want);
     }
 }
+
+#[test]
+fn drop_count_reads_back() {
+    let mut w = PcapngWriter::new(Vec::new()).unwrap();
+    w.add_interface(&InterfaceSpec {
+        link: LinkType::ETHERNET,
+        snaplen: 0,
+        name: None,
+        description: None,
+    })
+    .unwrap();
+    let data = payload(0, 60);
+    w.write_packet(&EnhancedPacket {
+        interface: 0,
+        ts_ns: 1,
+        orig_len: 60,
+        data: &data,
+        options: &[
+            EpbOption::DropCount(12345),
+            EpbOption::Comment("after a loss"),
+        ],
+    })
+    .unwrap();
+    let bytes = w.into_inner().unwrap();
+    let mut r = CaptureReader::new(Cursor::new(bytes)).unwrap();
+    let p = r.next_packet().unwrap().unwrap();
+    assert_eq!(
+        p.options.get(code::EPB_DROPCOUNT).and_then(|o| o.as_u64()),
+        Some(12345)
+    );
+    assert_eq!(p.comment, Some("after a loss"));
+    assert_eq!(p.data, data);
+}
