@@ -16,6 +16,7 @@
 
 mod cgroup;
 mod clock;
+pub mod conntrack;
 mod container;
 mod host;
 mod netns;

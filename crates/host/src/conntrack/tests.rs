@@ -1,0 +1,218 @@
+//! Decoding captured ctnetlink messages, and the NAT table.
+
+use super::*;
+use std::net::Ipv4Addr;
+
+/// A dump of one UDP connection SNATed from 172.30.0.5:1234 to 10.77.0.1:40000 on its way to
+/// 10.77.0.2:5353, captured on this kernel (6.18) from `nft ... snat to 10.77.0.1:40000`:
+/// the connection message, then NLMSG_DONE.
+const DUMP_SNAT_UDP: &str = "a400000000010200010000002924000002000000340001801400018008000100ac1e0005080002000a4d00021c00028005000100110000000600020004d200000600030014e900003400028014000180080001000a4d0002080002000a4d00011c00028005000100110000000600020014e90000060003009c4000000800030000000198080008000000000008000c0054f93d6b08000b0000000001080007000000001d1400000003000200010000002924000000000000";
+
+/// Event messages of a TCP connect to 10.77.0.1:8080 that `dnat to 10.77.0.2:80` sent on
+/// (from 10.77.0.1:45000): NEW (with NLM_F_CREATE | NLM_F_EXCL), then DESTROY.
+const EVENT_NEW_DNAT_TCP: &str = "c4000000000100060000000000000000020000003400018014000180080001000a4d0001080002000a4d00011c000280050001000600000006000200afc80000060003001f9000003400028014000180080001000a4d0002080002000a4d00011c0002800500010006000000060002000050000006000300afc8000008000c002996013808000300000001a80800070000000078300004802c0001800500010001000000050002000a000000050003000000000006000400030000000600050000000000";
+const EVENT_DESTROY_DNAT_TCP: &str = "a4000000020100000000000000000000020000003400018014000180080001000a4d0001080002000a4d00011c000280050001000600000006000200afc80000060003001f9000003400028014000180080001000a4d0002080002000a4d00011c0002800500010006000000060002000050000006000300afc8000008000c002996013808000300000003a80800070000000078100004800c0001800500010008000000";
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn v4(a: [u8; 4], port: u16) -> (IpAddr, u16) {
+    (IpAddr::V4(Ipv4Addr::from(a)), port)
+}
+
+#[test]
+fn decodes_a_captured_dump_of_a_snat_connection() {
+    let buf = hex(DUMP_SNAT_UDP);
+    let msgs: Vec<_> = wire::messages(&buf).collect::<Result<_, _>>().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(
+        msgs[0].kind,
+        wire::NFNL_SUBSYS_CTNETLINK << 8 | wire::IPCTNL_MSG_CT_NEW
+    );
+    assert_eq!(msgs[1].kind, wire::NLMSG_DONE);
+    let c = wire::connection(msgs[0].payload).unwrap();
+    assert_eq!(c.orig.protocol, 17);
+    assert_eq!(c.orig.src, v4([172, 30, 0, 5], 1234));
+    assert_eq!(c.orig.dst, v4([10, 77, 0, 2], 5353));
+    assert_eq!(c.reply.src, v4([10, 77, 0, 2], 5353));
+    assert_eq!(c.reply.dst, v4([10, 77, 0, 1], 40000));
+    assert_eq!(c.snat(), Some(v4([10, 77, 0, 1], 40000)));
+    assert_eq!(c.dnat(), None);
+    assert!(c.is_nat());
+    assert_ne!(c.id, 0);
+}
+
+#[test]
+fn decodes_captured_new_and_destroy_events_of_a_dnat_connection() {
+    let mut events = Vec::new();
+    for m in [EVENT_NEW_DNAT_TCP, EVENT_DESTROY_DNAT_TCP] {
+        assert_eq!(parse_events(&hex(m), &mut |e| events.push(e)), 1);
+    }
+    let [Event::New(new), Event::Destroy(gone)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(new.orig.protocol, 6);
+    assert_eq!(new.orig.src, v4([10, 77, 0, 1], 45000));
+    assert_eq!(new.orig.dst, v4([10, 77, 0, 1], 8080));
+    assert_eq!(new.dnat(), Some(v4([10, 77, 0, 2], 80)));
+    assert_eq!(new.snat(), None);
+    assert_eq!(new.id, gone.id, "one entry");
+    assert_eq!(new.orig, gone.orig);
+}
+
+#[test]
+fn every_truncation_is_an_error_or_skipped_never_a_panic() {
+    for m in [DUMP_SNAT_UDP, EVENT_NEW_DNAT_TCP, EVENT_DESTROY_DNAT_TCP] {
+        let buf = hex(m);
+        for cut in 0..buf.len() {
+            let _ = parse_events(&buf[..cut], &mut |_| {});
+            if cut >= wire::NLMSG_HDRLEN {
+                let _ = wire::connection(&buf[wire::NLMSG_HDRLEN..cut]);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_dump_request_asks_ctnetlink_for_everything() {
+    let r = wire::dump_request(7);
+    assert_eq!(u32::from_ne_bytes(r[0..4].try_into().unwrap()), 20);
+    assert_eq!(u16::from_ne_bytes(r[4..6].try_into().unwrap()), 0x0101);
+    assert_eq!(u16::from_ne_bytes(r[6..8].try_into().unwrap()), 0x0301);
+    assert_eq!(u32::from_ne_bytes(r[8..12].try_into().unwrap()), 7);
+    assert_eq!(&r[16..], &[0, 0, 0, 0]);
+}
+
+fn snat(id: u32, sport: u16) -> Connection {
+    Connection {
+        id,
+        status: 1 << 4,
+        zone: 0,
+        orig: Tuple {
+            protocol: 6,
+            src: v4([172, 17, 0, 2], sport),
+            dst: v4([198, 51, 100, 1], 80),
+        },
+        reply: Tuple {
+            protocol: 6,
+            src: v4([198, 51, 100, 1], 80),
+            dst: v4([192, 0, 2, 10], sport + 1000),
+        },
+    }
+}
+
+#[test]
+fn both_sides_of_a_nat_find_the_same_connection() {
+    let mut t = NatTable::new(16, 1_000);
+    t.insert(snat(1, 40000));
+    let inner = t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], 40000));
+    let outer = t.find(6, v4([192, 0, 2, 10], 41000), v4([198, 51, 100, 1], 80));
+    assert!(Arc::ptr_eq(inner.unwrap(), outer.unwrap()));
+    assert_eq!(t.len(), 1);
+    // A connection no NAT touched is not kept.
+    let mut plain = snat(2, 40001);
+    plain.status = 0;
+    plain.reply.dst = plain.orig.src;
+    t.insert(plain);
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn destroyed_connections_stay_for_the_grace_period() {
+    let mut t = NatTable::new(16, 1_000);
+    t.apply(Event::New(snat(1, 40000)), 0);
+    t.apply(Event::Destroy(snat(1, 40000)), 10);
+    assert!(
+        t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], 40000))
+            .is_some()
+    );
+    t.expire(1_009);
+    assert_eq!(t.len(), 1);
+    t.expire(1_010);
+    assert!(t.is_empty());
+    // A destroy of another entry on the same tuples does not take the live one.
+    t.apply(Event::New(snat(3, 40000)), 2_000);
+    t.apply(Event::Destroy(snat(2, 40000)), 2_000);
+    t.expire(10_000);
+    assert_eq!(t.len(), 1);
+}
+
+#[test]
+fn the_table_is_bounded_and_makes_room_from_the_dying_first() {
+    let mut t = NatTable::new(2, 1_000_000);
+    t.apply(Event::New(snat(1, 1)), 0);
+    t.apply(Event::New(snat(2, 2)), 0);
+    t.apply(Event::Destroy(snat(1, 1)), 0);
+    t.apply(Event::New(snat(3, 3)), 0);
+    assert_eq!(t.len(), 2);
+    assert!(
+        t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], 1))
+            .is_none()
+    );
+    t.apply(Event::New(snat(4, 4)), 0);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.refused(), 1);
+}
+
+#[test]
+fn a_reused_tuple_replaces_the_old_connection_on_both_keys() {
+    let mut t = NatTable::new(16, 1_000);
+    t.insert(snat(1, 40000));
+    let mut again = snat(2, 40000);
+    again.reply.dst = v4([192, 0, 2, 10], 50000);
+    t.insert(again);
+    assert!(
+        t.find(6, v4([192, 0, 2, 10], 41000), v4([198, 51, 100, 1], 80))
+            .is_none()
+    );
+    assert_eq!(
+        t.find(6, v4([192, 0, 2, 10], 50000), v4([198, 51, 100, 1], 80))
+            .unwrap()
+            .id,
+        2
+    );
+}
+
+/// Root: a dump and an event from this kernel, in a network namespace of the test's own.
+#[test]
+fn reads_the_kernels_conntrack_as_root() {
+    if !crate::test_support::root_or_skip("reads_the_kernels_conntrack_as_root") {
+        return;
+    }
+    // Run in a thread that enters a fresh network namespace, so nothing of the host's is
+    // touched; the namespace goes with the thread's last reference.
+    std::thread::spawn(|| {
+        // SAFETY: unshare affects only this thread's network namespace.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        let sh = |c: &str| {
+            let out = std::process::Command::new("sh").arg("-c").arg(c).output().unwrap();
+            assert!(out.status.success(), "{c}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        // Commands run by this thread's children inherit its namespace.
+        sh("ip link set lo up && nft 'add table ip fsct; add chain ip fsct out { type nat hook output priority -100; }; add rule ip fsct out udp dport 9 dnat to 127.0.0.2:10'");
+        let mut ct = Conntrack::open().unwrap();
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        u.send_to(b"x", "127.0.0.1:9").unwrap();
+        let dumped = Conntrack::dump().unwrap();
+        let c = dumped.iter().find(|c| c.orig.dst.1 == 9).expect("the connection in a dump");
+        assert_eq!(c.dnat(), Some((IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), 10)));
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            ct.poll(|e| events.push(e)).unwrap();
+            if !events.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            matches!(&events[..], [Event::New(e)] if e.id == c.id),
+            "{events:?}"
+        );
+    })
+    .join()
+    .unwrap();
+}
