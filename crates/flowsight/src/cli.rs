@@ -38,6 +38,10 @@ pub enum Command {
     /// or (-r) from a capture file. Keys: p/u/c/h/f group, Enter open, Esc back, / filter,
     /// q quit.
     Top(TopArgs),
+    /// Write packets to a pcapng file, each with a comment and custom options naming the
+    /// process, user and container of its local end (Wireshark shows the comments); or, with
+    /// -r, annotate an existing capture from a `flowsight live` record log.
+    Capture(crate::capture::CaptureArgs),
 }
 
 /// Protocol-analysis flags shared by `live` and `read`.

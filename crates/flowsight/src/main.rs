@@ -3,6 +3,7 @@
 //! The binary holds the command line and the wiring between the library crates; see
 //! ARCHITECTURE.md for the data path.
 
+mod capture;
 mod check;
 mod cli;
 mod live;
@@ -38,6 +39,7 @@ fn main() {
         Command::Check(args) => check::run(args),
         Command::Read(args) => args.resolve().and_then(|cfg| read::run(&cfg)).map(|()| 0),
         Command::Top(args) => args.resolve().and_then(|cfg| top::run(&cfg)).map(|()| 0),
+        Command::Capture(args) => args.resolve().and_then(|cfg| capture::run(&cfg)).map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -4,9 +4,9 @@
 //! interval read the flow map and write the records that are due. Events are applied before
 //! each scan, so an owner stamped before a flow ends is known when its record is written.
 
-mod attribution;
+pub(crate) mod attribution;
 mod events;
-mod pipeline;
+pub(crate) mod pipeline;
 mod seed;
 
 use crate::cli::{LiveConfig, Output};
@@ -45,6 +45,29 @@ fn wait_readable(fds: [std::os::fd::BorrowedFd<'_>; 2], timeout: Duration) {
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: two valid pollfds; EINTR (a signal) just ends the wait early.
     unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+}
+
+/// Load and attach the programs, read the host's processes and open sockets, and build the
+/// pipeline over them (`flowsight capture` runs the same one beside its packets).
+pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pipeline> {
+    let capture = Capture::start(&cfg.capture)?;
+
+    // Start-up scans come after the programs attach, so nothing falls between the two: a
+    // process or socket born in between is in both, and the later event wins.
+    let mut host = Host::new(HostConfig::system());
+    host.scan_procfs();
+    let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, SOCKET_GRACE.as_nanos() as u64);
+    let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
+    log::info!("attributed {seeded} sockets open at start-up");
+
+    Ok(Pipeline::new(
+        capture,
+        host,
+        sockets,
+        FlowTable::new(cfg.timeouts),
+        sink,
+        cfg.engine.clone(),
+    ))
 }
 
 /// Run until a signal, `--duration`, or an error.
@@ -90,24 +113,7 @@ pub fn run_with(
         }
         None => json,
     };
-    let capture = Capture::start(&cfg.capture)?;
-
-    // Start-up scans come after the programs attach, so nothing falls between the two: a
-    // process or socket born in between is in both, and the later event wins.
-    let mut host = Host::new(HostConfig::system());
-    host.scan_procfs();
-    let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, SOCKET_GRACE.as_nanos() as u64);
-    let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
-    log::info!("attributed {seeded} sockets open at start-up");
-
-    let mut p = Pipeline::new(
-        capture,
-        host,
-        sockets,
-        FlowTable::new(cfg.timeouts),
-        sink,
-        cfg.engine.clone(),
-    );
+    let mut p = start_pipeline(cfg, sink)?;
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }

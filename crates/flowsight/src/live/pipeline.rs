@@ -356,6 +356,7 @@ impl Pipeline {
         );
         dropped.insert("decode".to_string(), self.decode_errors);
         dropped.insert("samples".to_string(), at(counter::FSIGHT_CNT_LOST_SAMPLES));
+        dropped.insert("packets".to_string(), at(counter::FSIGHT_CNT_LOST_PACKETS));
         let capacity = self.capture.flows().capacity() as u64;
         let mut written: BTreeMap<String, u64> = self
             .written
