@@ -93,8 +93,11 @@ fn record_log(dir: &Path, pcap: &Path) -> PathBuf {
     path
 }
 
-/// (data, comment, custom key=values) of every packet of a capture.
-fn packets(path: &Path) -> Vec<(Vec<u8>, Option<String>, Vec<(String, String)>)> {
+/// One written packet: its bytes, its comment, its custom key=values.
+type Written = (Vec<u8>, Option<String>, Vec<(String, String)>);
+
+/// Every packet of a capture.
+fn packets(path: &Path) -> Vec<Written> {
     let mut r = CaptureReader::open(path).unwrap();
     let mut out = Vec::new();
     while let Some(p) = r.next_packet() {
