@@ -39,7 +39,10 @@ fn main() {
         Command::Check(args) => check::run(args),
         Command::Read(args) => args.resolve().and_then(|cfg| read::run(&cfg)).map(|()| 0),
         Command::Top(args) => args.resolve().and_then(|cfg| top::run(&cfg)).map(|()| 0),
-        Command::Capture(args) => args.resolve().and_then(|cfg| capture::run(&cfg)).map(|()| 0),
+        Command::Capture(args) => args
+            .resolve()
+            .and_then(|cfg| capture::run(&cfg))
+            .map(|()| 0),
     };
     match result {
         Ok(code) => std::process::exit(code),
