@@ -101,18 +101,59 @@ impl<'a> Reader<'a> {
 
 /// Lower-case hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
+        s.push(HEX_DIGITS[(b >> 4) as usize] as char);
+        s.push(HEX_DIGITS[(b & 15) as usize] as char);
     }
     s
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `v` as four lower-case hex digits (`{v:04x}`), without `fmt`'s machinery: JA4
+/// writes dozens per handshake.
+pub(crate) fn push_hex4(out: &mut String, v: u16) {
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX_DIGITS[usize::from((v >> shift) & 15)] as char);
+    }
+}
+
+/// Appends `v` in decimal (`{v}`), without `fmt`'s machinery: JA3 writes dozens per
+/// handshake.
+pub(crate) fn push_decimal(out: &mut String, mut v: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex4_and_decimal_match_fmt() {
+        for v in [0u16, 1, 0x0a0b, 0x1301, 0xfe0d, u16::MAX] {
+            let mut s = String::new();
+            push_hex4(&mut s, v);
+            assert_eq!(s, format!("{v:04x}"));
+        }
+        for v in [0u32, 7, 10, 771, 65_535, 4_294_967_295] {
+            let mut s = String::new();
+            push_decimal(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+    }
 
     #[test]
     fn reader_never_reads_past_the_end() {

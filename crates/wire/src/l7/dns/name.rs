@@ -100,8 +100,17 @@ impl<'a> Name<'a> {
     /// The dotted form lower-cased, as Zeek writes `query` and answers by default (its
     /// `original_query` column keeps the wire's case, which is what `Display` gives).
     pub fn to_ascii_lowercase(&self) -> String {
-        let mut s = self.to_string();
-        s.make_ascii_lowercase();
+        // Built directly rather than through `Display`: every DNS record lower-cases its
+        // question and answer names, and `fmt` went byte by byte.
+        let mut s = String::with_capacity(self.wire_len());
+        for (i, label) in self.labels().enumerate() {
+            if i > 0 {
+                s.push('.');
+            }
+            let start = s.len();
+            let _ = write_escaped(&mut s, label);
+            s[start..].make_ascii_lowercase();
+        }
         s
     }
 
@@ -155,11 +164,26 @@ impl fmt::Debug for Name<'_> {
 
 /// Writes bytes with printable ASCII as is and everything else as `\xNN`.
 pub(crate) fn write_escaped(f: &mut dyn fmt::Write, bytes: &[u8]) -> fmt::Result {
-    for &b in bytes {
-        if (0x20..0x7f).contains(&b) {
-            f.write_char(b as char)?;
+    let printable = |b: &u8| (0x20..0x7f).contains(b);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // A run of printable ASCII in one call (names are almost always nothing else).
+        let run = rest
+            .iter()
+            .position(|b| !printable(b))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            // Printable ASCII is UTF-8.
+            f.write_str(std::str::from_utf8(&rest[..run]).unwrap_or_default())?;
+        }
+        if let Some(&b) = rest.get(run) {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            f.write_str("\\x")?;
+            f.write_char(DIGITS[usize::from(b >> 4)] as char)?;
+            f.write_char(DIGITS[usize::from(b & 15)] as char)?;
+            rest = &rest[run + 1..];
         } else {
-            write!(f, "\\x{b:02x}")?;
+            rest = &[];
         }
     }
     Ok(())

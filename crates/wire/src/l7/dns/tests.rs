@@ -350,3 +350,15 @@ fn random_input_never_panics() {
         let _ = tcp_message(&input);
     }
 }
+
+#[test]
+fn names_with_unprintable_bytes_are_escaped_in_both_cases() {
+    // Labels `Ab\x00C` and `\xffZ` and `x`: runs of printable bytes and escapes mixed.
+    let wire = [4, b'A', b'b', 0, b'C', 2, 0xff, b'Z', 1, b'x', 0];
+    let (n, end) = name::parse(&wire, 0).unwrap();
+    assert_eq!(end, wire.len());
+    assert_eq!(n.to_string(), "Ab\\x00C.\\xffZ.x");
+    assert_eq!(n.to_ascii_lowercase(), "ab\\x00c.\\xffz.x");
+    let (root, _) = name::parse(&[0], 0).unwrap();
+    assert_eq!(root.to_ascii_lowercase(), "");
+}

@@ -1,9 +1,8 @@
 //! JA3 (client) and JA3S (server): decimal field lists and their MD5.
 
-use crate::bytes::hex;
+use crate::bytes::{hex, push_decimal};
 use crate::l7::tls::{ClientHello, ServerHello, is_grease};
 use md5::{Digest, Md5};
-use std::fmt::Write;
 
 /// A JA3 or JA3S fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +25,7 @@ fn join(out: &mut String, values: impl Iterator<Item = u32>) {
         if i > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
     }
 }
 

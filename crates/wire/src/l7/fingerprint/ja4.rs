@@ -6,10 +6,10 @@
 //! (SNI and ALPN left out) followed by the signature algorithms in their order. GREASE
 //! values are ignored everywhere.
 
-use crate::bytes::hex;
+use crate::bytes::{hex, push_hex4};
 use crate::l7::tls::{ClientHello, is_grease};
 use sha2::{Digest, Sha256};
-use std::fmt::{self, Write};
+use std::fmt;
 
 /// The transport the ClientHello came over (JA4's first character).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,7 +134,7 @@ fn hex_list(values: &[u16]) -> String {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        push_hex4(&mut s, *v);
     }
     s
 }
