@@ -174,6 +174,15 @@ pub struct LiveArgs {
     /// /proc/PID/ns/net. Process attribution stays host-wide.
     #[arg(long, value_name = "NS")]
     pub netns: Option<String>,
+    /// Write only the records of this container: an id or id prefix (docker's 12-digit short
+    /// id), an LXC or systemd-nspawn name, or a Kubernetes pod uid (repeatable).
+    #[arg(long = "container", value_name = "ID|NAME")]
+    pub containers: Vec<String>,
+    /// Write only the records of sockets in the network namespace NS: an inode number (as
+    /// lsns shows it), a name under /run/netns, or a path such as /proc/PID/ns/net
+    /// (repeatable). --netns chooses where to capture; this chooses whose records to keep.
+    #[arg(long = "owner-netns", value_name = "NS")]
+    pub owner_netns: Vec<String>,
     /// How TC programs attach.
     #[arg(long, value_enum, default_value = "auto")]
     pub tc_mode: TcModeArg,
@@ -279,6 +288,8 @@ pub struct LiveConfig {
     pub scan_interval: Duration,
     /// The HTTP endpoint (dashboard, API, metrics), from --web or --metrics.
     pub metrics: Option<crate::serve::ServeConfig>,
+    /// Whose records to keep (--container, --owner-netns).
+    pub filter: crate::live::filter::OwnerFilter,
 }
 
 fn seconds(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
@@ -497,6 +508,14 @@ impl LiveArgs {
             },
             stats_interval: (!stats.is_zero()).then_some(stats),
             netns: self.netns.clone(),
+            filter: crate::live::filter::OwnerFilter {
+                containers: self.containers.clone(),
+                netns: self
+                    .owner_netns
+                    .iter()
+                    .map(|ns| crate::live::filter::netns_id(ns))
+                    .collect::<Result<_>>()?,
+            },
             scan_interval: Duration::from_millis(self.scan_interval_ms),
             metrics: self
                 .web

@@ -169,12 +169,11 @@ impl Host {
             None => (info.as_ref().and_then(|i| i.container.clone()), None),
         };
         // The socket's namespace from the kernel; else the process's, read once per process.
-        let netns = match stamp.netns {
-            0 => info
-                .as_ref()
-                .filter(|i| !i.has_exited())
-                .and_then(|i| self.netns.of(i.pid, i.start)),
-            id => Some(id),
+        let netns = match (stamp.netns, &info) {
+            (0, Some(i)) if i.has_exited() => self.netns.cached(i.pid, i.start),
+            (0, Some(i)) => self.netns.of(i.pid, i.start),
+            (0, None) => None,
+            (id, _) => Some(id),
         };
         Some(Owner {
             process,
@@ -205,6 +204,16 @@ impl Host {
         });
         self.stamp_processes.insert(key, Arc::clone(&p));
         p
+    }
+
+    /// The network namespace of process `tgid`, from `/proc/PID/ns/net` while it runs (read
+    /// once per process, then cached): for stamps whose hook could not see the socket's.
+    pub fn netns_of(&mut self, tgid: u32) -> Option<u64> {
+        let info = self.processes.get(tgid, &mut self.cgroups)?;
+        if info.has_exited() {
+            return self.netns.cached(info.pid, info.start);
+        }
+        self.netns.of(info.pid, info.start)
     }
 
     /// The container of a cgroup id.

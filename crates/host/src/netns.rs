@@ -45,6 +45,12 @@ impl NetnsCache {
         }
     }
 
+    /// What is known of process `pid` without reading procfs (for a process that exited: its
+    /// pid may already name another one there).
+    pub fn cached(&self, pid: u32, start: Option<Timestamp>) -> Option<u64> {
+        self.by_process.get(&(pid, start)).copied().flatten()
+    }
+
     /// The namespace of process `pid` that started at `start` (None: unknown start).
     pub fn of(&mut self, pid: u32, start: Option<Timestamp>) -> Option<u64> {
         if let Some(&ns) = self.by_process.get(&(pid, start)) {
@@ -75,8 +81,10 @@ mod tests {
     fn reads_this_process_and_caches_it() {
         let mine = read_netns(Path::new("/proc"), "self").expect("/proc/self/ns/net");
         let mut cache = NetnsCache::new("/proc");
+        assert_eq!(cache.cached(std::process::id(), None), None);
         assert_eq!(cache.of(std::process::id(), None), Some(mine));
         assert_eq!(cache.by_process.len(), 1);
+        assert_eq!(cache.cached(std::process::id(), None), Some(mine));
         assert_eq!(cache.of(std::process::id(), None), Some(mine));
         assert_eq!(cache.of(u32::MAX, None), None, "no such process");
     }

@@ -48,7 +48,12 @@ pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
                 gid: t.gid,
                 cgroup_id: t.cgroup_id,
                 comm: c_str(&t.comm),
-                netns: u64::from(e.netns),
+                // Hooks without the socket (sock_create) send no namespace: the process's,
+                // read now while it runs, stands in.
+                netns: match e.netns {
+                    0 => host.netns_of(t.tgid).unwrap_or(0),
+                    ns => u64::from(ns),
+                },
             };
             let tuple = (e.lport != 0).then(|| SocketTuple {
                 protocol: e.protocol,

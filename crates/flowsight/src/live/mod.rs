@@ -6,6 +6,8 @@
 
 pub(crate) mod attribution;
 mod events;
+pub(crate) mod filter;
+mod join;
 pub(crate) mod pipeline;
 mod seed;
 
@@ -117,6 +119,7 @@ pub fn run_with(
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }
+    p.set_join_and_filter(join::joiner(cfg.timeouts.idle_ns), cfg.filter.clone());
     log::info!(
         "capturing on {}",
         p.capture

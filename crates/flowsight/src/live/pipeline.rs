@@ -3,13 +3,16 @@
 
 use super::attribution::LiveAttribution;
 use super::events;
+use super::filter::OwnerFilter;
+use super::join::Joiner;
 use anyhow::{Context, Result};
 use flowsight_abi::{Event, counter};
 use flowsight_capture::Capture;
 use flowsight_flow::{Clock, Due, Engine, Flow, FlowKey, FlowTable, Snapshot, flow_record, kernel};
 use flowsight_host::{Host, SocketTable};
 use flowsight_record::{
-    BpfProgram, EndReason, Interface, Record, StatsFlows, StatsRecord, StatsSection, Timestamp,
+    BpfProgram, EndReason, FlowRecord, Interface, Record, StatsFlows, StatsRecord, StatsSection,
+    Timestamp,
 };
 use flowsight_sink::Sink;
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +46,10 @@ pub struct Pipeline {
     unattributed: u64,
     written: BTreeMap<&'static str, u64>,
     degraded: Vec<String>,
+    /// One record per connection across interfaces and NAT.
+    joiner: Joiner,
+    /// `--container`, `--owner-netns`.
+    filter: OwnerFilter,
 }
 
 impl Pipeline {
@@ -109,7 +116,16 @@ impl Pipeline {
             unattributed: 0,
             written: BTreeMap::new(),
             degraded,
+            joiner: Joiner::new(None, 0),
+            filter: OwnerFilter::default(),
         }
+    }
+
+    /// Join flows across NAT through conntrack (`joiner`), and keep only the records `filter`
+    /// keeps.
+    pub fn set_join_and_filter(&mut self, joiner: Joiner, filter: OwnerFilter) {
+        self.joiner = joiner;
+        self.filter = filter;
     }
 
     /// What did not load, one line per probe.
@@ -118,6 +134,9 @@ impl Pipeline {
     }
 
     fn write(&mut self, record: Record) -> Result<()> {
+        if !self.filter.keeps(&record) {
+            return Ok(());
+        }
         *self.written.entry(record.kind()).or_default() += 1;
         self.sink.write(&record).context("writing a record")
     }
@@ -179,22 +198,51 @@ impl Pipeline {
         self.write_engine_records()
     }
 
+    /// Write a flow's record, joined with the other members of its connection (other
+    /// interfaces, the other side of a NAT): an interim record at once with the open members'
+    /// current counts, a final one once every member has ended (see `join`).
     fn write_flow(&mut self, flow: &Flow, reason: EndReason) -> Result<()> {
+        let now = Clock::now_monotonic();
+        let record = self.flow_record_of(flow, reason);
+        let out = match reason {
+            EndReason::ActiveTimeout => {
+                let Some(others) = self.joiner.interim(&flow.key, &self.table) else {
+                    return Ok(());
+                };
+                let mut members = vec![record];
+                for k in others {
+                    if let Some(other) = self.table.get(&k).cloned() {
+                        members.push(self.flow_record_of(&other, reason));
+                        self.table.reported(&k, now);
+                    }
+                }
+                let join = self.joiner.join_key(&flow.key);
+                vec![self.joiner.merge_group(members, &join)]
+            }
+            _ => self.joiner.finished(record, &flow.key, &self.table, now),
+        };
+        for r in out {
+            self.write(r.into())?;
+        }
+        Ok(())
+    }
+
+    /// A flow's record on its own interface.
+    fn flow_record_of(&mut self, flow: &Flow, reason: EndReason) -> FlowRecord {
         let interface = self.interfaces.get(&flow.key.ifindex).cloned();
         let mut attribution = LiveAttribution {
             sockets: &self.sockets,
             host: &mut self.host,
             unattributed: &mut self.unattributed,
         };
-        let record = flow_record(
+        flow_record(
             flow,
             reason,
             Timestamp::now(),
             &self.clock,
             interface,
             &mut attribution,
-        );
-        self.write(record.into())
+        )
     }
 
     /// Read every waiting kernel event into the tables.
@@ -239,6 +287,7 @@ impl Pipeline {
     /// Read the kernel flow map and write the records that are due.
     pub fn scan(&mut self) -> Result<()> {
         let now = Clock::now_monotonic();
+        self.joiner.poll_conntrack(now);
         let mut buf = std::mem::take(&mut self.scan_buf);
         self.capture
             .flows()
@@ -251,6 +300,7 @@ impl Pipeline {
             }
         }
         self.scan_buf = buf;
+        self.joiner.index(&self.table);
 
         let mut due = std::mem::take(&mut self.due_buf);
         due.clear();
@@ -280,6 +330,9 @@ impl Pipeline {
                 self.write_flow(&flow, EndReason::End)?;
                 self.flow_over(&k.0)?;
             }
+        }
+        for r in self.joiner.flush_expired(now) {
+            self.write(r.into())?;
         }
         if let Some(engine) = &mut self.engine {
             engine.advance(now);
@@ -409,6 +462,8 @@ impl Pipeline {
         self.drain_events()?;
         self.drain_samples()?;
         self.scan()?;
+        // Every member of a connection is written now: hold them all and join at the end.
+        self.joiner.hold_all();
         let mut open: Vec<Flow> = self.table.drain().collect();
         open.extend(self.superseded.drain().map(|(_, (flow, _))| flow));
         for flow in &open {
@@ -419,6 +474,9 @@ impl Pipeline {
                 EndReason::Shutdown
             };
             self.write_flow(flow, reason)?;
+        }
+        for r in self.joiner.flush_all() {
+            self.write(r.into())?;
         }
         if let Some(engine) = &mut self.engine {
             engine.finish();

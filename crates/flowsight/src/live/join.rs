@@ -1,0 +1,318 @@
+//! One record per connection, wherever it was seen.
+//!
+//! The kernel counts a flow per interface, so a container's connection is counted on its veth,
+//! again on the bridge when it enters the host's stack, and again on the uplink, where a NAT
+//! (masquerade, SNAT) has given it the host's address; a port forward (DNAT) is seen with the
+//! host's address on the uplink and with the container's on the veth. Each of those is a
+//! *member* of one connection. Members are grouped by a [`JoinKey`]: the conntrack entry a NAT
+//! rewrote (found from either tuple through [`NatTable`]), else the two endpoints without the
+//! interface. A finished member waits until the other members still open end too (or a few
+//! seconds pass), and the group is written as one record ([`merge`]): the addresses before
+//! the translation as `source`/`destination`, the translated ones as `source.nat` /
+//! `destination.nat`, owners from whichever member knew them, and each member's own addresses
+//! and counts in `observations`.
+
+use flowsight_flow::{FlowKey, FlowTable, community_id};
+use flowsight_host::conntrack::{Connection, Conntrack, NatTable, TupleKey};
+use flowsight_record::{
+    EndReason, Endpoint, FlowRecord, Nat, Observation, ObservedEnd, Owner, Timestamp,
+};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// How long a finished member waits for the other members of its connection (still open in
+/// the table) before the group is written without them.
+const WAIT_NS: u64 = 5_000_000_000;
+/// NAT connections kept at most (a busy NAT gateway's table is smaller).
+const NAT_CAPACITY: usize = 1 << 18;
+
+/// What the members of one connection share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinKey {
+    /// A conntrack entry a NAT rewrote: its original tuple and the kernel's id.
+    Nat(TupleKey, u32),
+    /// The two endpoints, whatever the interface.
+    Tuple(TupleKey),
+}
+
+/// Finished members waiting for the rest of their connection.
+struct Pending {
+    members: Vec<FlowRecord>,
+    deadline_ns: u64,
+}
+
+/// The grouping state of the live pipeline.
+pub struct Joiner {
+    conntrack: Option<Conntrack>,
+    nat: NatTable,
+    /// Open flows of the table by join key, as of the last [`Joiner::index`].
+    open: HashMap<JoinKey, Vec<FlowKey>>,
+    pending: HashMap<JoinKey, Pending>,
+    /// Connections whose interim record this scan already wrote.
+    interim_written: HashSet<JoinKey>,
+    /// At shutdown: every member waits, and [`Joiner::flush_all`] writes the groups.
+    hold_all: bool,
+}
+
+fn key_of(flow: &FlowKey) -> TupleKey {
+    TupleKey::new(flow.protocol, flow.endpoint(0), flow.endpoint(1))
+}
+
+impl Joiner {
+    /// A joiner reading NAT translations from `conntrack` (None: no NAT joins, flows still
+    /// join across interfaces), keeping destroyed translations for `grace_ns`.
+    pub fn new(conntrack: Option<Conntrack>, grace_ns: u64) -> Joiner {
+        let mut nat = NatTable::new(NAT_CAPACITY, grace_ns);
+        if conntrack.is_some() {
+            match Conntrack::dump() {
+                Ok(all) => nat.reload(all),
+                Err(e) => log::warn!("conntrack dump failed, NAT joins start empty: {e}"),
+            }
+        }
+        Joiner {
+            conntrack,
+            nat,
+            open: HashMap::new(),
+            pending: HashMap::new(),
+            interim_written: HashSet::new(),
+            hold_all: false,
+        }
+    }
+
+    /// Apply waiting conntrack events (and dump again when some were lost).
+    pub fn poll_conntrack(&mut self, now_ns: u64) {
+        let Some(ct) = &mut self.conntrack else {
+            return;
+        };
+        let nat = &mut self.nat;
+        if let Err(e) = ct.poll(|e| nat.apply(e, now_ns)) {
+            log::warn!("conntrack events: {e}");
+        }
+        if ct.take_overflowed() {
+            log::debug!("conntrack events were lost: dumping again");
+            match Conntrack::dump() {
+                Ok(all) => nat.reload(all),
+                Err(e) => log::warn!("conntrack dump: {e}"),
+            }
+        }
+        nat.expire(now_ns);
+    }
+
+    /// The conntrack entry of a flow, when a NAT rewrote it.
+    fn nat_of(&self, key: &FlowKey) -> Option<&Arc<Connection>> {
+        self.nat
+            .find(key.protocol, key.endpoint(0), key.endpoint(1))
+    }
+
+    /// The join key of a flow.
+    pub fn join_key(&self, key: &FlowKey) -> JoinKey {
+        match self.nat_of(key) {
+            Some(c) => JoinKey::Nat(c.orig.key(), c.id),
+            None => JoinKey::Tuple(key_of(key)),
+        }
+    }
+
+    /// Index the open flows (once per scan, after the snapshots), and start a new scan.
+    pub fn index(&mut self, table: &FlowTable) {
+        self.open.clear();
+        self.interim_written.clear();
+        for f in table.values() {
+            let k = self.join_key(&f.key);
+            self.open.entry(k).or_default().push(f.key);
+        }
+    }
+
+    /// The other members of `key`'s connection still open in `table`.
+    fn others_open(&self, join: &JoinKey, key: &FlowKey, table: &FlowTable) -> Vec<FlowKey> {
+        self.open
+            .get(join)
+            .map(|keys| {
+                keys.iter()
+                    .filter(|k| *k != key && table.get(k).is_some())
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// An interim record is due for `key`: None when this scan already wrote its connection's,
+    /// else the other open members whose current records join it.
+    pub fn interim(&mut self, key: &FlowKey, table: &FlowTable) -> Option<Vec<FlowKey>> {
+        let join = self.join_key(key);
+        if !self.interim_written.insert(join) {
+            return None;
+        }
+        Some(self.others_open(&join, key, table))
+    }
+
+    /// A member's final record: the records ready to write (none while other members of its
+    /// connection are still open).
+    pub fn finished(
+        &mut self,
+        record: FlowRecord,
+        key: &FlowKey,
+        table: &FlowTable,
+        now_ns: u64,
+    ) -> Vec<FlowRecord> {
+        let join = self.join_key(key);
+        let waiting = self.hold_all || !self.others_open(&join, key, table).is_empty();
+        if !waiting && !self.pending.contains_key(&join) {
+            return vec![self.merge_group(vec![record], &join)];
+        }
+        let p = self.pending.entry(join).or_insert_with(|| Pending {
+            members: Vec::new(),
+            deadline_ns: now_ns + WAIT_NS,
+        });
+        p.members.push(record);
+        if waiting {
+            return Vec::new();
+        }
+        let p = self.pending.remove(&join).expect("just inserted");
+        vec![self.merge_group(p.members, &join)]
+    }
+
+    /// Groups whose wait is over (or every group, with `all`).
+    fn flush(&mut self, now_ns: u64, all: bool) -> Vec<FlowRecord> {
+        let due: Vec<JoinKey> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| all || p.deadline_ns <= now_ns)
+            .map(|(k, _)| *k)
+            .collect();
+        due.into_iter()
+            .filter_map(|k| {
+                let p = self.pending.remove(&k)?;
+                Some(self.merge_group(p.members, &k))
+            })
+            .collect()
+    }
+
+    /// Groups that waited long enough for their missing members.
+    pub fn flush_expired(&mut self, now_ns: u64) -> Vec<FlowRecord> {
+        self.flush(now_ns, false)
+    }
+
+    /// Shutdown: hold every member from now on; [`Joiner::flush_all`] writes them.
+    pub fn hold_all(&mut self) {
+        self.hold_all = true;
+    }
+
+    /// Every waiting group.
+    pub fn flush_all(&mut self) -> Vec<FlowRecord> {
+        self.flush(0, true)
+    }
+
+    /// One record of a group's members.
+    pub fn merge_group(&self, members: Vec<FlowRecord>, join: &JoinKey) -> FlowRecord {
+        let nat = match join {
+            JoinKey::Nat(k, _) => self.nat.find(k.protocol, k.a, k.b).map(Arc::as_ref),
+            JoinKey::Tuple(_) => None,
+        };
+        merge(members, nat)
+    }
+}
+
+fn owners(r: &FlowRecord) -> usize {
+    usize::from(r.source.owner.is_some()) + usize::from(r.destination.owner.is_some())
+}
+
+fn at(e: &Endpoint) -> (IpAddr, u16) {
+    (e.ip, e.port)
+}
+
+fn observed(e: &Endpoint) -> ObservedEnd {
+    ObservedEnd {
+        ip: e.ip,
+        port: e.port,
+        bytes: e.bytes,
+        packets: e.packets,
+    }
+}
+
+/// One record of the members of one connection (see the module docs); `nat` is its conntrack
+/// entry when a NAT rewrote it. The first member with the most owners is the primary: its
+/// interface and counts are the record's.
+pub fn merge(mut members: Vec<FlowRecord>, nat: Option<&Connection>) -> FlowRecord {
+    if members.len() == 1 && nat.is_none() {
+        return members.pop().expect("one member");
+    }
+    // Which addresses are the initiator's: from conntrack (both sides of the NAT), else the
+    // primary's source.
+    let primary = (0..members.len())
+        .max_by_key(|&i| (owners(&members[i]), usize::MAX - i))
+        .expect("a member");
+    let client: Vec<(IpAddr, u16)> = match nat {
+        Some(c) => vec![c.orig.src, c.reply.dst],
+        None => vec![at(&members[primary].source)],
+    };
+    for m in &mut members {
+        if !client.contains(&at(&m.source)) && client.contains(&at(&m.destination)) {
+            std::mem::swap(&mut m.source, &mut m.destination);
+        }
+    }
+    let mut merged = members[primary].clone();
+    let take = |f: fn(&FlowRecord) -> &Option<Owner>| members.iter().find_map(|m| f(m).clone());
+    if merged.source.owner.is_none() {
+        merged.source.owner = take(|m| &m.source.owner);
+    }
+    if merged.destination.owner.is_none() {
+        merged.destination.owner = take(|m| &m.destination.owner);
+    }
+    if let Some(c) = nat {
+        (merged.source.ip, merged.source.port) = c.orig.src;
+        (merged.destination.ip, merged.destination.port) = c.orig.dst;
+        merged.source.nat = c.snat().map(|(ip, port)| Nat { ip, port });
+        merged.destination.nat = c.dnat().map(|(ip, port)| Nat { ip, port });
+        merged.network.community_id = community_id(
+            at(&merged.source),
+            at(&merged.destination),
+            c.orig.protocol,
+            false,
+        );
+    }
+    let start = members
+        .iter()
+        .map(|m| m.event.start)
+        .min()
+        .expect("a member");
+    let end = members.iter().map(|m| m.event.end).max().expect("a member");
+    merged.event.start = start;
+    merged.event.end = end;
+    merged.event.duration = end.nanos_since(start);
+    merged.timestamp = members
+        .iter()
+        .map(|m| m.timestamp)
+        .max()
+        .unwrap_or(Timestamp(0));
+    if members.len() > 1 {
+        let order = std::iter::once(primary).chain((0..members.len()).filter(|&i| i != primary));
+        merged.observations = order
+            .map(|i| {
+                let m = &members[i];
+                Observation {
+                    interface: m.interface.clone(),
+                    source: observed(&m.source),
+                    destination: observed(&m.destination),
+                }
+            })
+            .collect();
+    }
+    if members.iter().any(|m| m.event.reason == EndReason::End) {
+        merged.event.reason = EndReason::End;
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The live joiner: conntrack of the namespace this thread captures in (NAT joins are off,
+/// with a warning, when ctnetlink cannot be read), destroyed translations kept for twice the
+/// idle timeout so that flows written after conntrack forgot them still join.
+pub fn joiner(idle_ns: u64) -> Joiner {
+    let conntrack = Conntrack::open()
+        .inspect_err(|e| log::warn!("NAT joins are off: {e}"))
+        .ok();
+    Joiner::new(conntrack, idle_ns.saturating_mul(2))
+}

@@ -1,0 +1,232 @@
+//! Merging the members of one connection.
+
+use super::*;
+use flowsight_host::conntrack::Tuple;
+use flowsight_record::{Interface, Record};
+
+fn ep(s: &str) -> (IpAddr, u16) {
+    let (ip, port) = s.rsplit_once(':').unwrap();
+    (ip.parse().unwrap(), port.parse().unwrap())
+}
+
+/// A member seen on `iface` from `src` to `dst`, with `bytes` per side; `owners` says which
+/// ends have the example owner.
+fn member(
+    iface: (&str, u32),
+    src: &str,
+    dst: &str,
+    bytes: [u64; 2],
+    owners: [bool; 2],
+) -> FlowRecord {
+    let Record::Flow(mut f) = Record::examples().remove(0) else {
+        unreachable!("the first example is a flow")
+    };
+    let owner = f.source.owner.clone();
+    f.observations.clear();
+    f.source.nat = None;
+    f.destination.nat = None;
+    f.interface = Some(Interface {
+        name: iface.0.into(),
+        id: iface.1,
+    });
+    (f.source.ip, f.source.port) = ep(src);
+    (f.destination.ip, f.destination.port) = ep(dst);
+    f.source.bytes = bytes[0];
+    f.destination.bytes = bytes[1];
+    f.source.owner = owner.clone().filter(|_| owners[0]);
+    f.destination.owner = owner.filter(|_| owners[1]);
+    f
+}
+
+fn conn(orig: (&str, &str), reply: (&str, &str)) -> Connection {
+    Connection {
+        id: 9,
+        status: 0,
+        zone: 0,
+        orig: Tuple {
+            protocol: 6,
+            src: ep(orig.0),
+            dst: ep(orig.1),
+        },
+        reply: Tuple {
+            protocol: 6,
+            src: ep(reply.0),
+            dst: ep(reply.1),
+        },
+    }
+}
+
+#[test]
+fn masquerade_joins_the_veth_and_the_uplink() {
+    let c = conn(
+        ("172.17.0.2:40000", "198.51.100.1:80"),
+        ("198.51.100.1:80", "192.0.2.10:61000"),
+    );
+    // The uplink member comes first and was turned around by its direction heuristics.
+    let uplink = member(
+        ("eth0", 2),
+        "198.51.100.1:80",
+        "192.0.2.10:61000",
+        [900, 120],
+        [false, false],
+    );
+    let veth = member(
+        ("veth1", 7),
+        "172.17.0.2:40000",
+        "198.51.100.1:80",
+        [100, 880],
+        [true, false],
+    );
+    let r = merge(vec![uplink, veth], Some(&c));
+    assert_eq!((r.source.ip, r.source.port), ep("172.17.0.2:40000"));
+    assert_eq!(
+        (r.destination.ip, r.destination.port),
+        ep("198.51.100.1:80")
+    );
+    let nat = r.source.nat.unwrap();
+    assert_eq!((nat.ip, nat.port), ep("192.0.2.10:61000"));
+    assert!(r.destination.nat.is_none());
+    assert!(r.source.owner.is_some());
+    // The veth (the owner's side) is the primary: its interface and counts.
+    assert_eq!(r.interface.as_ref().unwrap().name, "veth1");
+    assert_eq!((r.source.bytes, r.destination.bytes), (100, 880));
+    assert_eq!(r.observations.len(), 2);
+    let up = &r.observations[1];
+    assert_eq!(up.interface.as_ref().unwrap().name, "eth0");
+    assert_eq!((up.source.ip, up.source.port), ep("192.0.2.10:61000"));
+    assert_eq!((up.source.bytes, up.destination.bytes), (120, 900));
+    assert_eq!(
+        r.network.community_id,
+        community_id(ep("172.17.0.2:40000"), ep("198.51.100.1:80"), 6, false)
+    );
+}
+
+#[test]
+fn a_port_forward_names_the_address_asked_for_and_the_one_reached() {
+    let c = conn(
+        ("203.0.113.5:50000", "192.0.2.10:8080"),
+        ("172.17.0.3:80", "203.0.113.5:50000"),
+    );
+    let uplink = member(
+        ("eth0", 2),
+        "203.0.113.5:50000",
+        "192.0.2.10:8080",
+        [300, 5000],
+        [false, false],
+    );
+    let veth = member(
+        ("veth2", 8),
+        "203.0.113.5:50000",
+        "172.17.0.3:80",
+        [300, 5000],
+        [false, true],
+    );
+    let r = merge(vec![uplink, veth], Some(&c));
+    assert_eq!(
+        (r.destination.ip, r.destination.port),
+        ep("192.0.2.10:8080")
+    );
+    let nat = r.destination.nat.unwrap();
+    assert_eq!((nat.ip, nat.port), ep("172.17.0.3:80"));
+    assert!(r.source.nat.is_none());
+    assert!(r.destination.owner.is_some());
+    assert_eq!(r.interface.as_ref().unwrap().name, "veth2");
+}
+
+#[test]
+fn two_containers_on_a_bridge_are_one_flow_with_both_owners() {
+    // Each veth saw the owner of the end on its own side.
+    let a = member(
+        ("vethA", 5),
+        "172.17.0.2:40000",
+        "172.17.0.3:80",
+        [100, 200],
+        [true, false],
+    );
+    let b = member(
+        ("vethB", 6),
+        "172.17.0.3:80",
+        "172.17.0.2:40000",
+        [200, 100],
+        [true, false],
+    );
+    let r = merge(vec![a, b], None);
+    assert_eq!((r.source.ip, r.source.port), ep("172.17.0.2:40000"));
+    assert!(r.source.owner.is_some() && r.destination.owner.is_some());
+    assert_eq!(r.observations.len(), 2);
+    assert_eq!(
+        r.observations[1].source.bytes, 100,
+        "oriented like the record"
+    );
+    assert!(r.source.nat.is_none() && r.destination.nat.is_none());
+}
+
+#[test]
+fn a_single_member_without_nat_is_unchanged() {
+    let a = member(
+        ("lo", 1),
+        "127.0.0.1:1",
+        "127.0.0.1:2",
+        [1, 2],
+        [true, true],
+    );
+    assert_eq!(merge(vec![a.clone()], None), a);
+}
+
+#[test]
+fn finished_members_wait_for_the_open_ones() {
+    use flowsight_flow::Timeouts;
+    let mut j = Joiner::new(None, 0);
+    let mut table: FlowTable = FlowTable::new(Timeouts::default());
+    let a = ep("10.0.0.1:1000");
+    let b = ep("10.0.0.2:80");
+    let (k1, s1) = FlowKey::from_packet(a, b, 6, 5, 0);
+    let (k2, s2) = FlowKey::from_packet(a, b, 6, 6, 0);
+    table.packet(k1, s1, 1, 100, 0x02);
+    table.packet(k2, s2, 1, 100, 0x02);
+    j.index(&table);
+    assert_eq!(j.join_key(&k1), j.join_key(&k2));
+    let r1 = member(
+        ("a", 5),
+        "10.0.0.1:1000",
+        "10.0.0.2:80",
+        [1, 2],
+        [true, false],
+    );
+    let r2 = member(
+        ("b", 6),
+        "10.0.0.1:1000",
+        "10.0.0.2:80",
+        [1, 2],
+        [false, true],
+    );
+    table.remove(&k1);
+    assert!(
+        j.finished(r1, &k1, &table, 0).is_empty(),
+        "k2 is still open"
+    );
+    table.remove(&k2);
+    let out = j.finished(r2, &k2, &table, 1);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].source.owner.is_some() && out[0].destination.owner.is_some());
+    // A member whose partner never ends is written after the wait.
+    let (k3, s3) = FlowKey::from_packet(ep("10.0.0.1:1001"), b, 6, 5, 0);
+    let (k4, s4) = FlowKey::from_packet(ep("10.0.0.1:1001"), b, 6, 6, 0);
+    table.packet(k3, s3, 1, 100, 0x02);
+    table.packet(k4, s4, 1, 100, 0x02);
+    j.index(&table);
+    table.remove(&k3);
+    let r3 = member(
+        ("a", 5),
+        "10.0.0.1:1001",
+        "10.0.0.2:80",
+        [1, 2],
+        [true, false],
+    );
+    assert!(j.finished(r3, &k3, &table, 0).is_empty());
+    assert!(j.flush_expired(WAIT_NS - 1).is_empty());
+    assert_eq!(j.flush_expired(WAIT_NS).len(), 1);
+    // Interim records: one per connection per scan.
+    assert_eq!(j.interim(&k4, &table), Some(vec![]));
+    assert_eq!(j.interim(&k4, &table), None);
+}

@@ -1,0 +1,486 @@
+//! Root tests: containers without a container engine. A "host" network namespace holds a
+//! Linux bridge with a veth pair per container namespace, an uplink veth pair to an "outside"
+//! namespace, nftables masquerade on the uplink and a DNAT port forward into a container;
+//! the container processes run in cgroup2 directories shaped like each runtime's, one of them
+//! in a pid namespace of its own. flowsight captures in the host namespace (as it would on a
+//! container host) and must write one record per connection: both sides of the NAT joined
+//! with the translated addresses and the bytes of each side, and a container-to-container
+//! connection with both owners.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+#[test]
+fn peer_main() {
+    nat_peer_main();
+    common::peer_main();
+}
+
+/// This file's own peer mode. `report-connect ADDR SEND`: connect, send SEND bytes, half-close,
+/// read the reply to EOF, then print `done HOSTPID PID LOCALPORT`: the pid as the host sees it
+/// (/proc/self of the host's procfs names it even inside a pid namespace) and as the process
+/// itself does.
+fn nat_peer_main() {
+    if std::env::var("FLOWSIGHT_PEER").as_deref() != Ok("report-connect") {
+        return;
+    }
+    let args: Vec<String> = std::env::var("FLOWSIGHT_PEER_ARGS")
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let addr: std::net::SocketAddr = args[0].parse().unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(&vec![b's'; args[1].parse().unwrap()]).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let host_pid = std::fs::read_link("/proc/self").unwrap();
+    println!(
+        "done {} {} {}",
+        host_pid.display(),
+        std::process::id(),
+        s.local_addr().unwrap().port()
+    );
+    std::io::stdout().flush().unwrap();
+    std::process::exit(0);
+}
+
+/// A 64-digit hex id from a seed.
+fn hex_id(seed: usize) -> String {
+    (0..64)
+        .map(|i| b"0123456789abcdef"[(i * 7 + seed * 13 + 3) % 16] as char)
+        .collect()
+}
+
+/// The inode of a namespace file: its id, as flowsight reports it.
+fn ns_inode(ns: &NetNs) -> u64 {
+    std::fs::metadata(ns.path()).unwrap().ino()
+}
+
+/// A container: its namespace, its address on the bridge and its cgroup.
+struct Container {
+    ns: NetNs,
+    ip: String,
+    cgroup: Cgroup,
+}
+
+/// The host namespace with the bridge and NAT, the outside namespace, and containers.
+struct Topology {
+    host: NetNs,
+    outside: NetNs,
+    /// The host's address on the uplink (the masquerade address).
+    host_up_ip: String,
+    outside_ip: String,
+    uplink: String,
+    containers: Vec<Container>,
+}
+
+const BRIDGE_NET: &str = "172.31.7";
+const UPLINK_NET: &str = "198.18.7";
+
+impl Topology {
+    /// `cgroups`: one cgroup shape per container; the port forward `8080 -> port 80` goes to
+    /// the container `dnat_to`, when given.
+    fn new(cgroups: &[String], dnat_to: Option<usize>) -> Topology {
+        let host = NetNs::new();
+        let outside = NetNs::new();
+        let br = unique("fsbr");
+        let up_h = unique("fsuh");
+        let up_o = unique("fsuo");
+        sh(&format!(
+            "ip -n {h} link add {br} type bridge && ip -n {h} addr add {BRIDGE_NET}.1/24 dev {br} && \
+             ip -n {h} link set {br} up && \
+             ip link add {up_h} netns {h} type veth peer name {up_o} netns {o} && \
+             ip -n {h} addr add {UPLINK_NET}.1/24 dev {up_h} && ip -n {h} link set {up_h} up && \
+             ip -n {o} addr add {UPLINK_NET}.2/24 dev {up_o} && ip -n {o} link set {up_o} up && \
+             ip netns exec {h} sysctl -qw net.ipv4.ip_forward=1",
+            h = host.name,
+            o = outside.name,
+        ));
+        let mut containers = Vec::new();
+        for (i, shape) in cgroups.iter().enumerate() {
+            let ns = NetNs::new();
+            let vh = unique("fsvh");
+            let vc = unique("fsvc");
+            let ip = format!("{BRIDGE_NET}.{}", 10 + i);
+            sh(&format!(
+                "ip link add {vh} netns {h} type veth peer name {vc} netns {c} && \
+                 ip -n {h} link set {vh} master {br} && ip -n {h} link set {vh} up && \
+                 ip -n {c} addr add {ip}/24 dev {vc} && ip -n {c} link set {vc} up && \
+                 ip -n {c} route add default via {BRIDGE_NET}.1",
+                h = host.name,
+                c = ns.name,
+            ));
+            containers.push(Container {
+                ns,
+                ip,
+                cgroup: Cgroup::new(shape),
+            });
+        }
+        let dnat = dnat_to
+            .map(|i| {
+                format!(
+                    "add chain ip fsnat pre {{ type nat hook prerouting priority -100; }}; \
+                     add rule ip fsnat pre iifname {up_h} tcp dport 8080 dnat to {}:80; ",
+                    containers[i].ip
+                )
+            })
+            .unwrap_or_default();
+        host.sh(&format!(
+            "nft 'add table ip fsnat; \
+             add chain ip fsnat post {{ type nat hook postrouting priority 100; }}; \
+             add rule ip fsnat post oifname {up_h} masquerade; {dnat}'"
+        ));
+        Topology {
+            host,
+            outside,
+            host_up_ip: format!("{UPLINK_NET}.1"),
+            outside_ip: format!("{UPLINK_NET}.2"),
+            uplink: up_h,
+            containers,
+        }
+    }
+
+    fn flowsight(&self, extra: &[&str]) -> Flowsight {
+        let mut args = vec![
+            "--netns",
+            self.host.path().leak(),
+            "--scan-interval-ms",
+            "100",
+        ];
+        args.extend_from_slice(extra);
+        Flowsight::start(&args)
+    }
+}
+
+/// Run `report-connect` in a container's namespace and cgroup, in a pid namespace of its own
+/// when `pidns` (through `unshare --pid --fork`, as runc does); returns (host pid, pid in its
+/// namespace, local port).
+fn report_connect(c: &Container, pidns: bool, addr: &str, send: usize) -> (u32, u32, u16) {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = if pidns {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--"]).arg(&exe);
+        cmd
+    } else {
+        Command::new(&exe)
+    };
+    cmd.args([
+        "peer_main",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env("FLOWSIGHT_PEER", "report-connect")
+    .env("FLOWSIGHT_PEER_ARGS", format!("{addr} {send}"))
+    .stdout(Stdio::piped());
+    let netns = std::fs::File::open(c.ns.path()).unwrap();
+    let procs = c.cgroup.dir.join("cgroup.procs");
+    // SAFETY: only open/write/setns between fork and exec, on data prepared before.
+    unsafe {
+        cmd.pre_exec(move || {
+            std::fs::write(&procs, "0")?;
+            use std::os::fd::AsRawFd;
+            if libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child: Child = cmd.spawn().expect("spawn report-connect");
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let line = out
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("done "))
+        .unwrap_or_else(|| panic!("report-connect said nothing: {:?}", child.wait()));
+    assert!(child.wait().unwrap().success());
+    let v: Vec<u32> = line[5..]
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (v[0], v[1], v[2] as u16)
+}
+
+/// The flow records (final ones: not interim) whose ends include `port` on either side.
+fn flows_with_port(records: &[Value], port: u16) -> Vec<&Value> {
+    records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["event"]["reason"] != "active-timeout")
+        .filter(|r| r["source"]["port"] == port || r["destination"]["port"] == port)
+        .collect()
+}
+
+/// The observation of a record on interface `name`.
+fn observation<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["observations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no observations: {r:#}"))
+        .iter()
+        .find(|o| o["interface"]["name"] == name)
+        .unwrap_or_else(|| panic!("not seen on {name}: {r:#}"))
+}
+
+#[test]
+fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
+    if !root_or_skip("masquerade_and_a_port_forward_are_one_flow_each_with_both_sides") {
+        return;
+    }
+    let docker = hex_id(1);
+    let podman = hex_id(2);
+    let t = Topology::new(
+        &[
+            format!("system.slice/docker-{docker}.scope"),
+            format!(
+                "user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{podman}.scope"
+            ),
+        ],
+        Some(1),
+    );
+    let outside_cg = Cgroup::new("outside.scope");
+    let fs = t.flowsight(&[]);
+
+    // Masquerade: the docker-shaped container, in its own pid namespace, to the outside.
+    let outside = PeerSpec {
+        netns: Some(&t.outside),
+        uid: None,
+        cgroup: Some(&outside_cg),
+    };
+    let (mut srv, port) = outside.start("serve-tcp", &["0.0.0.0:0", "1", "3000"]);
+    let (host_pid, ns_pid, cport) = report_connect(
+        &t.containers[0],
+        true,
+        &format!("{}:{port}", t.outside_ip),
+        1200,
+    );
+    assert!(srv.wait().unwrap().success());
+    assert_eq!(ns_pid, 1, "the client is pid 1 of its own pid namespace");
+    assert_ne!(host_pid, 1);
+
+    // Port forward: from the outside to the host's 8080, into the podman-shaped container.
+    let podman_peer = PeerSpec {
+        netns: Some(&t.containers[1].ns),
+        uid: None,
+        cgroup: Some(&t.containers[1].cgroup),
+    };
+    let (mut web, _) = podman_peer.start("serve-tcp", &["0.0.0.0:80", "1", "5000"]);
+    let web_pid = web.id();
+    let client_port = {
+        let (_, _, p) = report_connect_from_outside(&t, 700);
+        p
+    };
+    assert!(web.wait().unwrap().success());
+
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+
+    // --- masquerade ---
+    let snat = flows_with_port(&records, port);
+    assert_eq!(snat.len(), 1, "one record for the connection: {snat:#?}");
+    let f = snat[0];
+    assert_eq!(f["source"]["ip"], t.containers[0].ip.as_str(), "{f:#}");
+    assert_eq!(f["source"]["port"], cport);
+    assert_eq!(f["destination"]["ip"], t.outside_ip.as_str());
+    assert_eq!(f["source"]["nat"]["ip"], t.host_up_ip.as_str());
+    assert!(f["source"]["nat"]["port"].is_u64());
+    assert!(f["destination"].get("nat").is_none());
+    assert_eq!(f["source"]["container"]["id"], docker.as_str());
+    assert_eq!(f["source"]["container"]["runtime"], "docker");
+    assert_eq!(
+        f["source"]["process"]["pid"], host_pid,
+        "the host's pid: {f:#}"
+    );
+    assert_eq!(f["source"]["process"]["name"], peer_name());
+    assert_eq!(f["source"]["netns"]["id"], ns_inode(&t.containers[0].ns));
+    assert_eq!(f["destination"]["netns"]["id"], ns_inode(&t.outside));
+    // Both sides of the NAT, each with its own addresses and the same bytes.
+    let up = observation(f, &t.uplink);
+    assert_eq!(up["source"]["ip"], t.host_up_ip.as_str());
+    assert_eq!(up["source"]["port"], f["source"]["nat"]["port"]);
+    let inner = &f["observations"][0];
+    assert_ne!(
+        inner["interface"]["name"],
+        t.uplink.as_str(),
+        "the owner's side first"
+    );
+    assert_eq!(inner["source"]["ip"], t.containers[0].ip.as_str());
+    for side in ["source", "destination"] {
+        assert_eq!(
+            up[side]["bytes"], inner[side]["bytes"],
+            "{side} bytes: {f:#}"
+        );
+        assert_eq!(
+            up[side]["packets"], inner[side]["packets"],
+            "{side} packets"
+        );
+        assert_eq!(f[side]["bytes"], inner[side]["bytes"]);
+    }
+    assert!(f["source"]["bytes"].as_u64().unwrap() > 1200);
+    assert!(f["destination"]["bytes"].as_u64().unwrap() > 3000);
+
+    // --- port forward ---
+    let dnat = flows_with_port(&records, client_port);
+    assert_eq!(dnat.len(), 1, "one record for the connection: {dnat:#?}");
+    let f = dnat[0];
+    assert_eq!(f["source"]["ip"], t.outside_ip.as_str(), "{f:#}");
+    assert_eq!(f["destination"]["ip"], t.host_up_ip.as_str());
+    assert_eq!(f["destination"]["port"], 8080);
+    assert_eq!(f["destination"]["nat"]["ip"], t.containers[1].ip.as_str());
+    assert_eq!(f["destination"]["nat"]["port"], 80);
+    assert!(f["source"].get("nat").is_none());
+    assert_eq!(f["destination"]["container"]["id"], podman.as_str());
+    assert_eq!(f["destination"]["container"]["runtime"], "podman");
+    assert_eq!(f["destination"]["process"]["pid"], web_pid);
+    assert_eq!(
+        f["destination"]["netns"]["id"],
+        ns_inode(&t.containers[1].ns)
+    );
+    let up = observation(f, &t.uplink);
+    assert_eq!(up["destination"]["port"], 8080);
+    let inner = &f["observations"][0];
+    assert_eq!(inner["destination"]["ip"], t.containers[1].ip.as_str());
+    assert_eq!(inner["destination"]["port"], 80);
+    for side in ["source", "destination"] {
+        assert_eq!(
+            up[side]["bytes"], inner[side]["bytes"],
+            "{side} bytes: {f:#}"
+        );
+        assert_eq!(
+            up[side]["packets"], inner[side]["packets"],
+            "{side} packets"
+        );
+    }
+    assert!(f["destination"]["bytes"].as_u64().unwrap() > 5000);
+}
+
+/// `report-connect` from the outside namespace to the host's port forward.
+fn report_connect_from_outside(t: &Topology, send: usize) -> (u32, u32, u16) {
+    let outside = Container {
+        ns: NetNs {
+            name: t.outside.name.clone(),
+        },
+        ip: t.outside_ip.clone(),
+        cgroup: Cgroup::new("outside-client.scope"),
+    };
+    let r = report_connect(&outside, false, &format!("{}:8080", t.host_up_ip), send);
+    // The namespace belongs to the topology: do not delete it with this borrowed view.
+    std::mem::forget(outside.ns);
+    r
+}
+
+#[test]
+fn two_containers_on_one_bridge_are_one_flow_with_both_owners_and_their_pods() {
+    if !root_or_skip("two_containers_on_one_bridge_are_one_flow_with_both_owners_and_their_pods") {
+        return;
+    }
+    let crio = hex_id(3);
+    let cri = hex_id(4);
+    let pod_a = "55c6c714-b240-4dec-9a45-57b61696ab6e";
+    let pod_b = "0f8a3c1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
+    let t = Topology::new(
+        &[
+            format!(
+                "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{crio}.scope",
+                pod_a.replace('-', "_")
+            ),
+            format!(
+                "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{}.slice/cri-containerd-{cri}.scope",
+                pod_b.replace('-', "_")
+            ),
+        ],
+        None,
+    );
+    let fs = t.flowsight(&[]);
+    let server = PeerSpec {
+        netns: Some(&t.containers[1].ns),
+        uid: None,
+        cgroup: Some(&t.containers[1].cgroup),
+    };
+    let (mut srv, port) = server.start("serve-tcp", &["0.0.0.0:0", "1", "2000"]);
+    let srv_pid = srv.id();
+    let (client_pid, _, _) = report_connect(
+        &t.containers[0],
+        false,
+        &format!("{}:{port}", t.containers[1].ip),
+        900,
+    );
+    assert!(srv.wait().unwrap().success());
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let flows = flows_with_port(&records, port);
+    assert_eq!(flows.len(), 1, "one record for the connection: {flows:#?}");
+    let f = flows[0];
+    let (src, dst) = (&f["source"], &f["destination"]);
+    assert_eq!(src["ip"], t.containers[0].ip.as_str(), "{f:#}");
+    assert_eq!(src["process"]["pid"], client_pid);
+    assert_eq!(src["container"]["id"], crio.as_str());
+    assert_eq!(src["container"]["runtime"], "cri-o");
+    assert_eq!(src["orchestrator"]["type"], "kubernetes");
+    assert_eq!(src["orchestrator"]["resource"]["type"], "pod");
+    assert_eq!(src["orchestrator"]["resource"]["id"], pod_a);
+    assert_eq!(src["orchestrator"]["resource"]["qos_class"], "Burstable");
+    assert_eq!(src["netns"]["id"], ns_inode(&t.containers[0].ns));
+    assert_eq!(dst["process"]["pid"], srv_pid);
+    assert_eq!(dst["container"]["id"], cri.as_str());
+    assert_eq!(dst["container"]["runtime"], "containerd");
+    assert_eq!(dst["orchestrator"]["resource"]["id"], pod_b);
+    assert_eq!(dst["orchestrator"]["resource"]["qos_class"], "BestEffort");
+    assert_eq!(dst["netns"]["id"], ns_inode(&t.containers[1].ns));
+    assert!(src.get("nat").is_none() && dst.get("nat").is_none());
+    // Seen on both containers' veths, the same bytes on each.
+    let obs = f["observations"].as_array().unwrap();
+    assert_eq!(obs.len(), 2, "{f:#}");
+    for side in ["source", "destination"] {
+        assert_eq!(
+            obs[0][side]["bytes"], obs[1][side]["bytes"],
+            "{side}: {f:#}"
+        );
+    }
+}
+
+#[test]
+fn owner_filters_keep_only_the_chosen_container_or_namespace() {
+    if !root_or_skip("owner_filters_keep_only_the_chosen_container_or_namespace") {
+        return;
+    }
+    let a = hex_id(5);
+    let b = hex_id(6);
+    let t = Topology::new(
+        &[
+            format!("system.slice/docker-{a}.scope"),
+            format!("machine.slice/libpod-{b}.scope"),
+        ],
+        None,
+    );
+    let outside_cg = Cgroup::new("outside.scope");
+    let by_container = t.flowsight(&["--container", &a[..12]]);
+    let ns_b = ns_inode(&t.containers[1].ns).to_string();
+    let by_netns = t.flowsight(&["--owner-netns", &ns_b]);
+    let outside = PeerSpec {
+        netns: Some(&t.outside),
+        uid: None,
+        cgroup: Some(&outside_cg),
+    };
+    let (mut srv, port) = outside.start("serve-tcp", &["0.0.0.0:0", "2", "10"]);
+    let addr = format!("{}:{port}", t.outside_ip);
+    let (_, _, port_a) = report_connect(&t.containers[0], false, &addr, 10);
+    let (_, _, port_b) = report_connect(&t.containers[1], false, &addr, 10);
+    assert!(srv.wait().unwrap().success());
+    for (fs, keep, drop) in [(by_container, port_a, port_b), (by_netns, port_b, port_a)] {
+        let records = fs.stop();
+        assert_eq!(flows_with_port(&records, keep).len(), 1, "{records:#?}");
+        assert!(flows_with_port(&records, drop).is_empty(), "{records:#?}");
+        assert!(
+            records.iter().any(|r| r["type"] == "stats"),
+            "stats always pass"
+        );
+    }
+}
