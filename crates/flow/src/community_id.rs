@@ -24,33 +24,56 @@ pub fn community_id_seeded(
     protocol: u8,
     one_way: bool,
 ) -> String {
-    let ordered = (octets(src.0), src.1) <= (octets(dst.0), dst.1);
-    let (a, b) = if one_way || ordered {
-        (src, dst)
+    let (src_ip, dst_ip) = (Octets::of(src.0), Octets::of(dst.0));
+    let ordered = (src_ip.bytes(), src.1) <= (dst_ip.bytes(), dst.1);
+    let ((a, a_ip), (b, b_ip)) = if one_way || ordered {
+        ((src, src_ip), (dst, dst_ip))
     } else {
-        (dst, src)
+        ((dst, dst_ip), (src, src_ip))
     };
     let mut h = Sha1::new();
     h.update(seed.to_be_bytes());
-    h.update(octets(a.0).as_slice());
-    h.update(octets(b.0).as_slice());
+    h.update(a_ip.bytes());
+    h.update(b_ip.bytes());
     h.update([protocol, 0]);
     // Only protocols with ports hash them (TCP, UDP, SCTP, ICMP via its equivalents).
     if matches!(protocol, 1 | 6 | 17 | 58 | 132) {
         h.update(a.1.to_be_bytes());
         h.update(b.1.to_be_bytes());
     }
-    format!(
-        "1:{}",
-        base64::engine::general_purpose::STANDARD.encode(h.finalize())
-    )
+    // Written straight into one string of the final size: every flow record and every
+    // protocol record carries one.
+    let mut id = String::with_capacity(30);
+    id.push_str("1:");
+    base64::engine::general_purpose::STANDARD.encode_string(h.finalize(), &mut id);
+    id
 }
 
-/// Address bytes in network order; a comparison key as the spec defines it.
-fn octets(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(v4) => v4.octets().to_vec(),
-        IpAddr::V6(v6) => v6.octets().to_vec(),
+/// Address bytes in network order, without allocating; a comparison key as the spec
+/// defines it.
+#[derive(Clone, Copy)]
+struct Octets {
+    buf: [u8; 16],
+    len: usize,
+}
+
+impl Octets {
+    fn of(ip: IpAddr) -> Octets {
+        let mut buf = [0u8; 16];
+        match ip {
+            IpAddr::V4(v4) => {
+                buf[..4].copy_from_slice(&v4.octets());
+                Octets { buf, len: 4 }
+            }
+            IpAddr::V6(v6) => Octets {
+                buf: v6.octets(),
+                len: 16,
+            },
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
