@@ -37,9 +37,6 @@ pub struct CaptureArgs {
     /// Keep only packets of processes running as this user name or uid (repeatable).
     #[arg(long = "user", value_name = "USER")]
     pub users: Vec<String>,
-    /// Keep only packets of processes in this container (id or id prefix; repeatable).
-    #[arg(long = "container", value_name = "ID")]
-    pub containers: Vec<String>,
     /// Size of the kernel's packet ring buffer, in bytes (a power of two, at least 65536).
     /// Packets that do not fit are lost, counted and reported.
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
@@ -135,7 +132,9 @@ impl CaptureArgs {
                 pids: self.pids.clone(),
                 comms: self.comms.clone(),
                 users: self.users.clone(),
-                containers: self.containers.clone(),
+                // `--container` is the live flag (LiveArgs, flattened here): one flag, the same
+                // id-prefix meaning for records and packets.
+                containers: self.live.containers.clone(),
             },
             expression: (!expression.trim().is_empty()).then_some(expression),
         })
