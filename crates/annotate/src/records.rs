@@ -151,12 +151,15 @@ impl RecordIndex {
     }
 
     /// The owner of a packet of flow `community_id` sent by `sender` at `ts_ns` (ns since the
-    /// epoch): the sender's when the sender is local, else the receiver's.
+    /// epoch): the sender's when the record names one, else the receiver's. `inbound` (the
+    /// capture said the packet arrived: pcapng `epb_flags`) puts the receiver first, as live
+    /// capture names the local end.
     pub fn owner(
         &self,
         community_id: &str,
         ts_ns: u64,
         sender: (IpAddr, u16),
+        inbound: bool,
     ) -> Option<&PacketOwner> {
         let distance = |f: &FlowOwners| {
             if ts_ns < f.start_ns {
@@ -171,12 +174,17 @@ impl RecordIndex {
             .iter()
             .filter(|f| distance(f) <= SLACK_NS)
             .min_by_key(|f| distance(f))?;
-        let (mine, other) = if f.source == Some(sender) {
+        let (sent, received) = if f.source == Some(sender) {
             (&f.source_owner, &f.destination_owner)
         } else {
             (&f.destination_owner, &f.source_owner)
         };
-        mine.as_ref().or(other.as_ref())
+        let (first, second) = if inbound {
+            (received, sent)
+        } else {
+            (sent, received)
+        };
+        first.as_ref().or(second.as_ref())
     }
 }
 
@@ -210,26 +218,32 @@ mod tests {
     fn joins_by_community_id_time_and_sender() {
         let log = r#"{"event":{"kind":"event","start":"2026-01-01T00:00:10Z","end":"2026-01-01T00:00:20Z"},"network":{"community_id":"1:a"},"source":{"ip":"10.0.0.1","port":4000,"process":{"pid":5,"name":"curl"},"user":{"id":"0"}},"destination":{"ip":"10.0.0.2","port":80}}
 {"event":{"start":"2026-01-01T01:00:00Z","end":"2026-01-01T01:00:01Z"},"network":{"community_id":"1:a"},"source":{"ip":"10.0.0.1","port":4000,"process":{"pid":6,"name":"wget"},"user":{"id":"0"}},"destination":{"ip":"10.0.0.2","port":80}}
+{"event":{"start":"2026-01-01T00:00:10Z","end":"2026-01-01T00:00:20Z"},"network":{"community_id":"1:both"},"source":{"ip":"127.0.0.1","port":4000,"process":{"pid":7,"name":"client"},"user":{"id":"0"}},"destination":{"ip":"127.0.0.1","port":80,"process":{"pid":8,"name":"server"},"user":{"id":"0"}}}
 {"event":{"start":"2026-01-01T00:00:10Z","end":"2026-01-01T00:00:20Z"},"network":{"community_id":"1:nobody"},"source":{"ip":"10.0.0.1","port":1}}
 
 {"stats":{}}
 "#;
         let idx = RecordIndex::from_reader(log.as_bytes(), "log").unwrap();
-        assert_eq!(idx.len(), 2);
+        assert_eq!(idx.len(), 3);
         let t = parse_rfc3339("2026-01-01T00:00:15Z").unwrap();
         let client = ("10.0.0.1".parse().unwrap(), 4000);
         let server = ("10.0.0.2".parse().unwrap(), 80);
-        assert_eq!(idx.owner("1:a", t, client).unwrap().pid, 5);
+        assert_eq!(idx.owner("1:a", t, client, false).unwrap().pid, 5);
         // The server is remote: its packets get the local client.
-        assert_eq!(idx.owner("1:a", t, server).unwrap().pid, 5);
+        assert_eq!(idx.owner("1:a", t, server, false).unwrap().pid, 5);
+        assert_eq!(idx.owner("1:a", t, client, true).unwrap().pid, 5);
         // The reused 4-tuple an hour later is the other connection.
         let later = parse_rfc3339("2026-01-01T01:00:02Z").unwrap();
-        assert_eq!(idx.owner("1:a", later, client).unwrap().pid, 6);
+        assert_eq!(idx.owner("1:a", later, client, false).unwrap().pid, 6);
         assert!(
-            idx.owner("1:a", t + 10_000 * 1_000_000_000, client)
+            idx.owner("1:a", t + 10_000 * 1_000_000_000, client, false)
                 .is_none()
         );
-        assert!(idx.owner("1:nobody", t, client).is_none());
+        assert!(idx.owner("1:nobody", t, client, false).is_none());
+        // Both ends local: the sender's, or with the direction known, the receiver's.
+        let lo_client = ("127.0.0.1".parse().unwrap(), 4000);
+        assert_eq!(idx.owner("1:both", t, lo_client, false).unwrap().pid, 7);
+        assert_eq!(idx.owner("1:both", t, lo_client, true).unwrap().pid, 8);
         let e = RecordIndex::from_reader("{bad\n".as_bytes(), "log").unwrap_err();
         assert!(e.to_string().starts_with("log:1: not a JSON record"), "{e}");
     }

@@ -2,7 +2,8 @@
 //!
 //! Every packet is copied byte for byte (captured bytes, length on the wire, time, and its
 //! `epb_flags`), with its flow's Community ID and, when a `flowsight live` record log is given,
-//! the owner its flow records name.
+//! the owner its flow records name: the sender's, or the receiver's for a packet the input
+//! marks inbound (as live capture names the local end).
 
 use super::CaptureConfig;
 use super::out::{OutPacket, PacketOut};
@@ -70,7 +71,13 @@ pub fn run(cfg: &CaptureConfig, path: &str, records: Option<&PathBuf>) -> Result
         }
         let owner = index.as_ref().and_then(|idx| {
             let flow = packet_flow(link, &data)?;
-            idx.owner(&flow.community_id, ts_ns, flow.src)
+            // epb_flags bits 0-1: 1 inbound.
+            idx.owner(
+                &flow.community_id,
+                ts_ns,
+                flow.src,
+                flags.is_some_and(|f| f & 3 == 1),
+            )
         });
         out.write(
             &OutPacket {
