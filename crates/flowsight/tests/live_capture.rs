@@ -127,13 +127,16 @@ fn capture_names_the_process_of_every_packet_and_keeps_its_bytes() {
     let filter = format!("tcp port {port}");
     let out = TempFile(std::env::temp_dir().join(format!("{}.pcapng", unique("fst-capture"))));
     let dump = TempFile(std::env::temp_dir().join(format!("{}.pcap", unique("fst-tcpdump"))));
+    let records = TempFile(std::env::temp_dir().join(format!("{}.json", unique("fst-records"))));
+    let annotated = TempFile(std::env::temp_dir().join(format!("{}.pcapng", unique("fst-ann"))));
 
     // flowsight keeps only the client's packets (uid 65534) of this port.
     let mut cmd = Command::new(flowsight_bin());
     cmd.args(["capture", "-w"])
         .arg(&out.0)
         .args(["--netns", &ns_a.path(), "-i", &veth.a, "--user", "65534"])
-        .args(["--scan-interval-ms", "100", "-v"])
+        .args(["--scan-interval-ms", "100", "-v", "-o"])
+        .arg(&records.0)
         .args(filter.split(' '));
     let fs = Running::start(cmd, "capturing packets on", "flowsight");
     let mut cmd = Command::new("ip");
@@ -152,6 +155,7 @@ fn capture_names_the_process_of_every_packet_and_keeps_its_bytes() {
     let tcpdump = Running::start(cmd, "listening on", "tcpdump");
 
     let client_pid = client.run("connect-tcp", &[&format!("{}:{port}", veth.b_ip), "20000"]);
+    let server_pid = srv.id();
     assert!(srv.wait().unwrap().success());
     // The last ACK, and flowsight's hold for owner events.
     std::thread::sleep(Duration::from_millis(800));
@@ -203,9 +207,94 @@ fn capture_names_the_process_of_every_packet_and_keeps_its_bytes() {
         );
         assert!(l.contains("CommunityID: 1:"), "{l}");
     }
+    // tcpdump's file annotated from the live run's record log: the same bytes, each packet
+    // named after its sender (tcpdump marks no direction), the server too.
+    let run = Command::new(flowsight_bin())
+        .args(["capture", "-r"])
+        .arg(&dump.0)
+        .arg("-w")
+        .arg(&annotated.0)
+        .arg("--records")
+        .arg(&records.0)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let joined = packets(&annotated.0);
+    assert_eq!(joined.len(), theirs.len());
+    let b_ip: std::net::Ipv4Addr = veth.b_ip.parse().unwrap();
+    for ((src, data, comment), (_, original, _)) in joined.iter().zip(&theirs) {
+        assert_eq!(data, original, "-r copies packets byte for byte");
+        let pid = if *src == b_ip.octets() {
+            server_pid
+        } else {
+            client_pid
+        };
+        let comment = comment.as_deref().unwrap_or_default();
+        assert!(comment.starts_with(&format!("PID: {pid}\n")), "{comment}");
+    }
+
     // And flowsight's own reader sees the same comments.
     assert!(ours.iter().all(|(_, _, c)| {
         c.as_deref()
             .is_some_and(|c| c.starts_with(&format!("PID: {client_pid}\n")))
     }));
+}
+
+#[test]
+fn capture_on_loopback_names_each_sender() {
+    if !root_or_skip("capture_on_loopback_names_each_sender") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("capture-lo");
+    let peer = PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(&cg),
+    };
+    let (mut srv, port) = peer.start("serve-tcp", &["127.0.0.1:0", "1", "5000"]);
+    let server_pid = srv.id();
+    let out = TempFile(std::env::temp_dir().join(format!("{}.pcapng", unique("fst-capture-lo"))));
+    let name = peer_name();
+    let mut cmd = Command::new(flowsight_bin());
+    cmd.args(["capture", "-w"])
+        .arg(&out.0)
+        .args(["--netns", &ns.path(), "-i", "lo", "--comm", &name])
+        .args(["--scan-interval-ms", "100", "-v", "tcp", "port", &port]);
+    let fs = Running::start(cmd, "capturing packets on", "flowsight");
+    let client_pid = peer.run("connect-tcp", &[&format!("127.0.0.1:{port}"), "3000"]);
+    assert!(srv.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(800));
+    fs.stop(libc::SIGTERM);
+
+    let mut r = CaptureReader::open(&out.0).unwrap();
+    let mut n = 0;
+    let mut from_server = 0;
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        n += 1;
+        // Loopback: once per packet, at egress, named after its sender (the SYN-ACK too,
+        // sent before the server's accept returned).
+        let sport = u16::from_be_bytes([p.data[34], p.data[35]]);
+        let pid = if sport.to_string() == port {
+            from_server += 1;
+            server_pid
+        } else {
+            client_pid
+        };
+        let comment = p.comment.unwrap_or_default();
+        assert!(
+            comment.starts_with(&format!("PID: {pid}\n")),
+            "packet {n}: {comment}"
+        );
+        assert!(comment.contains(&name), "{comment}");
+    }
+    assert!(
+        n >= 8 && from_server >= 3,
+        "{n} packets, {from_server} from the server"
+    );
 }
