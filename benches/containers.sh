@@ -24,7 +24,10 @@ gen=$root/target/release/fs-loadgen
 out=${OUT:-$(mktemp -d /tmp/fs-containers.XXXX)}
 tag=fsc$$
 host=${tag}h
-cg=/sys/fs/cgroup/${tag}.slice
+# The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid v1/v2 host.
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
+[ -n "$cg2" ] || { echo "no cgroup2 mount" >&2; exit 1; }
+cg=$cg2/${tag}.slice
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
