@@ -266,3 +266,23 @@ fn filters_by_owner_and_expression() {
     );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn writes_to_standard_output() {
+    let dir = Dir::new("stdout");
+    let frames = input();
+    let pcap = dir.0.join("in.pcap");
+    std::fs::write(&pcap, frames::pcap(&frames)).unwrap();
+    let r = flowsight(&["capture", "-r", pcap.to_str().unwrap(), "-w", "-"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let mut reader = CaptureReader::new(std::io::Cursor::new(r.stdout)).unwrap();
+    let mut n = 0;
+    while let Some(p) = reader.next_packet() {
+        let p = p.unwrap();
+        assert_eq!(p.data, frames[n]);
+        assert!(p.comment.unwrap().starts_with("CommunityID: 1:"));
+        n += 1;
+    }
+    assert_eq!(n, frames.len());
+    assert!(!dir.0.join("-").exists(), "no file named -");
+}

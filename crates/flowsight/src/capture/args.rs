@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// of `flowsight live`, whose pipeline names the processes.
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
-    /// Write the packets to FILE (pcapng).
+    /// Write the packets to FILE (pcapng; '-': standard output).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: PathBuf,
     /// Annotate this capture file (pcap or pcapng, optionally gzip-compressed; '-' for

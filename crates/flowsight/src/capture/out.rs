@@ -6,7 +6,7 @@ use flowsight_annotate::{
 };
 use flowsight_pcapfile::{EnhancedPacket, EpbOption, InterfaceSpec, LinkType, PcapngWriter};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// One packet to write: where and when it was seen, and its bytes.
@@ -27,7 +27,7 @@ pub struct OutPacket<'a> {
 
 /// The pcapng file being written, the filters, and what was written or passed over.
 pub struct PacketOut {
-    w: PcapngWriter<BufWriter<File>>,
+    w: PcapngWriter<BufWriter<Box<dyn Write>>>,
     path: PathBuf,
     owners: OwnerFilter,
     expression: Option<ExpressionFilter>,
@@ -53,7 +53,12 @@ impl PacketOut {
         count: Option<u64>,
     ) -> Result<PacketOut> {
         let expression = expression.map(ExpressionFilter::new).transpose()?;
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        // `-w -`: standard output, for `flowsight capture -w - | wireshark -k -i -`.
+        let file: Box<dyn Write> = if path == Path::new("-") {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        };
         let w = PcapngWriter::new(BufWriter::with_capacity(1 << 20, file))
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(PacketOut {
