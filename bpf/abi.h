@@ -80,6 +80,11 @@ enum fsight_stamp_origin {
 	FSIGHT_STAMP_RECV = 5,
 	/* A passively opened TCP socket became ESTABLISHED (softirq: cookie only, no owner). */
 	FSIGHT_STAMP_ESTABLISHED = 6,
+	/* A connecting TCP socket became ESTABLISHED (softirq: the task is not the owner). Its
+	 * local port, chosen after the connect stamp, is known now: the event completes the
+	 * tuple of the socket stamped at connect, so a flow seen where the kernel cannot name
+	 * the socket (the host side of a container's veth, a bridge) is matched by address. */
+	FSIGHT_STAMP_CONNECTED = 7,
 };
 
 /*

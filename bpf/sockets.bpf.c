@@ -11,6 +11,9 @@
  * The server side of TCP becomes ESTABLISHED in softirq, where the current task is whoever
  * the CPU interrupted (on loopback, the client): there only the cookie is stamped, never an
  * owner. The stamp lives in sk_storage so TC can name a socket it finds with bpf_sk_lookup_*.
+ * The client side becomes ESTABLISHED in softirq too; that event carries only the completed
+ * tuple (FSIGHT_STAMP_CONNECTED) for flows seen where TC cannot find the socket (another
+ * network namespace: the host side of a container's veth, a bridge).
  */
 #include "lib/common.h"
 #include "lib/sock.h"
@@ -98,8 +101,12 @@ int BPF_PROG(fsight_tcp_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 
 	if (newstate == FSIGHT_TCP_SYN_SENT) {
-		/* Inside connect(2): the current task is the client. */
+		/* Inside connect(2): the current task is the client. The local port is not
+		 * chosen yet (inet_hash_connect runs after this state change). */
 		fsight_claim(sk, FSIGHT_STAMP_CONNECT, 0);
+	} else if (oldstate == FSIGHT_TCP_SYN_SENT && newstate == FSIGHT_TCP_ESTABLISHED) {
+		/* The SYN+ACK arrived: the whole tuple is known. */
+		fsight_emit_owner(bpf_get_socket_cookie(sk), FSIGHT_STAMP_CONNECTED, sk, 0, 0);
 	} else if (oldstate == FSIGHT_TCP_SYN_RECV && newstate == FSIGHT_TCP_ESTABLISHED) {
 		/* Passive open, in softirq: remember the cookie, leave the owner to accept(). */
 		__u64 cookie = bpf_get_socket_cookie(sk);

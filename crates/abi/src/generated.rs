@@ -34,6 +34,7 @@ pub mod fsight_stamp_origin {
     pub const FSIGHT_STAMP_SEND: Type = 4;
     pub const FSIGHT_STAMP_RECV: Type = 5;
     pub const FSIGHT_STAMP_ESTABLISHED: Type = 6;
+    pub const FSIGHT_STAMP_CONNECTED: Type = 7;
 }
 pub mod fsight_counter {
     pub type Type = ::std::os::raw::c_uint;

@@ -105,6 +105,13 @@ impl SocketTable {
         origin: StampOrigin,
         now_ns: u64,
     ) {
+        let mut stamp = stamp;
+        if stamp.netns == 0
+            && let Some(old) = self.by_cookie.get(&cookie)
+        {
+            // A socket never changes namespace: keep what an earlier stamp knew.
+            stamp.netns = old.stamp.netns;
+        }
         let entry = Entry {
             stamp,
             origin,
@@ -135,6 +142,22 @@ impl SocketTable {
             }
         }
         map.insert(key, entry);
+    }
+
+    /// The socket `cookie`, stamped earlier without its whole tuple (a TCP client's local
+    /// port is chosen after connect(2) stamps it), now has `tuple`: index its owner by it
+    /// too. Returns false when the cookie has no owner (its stamp was lost or predates
+    /// flowsight): the tuple alone names nobody.
+    pub fn completed(&mut self, cookie: u64, tuple: SocketTuple, now_ns: u64) -> bool {
+        let Some(entry) = self.by_cookie.get(&cookie) else {
+            return false;
+        };
+        let entry = Entry {
+            seen_ns: now_ns,
+            ..entry.clone()
+        };
+        Self::bounded_insert(&mut self.by_tuple, self.capacity, tuple, entry);
+        true
     }
 
     /// A TCP socket closed at `now_ns`; its owner is kept for the grace period.
@@ -214,6 +237,16 @@ mod tests {
     }
 
     #[test]
+    fn a_later_stamp_without_a_namespace_keeps_the_known_one() {
+        let mut t = SocketTable::new(16, 0);
+        let mut s = stamp(10);
+        s.netns = 4026532001;
+        t.stamp(7, None, s, StampOrigin::Connect, 0);
+        t.stamp(7, None, stamp(10), StampOrigin::Send, 1);
+        assert_eq!(t.by_cookie(7).unwrap().0.netns, 4026532001);
+    }
+
+    #[test]
     fn finds_by_cookie_and_keeps_closed_sockets_for_the_grace_period() {
         let mut t = SocketTable::new(16, 100);
         t.stamp(7, None, stamp(1), StampOrigin::Connect, 0);
@@ -223,6 +256,34 @@ mod tests {
         assert!(t.by_cookie(7).is_some());
         t.expire(150);
         assert!(t.by_cookie(7).is_none());
+    }
+
+    #[test]
+    fn a_completed_tuple_names_the_owner_stamped_at_connect() {
+        let mut t = SocketTable::new(16, 100);
+        let local: SocketAddr = "10.88.1.12:40998".parse().unwrap();
+        let remote: SocketAddr = "10.88.0.1:8080".parse().unwrap();
+        let tuple = SocketTuple {
+            protocol: 6,
+            local,
+            remote: Some(remote),
+        };
+        // connect(2): owner known, local port not chosen yet.
+        t.stamp(7, None, stamp(1), StampOrigin::Connect, 0);
+        assert!(t.connected(6, local, remote).is_none());
+        // ESTABLISHED: the tuple arrives with the cookie only.
+        assert!(t.completed(7, tuple, 5));
+        assert_eq!(
+            t.connected(6, local, remote).unwrap(),
+            (&stamp(1), StampOrigin::Connect)
+        );
+        // A tuple for a socket nobody stamped names nobody.
+        let other = SocketTuple {
+            local: "10.88.1.13:40998".parse().unwrap(),
+            ..tuple
+        };
+        assert!(!t.completed(8, other, 6));
+        assert!(t.connected(6, other.local, remote).is_none());
     }
 
     #[test]

@@ -40,6 +40,19 @@ fn args(e: &abi::ProcExec) -> Vec<String> {
 pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
     let now = Timestamp::now();
     match event {
+        Event::SockOwner(e)
+            if u32::from(e.origin) == stamp_origin::FSIGHT_STAMP_CONNECTED && e.lport != 0 =>
+        {
+            // Softirq: the task is whoever was interrupted. Only the tuple is news.
+            let tuple = SocketTuple {
+                protocol: e.protocol,
+                local: SocketAddr::new(ip(e.family, &e.laddr), e.lport),
+                remote: Some(SocketAddr::new(ip(e.family, &e.raddr), e.rport)),
+            };
+            if !sockets.completed(e.cookie, tuple, e.hdr.ts_ns) {
+                log::trace!("connected socket {} has no owner", e.cookie);
+            }
+        }
         Event::SockOwner(e) => {
             let t = &e.task;
             let stamp = SocketStamp {
