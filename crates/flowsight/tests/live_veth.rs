@@ -201,6 +201,58 @@ fn veth_tcp_both_sides_attributed_and_counted_exactly() {
     assert!(cb > 1_000_000 && sb > 3_000_000);
 }
 
+/// The client is in the other namespace: TC on this side of the veth never sees its socket
+/// (the packets crossed a veth, and a socket lookup here searches this namespace only). The
+/// tuple completed when its connection was established names it.
+#[test]
+fn veth_client_in_another_namespace_attributed() {
+    if !root_or_skip("veth_client_in_another_namespace_attributed") {
+        return;
+    }
+    let ns_a = NetNs::new();
+    let ns_b = NetNs::new();
+    let veth = Veth::new(&ns_a, &ns_b);
+    let cg = Cgroup::new("veth-client");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns_a.path(),
+        "-i",
+        &veth.a,
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let spec = |ns, uid| PeerSpec {
+        netns: Some(ns),
+        uid: Some(uid),
+        cgroup: Some(&cg),
+    };
+    let (mut srv, port) =
+        spec(&ns_a, 1).start("serve-tcp", &[&format!("{}:0", veth.a_ip), "3", "1000"]);
+    let clients: Vec<u32> = (0..3)
+        .map(|_| spec(&ns_b, 65534).run("connect-tcp", &[&format!("{}:{port}", veth.a_ip), "1000"]))
+        .collect();
+    assert!(srv.wait().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let mut pids: Vec<u64> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .map(|f| {
+            assert_eq!(f["source"]["ip"], veth.b_ip.as_str(), "{f:#}");
+            assert_eq!(f["source"]["user"]["name"], "nobody", "{f:#}");
+            assert_eq!(f["destination"]["process"]["pid"], srv.id(), "{f:#}");
+            f["source"]["process"]["pid"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("client in namespace B unattributed: {f:#}"))
+        })
+        .collect();
+    pids.sort_unstable();
+    let mut want: Vec<u64> = clients.iter().map(|&p| u64::from(p)).collect();
+    want.sort_unstable();
+    assert_eq!(pids, want, "one flow per client, each with its own pid");
+}
+
 #[test]
 fn veth_udp_ipv6_both_sides_attributed() {
     if !root_or_skip("veth_udp_ipv6_both_sides_attributed") {
