@@ -45,6 +45,7 @@ fn metrics_count_each_process_traffic_both_ways() {
         &addr,
         "--stats-interval",
         "1",
+        "--bpf-stats",
     ]);
     let spec = |uid| PeerSpec {
         netns: Some(&ns),
@@ -68,7 +69,7 @@ fn metrics_count_each_process_traffic_both_ways() {
         .is_some()
     });
     assert!(scraped, "no client traffic in the metrics:\n{text}");
-    // --metrics has the kernel count program run time; a stats record a second later
+    // --bpf-stats has the kernel count program run time; a stats record a second later
     // carries it into the metrics.
     let egress = [("program", "fsight_tc_egress")];
     let counted = wait_for(Duration::from_secs(5), || {

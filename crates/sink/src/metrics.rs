@@ -118,7 +118,7 @@ impl Metrics {
         );
         registry.register(
             "bpf_program_runs",
-            "Times each BPF program ran (counted by the kernel while flowsight runs with --bpf-stats, --metrics or --web)",
+            "Times each BPF program ran (counted by the kernel while flowsight runs with --bpf-stats or kernel.bpf_stats_enabled=1)",
             bpf_runs.clone(),
         );
         registry.register(
