@@ -44,7 +44,9 @@ static __always_inline void fsight_emit_owner(__u64 cookie, __u8 origin, const s
 		__builtin_memset(e->raddr, 0, sizeof(e->raddr));
 		e->lport = 0;
 		e->rport = 0;
-		e->netns = 0;
+		/* socket(2): the socket is made in the current task's namespace. */
+		e->netns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), nsproxy,
+					 net_ns, ns.inum);
 		e->family = family;
 		e->protocol = protocol;
 	}
