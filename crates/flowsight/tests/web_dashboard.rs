@@ -9,7 +9,7 @@
 mod serve;
 
 use flowsight_record::{Record, Timestamp};
-use serve::{ServeConfig, WebState};
+use serve::{ServeConfig, Web};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -29,8 +29,8 @@ fn chromium() -> Option<&'static str> {
 }
 
 /// A state with a few seconds of history: the example records, their flow growing.
-fn state() -> WebState {
-    let mut w = WebState::default();
+fn state() -> Web {
+    let w = Web::default();
     let t0 = 1_795_333_024_000_000_000u64;
     w.tick(Timestamp(t0));
     for step in 1..=5u64 {
@@ -71,7 +71,7 @@ fn dashboard_draws_chart_table_and_records() {
     };
     let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
     let metrics = Arc::new(Mutex::new(flowsight_sink::Metrics::new(10)));
-    let server = serve::start(&cfg, metrics, Arc::new(Mutex::new(state()))).unwrap();
+    let server = serve::start(&cfg, metrics, Arc::new(state())).unwrap();
     let profile = std::env::temp_dir().join(format!("flowsight-web-{}", std::process::id()));
     let mut child = Command::new(browser)
         .args([

@@ -101,7 +101,7 @@ pub fn run_with(
         // same pipeline.
         Some(serve) => {
             let metrics = Arc::new(std::sync::Mutex::new(Metrics::new(serve.max_series)));
-            let web = Arc::new(std::sync::Mutex::new(crate::serve::WebState::default()));
+            let web = Arc::new(crate::serve::Web::default());
             let server = crate::serve::start(serve, Arc::clone(&metrics), Arc::clone(&web))?;
             log::info!(
                 "dashboard on http://{0}/, API on http://{0}/api/v1/, metrics on http://{0}/metrics",
@@ -110,7 +110,9 @@ pub fn run_with(
             Box::new(Tee(vec![
                 json,
                 Box::new(MetricsSink(metrics)),
-                Box::new(crate::serve::WebSink::live(web)),
+                Box::new(
+                    crate::serve::WebSink::live(web).context("starting the web views thread")?,
+                ),
             ]))
         }
         None => json,

@@ -1,11 +1,13 @@
 //! The REST API under `/api/v1/`: JSON views of the shared [`WebState`](super::state::WebState).
 //!
-//! Handlers hold the state's lock only while they copy what they answer with; the pipeline's
-//! thread waits on the same lock, so nothing slow (serialization to bytes, the socket) runs
-//! under it. Lists are capped (`limit`), so an answer's size never follows the flow count.
+//! Handlers read the answers published at the last tick ([`Published`](super::state::Published)):
+//! they take no lock but the one around an `Arc` clone, so they never wait for the pipeline
+//! or for the views' computation. Searches, which read every flow, run on tokio's blocking
+//! threads so that cheap requests are not queued behind them. Lists are capped (`limit`), so
+//! an answer's size never follows the flow count.
 
 use super::Shared;
-use super::state::{RECORD_KINDS, Views, lock};
+use super::state::RECORD_KINDS;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -16,7 +18,6 @@ use flowsight_sink::top::group::{self, Grouping, Row};
 use flowsight_sink::top::model::{End, FlowEntry};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The OpenAPI 3.1 document describing every route, written by hand (a test checks that
 /// each route the router serves is in it).
@@ -24,7 +25,7 @@ pub const OPENAPI: &str = include_str!("../../assets/openapi.json");
 
 /// Flows answered when `limit` is not given, and at most.
 const FLOWS_DEFAULT: usize = 100;
-const FLOWS_MAX: usize = 1000;
+pub(super) const FLOWS_MAX: usize = 1000;
 /// Protocol records answered when `limit` is not given.
 const RECORDS_DEFAULT: usize = 50;
 
@@ -82,22 +83,35 @@ pub async fn flows(State(s): State<Shared>, Query(p): Params) -> Response {
         Err(msg) => return bad(msg),
     };
     let needle = p.get("q").map(|q| q.to_lowercase()).unwrap_or_default();
-    let st = lock(&s.web);
-    if needle.is_empty()
-        && let Some(v) = &st.views
-    {
-        let (total, cached) = (v.flows_matched, Arc::clone(&v.flows));
-        drop(st);
-        let list: Vec<&Value> = cached.iter().take(limit).collect();
-        return Json(json!({ "matched": total, "flows": list })).into_response();
+    let published = s.web.published();
+    if needle.is_empty() {
+        let list: Vec<&Value> = published.flows.iter().take(limit).collect();
+        return Json(json!({ "matched": published.flows_matched, "flows": list }))
+            .into_response();
     }
-    let (total, list) = busiest(&st.top, &needle, limit);
-    drop(st);
-    Json(json!({ "matched": total, "flows": list })).into_response()
+    // A search reads every flow: off the server's thread, so cheap requests go on.
+    let answer = tokio::task::spawn_blocking(move || {
+        let (total, list) = busiest(&published.model, &needle, limit);
+        json!({ "matched": total, "flows": list })
+    })
+    .await;
+    answer_or_500(answer)
+}
+
+/// A computation's answer, or a 500 when it panicked.
+fn answer_or_500(answer: Result<Value, tokio::task::JoinError>) -> Response {
+    match answer {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": format!("the answer could not be computed: {e}") })),
+        )
+            .into_response(),
+    }
 }
 
 /// The flows matching `needle`, busiest first: how many, and the first `limit` as JSON.
-fn busiest(model: &Model, needle: &str, limit: usize) -> (usize, Vec<Value>) {
+pub(super) fn busiest(model: &Model, needle: &str, limit: usize) -> (usize, Vec<Value>) {
     let mut matched: Vec<&FlowEntry> = model.flows().filter(|f| f.matches(needle)).collect();
     let total = matched.len();
     let busy = |f: &FlowEntry| f.rate[0] + f.rate[1];
@@ -116,14 +130,23 @@ fn busiest(model: &Model, needle: &str, limit: usize) -> (usize, Vec<Value>) {
     (total, matched.into_iter().take(limit).map(flow).collect())
 }
 
-/// The unfiltered answers for [`Views`], from the model and its process rows.
-pub(super) fn views(model: &Model, process_rows: &[Row]) -> Views {
-    let (flows_matched, flows) = busiest(model, "", FLOWS_MAX);
-    Views {
-        flows_matched,
-        flows: Arc::new(flows),
-        processes: Arc::new(process_rows.iter().map(process_row).collect()),
-    }
+/// `{name: [rows]}`: the rows of a grouping filtered by `q`, computed off the server's
+/// thread.
+async fn filtered_rows(
+    s: &Shared,
+    name: &'static str,
+    grouping: Grouping,
+    q: String,
+    row: fn(&Row) -> Value,
+) -> Response {
+    let published = s.web.published();
+    let answer = tokio::task::spawn_blocking(move || {
+        let rows = group::rows(&published.model, grouping, &q);
+        let list: Vec<Value> = rows.iter().map(row).collect();
+        json!({ name: list })
+    })
+    .await;
+    answer_or_500(answer)
 }
 
 /// `GET /api/v1/processes?q=`: traffic by local process (forgotten flows included), busiest
@@ -131,23 +154,24 @@ pub(super) fn views(model: &Model, process_rows: &[Row]) -> Views {
 pub async fn processes(State(s): State<Shared>, Query(p): Params) -> Response {
     let q = p.get("q").cloned().unwrap_or_default();
     if q.is_empty() {
-        let cached = lock(&s.web)
-            .views
-            .as_ref()
-            .map(|v| Arc::clone(&v.processes));
-        if let Some(list) = cached {
-            return Json(json!({ "processes": &*list })).into_response();
-        }
+        let published = s.web.published();
+        return Json(json!({ "processes": &published.processes })).into_response();
     }
-    let st = lock(&s.web);
-    let rows = group::rows(&st.top, Grouping::Process, &q);
-    drop(st);
-    let list: Vec<Value> = rows.iter().map(process_row).collect();
-    Json(json!({ "processes": list })).into_response()
+    filtered_rows(&s, "processes", Grouping::Process, q, process_row).await
+}
+
+/// `GET /api/v1/containers?q=`: traffic by container (`-`: not in one), busiest first.
+pub async fn containers(State(s): State<Shared>, Query(p): Params) -> Response {
+    let q = p.get("q").cloned().unwrap_or_default();
+    if q.is_empty() {
+        let published = s.web.published();
+        return Json(json!({ "containers": &published.containers })).into_response();
+    }
+    filtered_rows(&s, "containers", Grouping::Container, q, container_row).await
 }
 
 /// One process row as the API answers it.
-fn process_row(r: &Row) -> Value {
+pub(super) fn process_row(r: &Row) -> Value {
     let mut v = match r.cells.as_slice() {
         [pid, name, user] => json!({ "pid": pid.parse::<u32>().ok(), "name": name, "user": user }),
         c => json!({ "pid": null, "name": c.first(), "user": null }),
@@ -158,25 +182,15 @@ fn process_row(r: &Row) -> Value {
     v
 }
 
-/// `GET /api/v1/containers?q=`: traffic by container (`-`: not in one), busiest first.
-pub async fn containers(State(s): State<Shared>, Query(p): Params) -> Response {
-    let q = p.get("q").cloned().unwrap_or_default();
-    let st = lock(&s.web);
-    // The row cells hold the short id docker shows; the API gives the full one (the key).
-    let rows = group::rows(&st.top, Grouping::Container, &q);
-    drop(st);
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.key,
-                "flows": r.flows,
-                "rate": { "tx": r.rate[0], "rx": r.rate[1] },
-                "bytes": { "tx": r.total[0], "rx": r.total[1] },
-            })
-        })
-        .collect();
-    Json(json!({ "containers": list })).into_response()
+/// One container row as the API answers it. The row cells hold the short id docker shows;
+/// the API gives the full one (the key).
+pub(super) fn container_row(r: &Row) -> Value {
+    json!({
+        "id": r.key,
+        "flows": r.flows,
+        "rate": { "tx": r.rate[0], "rx": r.rate[1] },
+        "bytes": { "tx": r.total[0], "rx": r.total[1] },
+    })
 }
 
 /// `GET /api/v1/records?type=http|dns|tls&limit=`: the last protocol records, as the log
@@ -191,15 +205,14 @@ pub async fn records(State(s): State<Shared>, Query(p): Params) -> Response {
         Some(k) if RECORD_KINDS.contains(&k) => vec![k],
         Some(k) => return bad(format!("type must be http, dns or tls, got {k:?}")),
     };
-    let st = lock(&s.web);
-    let mut picked: Vec<Record> = Vec::new();
+    let published = s.web.published();
+    let mut picked: Vec<&Record> = Vec::new();
     for k in kinds {
-        if let Some(q) = st.records(k) {
-            picked.extend(q.iter().rev().take(limit).cloned());
+        if let Some(q) = published.records(k) {
+            picked.extend(q.iter().rev().take(limit).map(|r| &**r));
         }
     }
-    drop(st);
-    picked.sort_by_key(timestamp);
+    picked.sort_by_key(|r| timestamp(r));
     let skip = picked.len().saturating_sub(limit);
     let list: Vec<Value> = picked
         .iter()
@@ -220,9 +233,8 @@ fn timestamp(r: &Record) -> flowsight_record::Timestamp {
 
 /// `GET /api/v1/stats`: the last stats record as the log wrote it; 404 before the first.
 pub async fn stats(State(s): State<Shared>) -> Response {
-    let st = lock(&s.web).stats().cloned();
-    match st {
-        Some(r) => Json(r).into_response(),
+    match &s.web.published().stats {
+        Some(r) => Json(&**r).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({ "error": "no stats record yet" })),
@@ -234,9 +246,9 @@ pub async fn stats(State(s): State<Shared>) -> Response {
 /// `GET /api/v1/timeseries`: per-process upload and download rates, one point per refresh
 /// window (the busiest processes of each, the rest as `other`), oldest first.
 pub async fn timeseries(State(s): State<Shared>) -> Response {
-    let st = lock(&s.web);
-    let points: Vec<Value> = st
-        .series()
+    let published = s.web.published();
+    let points: Vec<Value> = published
+        .series
         .iter()
         .map(|p| {
             json!({
@@ -247,7 +259,6 @@ pub async fn timeseries(State(s): State<Shared>) -> Response {
             })
         })
         .collect();
-    drop(st);
     Json(json!({ "points": points })).into_response()
 }
 

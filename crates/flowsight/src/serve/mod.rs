@@ -23,7 +23,7 @@ mod api;
 mod assets;
 pub mod state;
 
-pub use state::{SharedWeb, WebSink, WebState};
+pub use state::{SharedWeb, Web, WebSink, WebState};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -99,8 +99,11 @@ pub fn start(cfg: &ServeConfig, metrics: Arc<Mutex<Metrics>>, web: SharedWeb) ->
     std::thread::Builder::new()
         .name("flowsight-http".into())
         .spawn(move || {
+            // One thread answers; searches over every flow go to at most two blocking
+            // threads (api.rs), so they cannot take more than the machine's spare cores.
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_io()
+                .max_blocking_threads(2)
                 .build()
             {
                 Ok(rt) => rt,
@@ -221,13 +224,13 @@ mod tests {
     /// A web state fed the example records between two ticks one second apart, so the
     /// example flow has a rate.
     fn web_with_records() -> SharedWeb {
-        let mut w = WebState::default();
+        let w = Web::default();
         w.tick(flowsight_record::Timestamp(1_795_333_024_000_000_000));
         for r in Record::examples() {
             w.observe(&r);
         }
         w.tick(flowsight_record::Timestamp(1_795_333_026_000_000_000));
-        Arc::new(Mutex::new(w))
+        Arc::new(w)
     }
 
     fn json(addr: SocketAddr, path: &str) -> serde_json::Value {

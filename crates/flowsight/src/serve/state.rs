@@ -4,12 +4,19 @@
 //!
 //! It is fed like the metrics: a [`WebSink`] teed into the live pipeline, so the API shows
 //! exactly what the log writes. Everything here is bounded; nothing grows with uptime.
+//!
+//! Two halves, so that a request never waits for a computation over every flow: the
+//! [`WebState`] the pipeline writes into (behind a lock only the pipeline and the tick take),
+//! and the [`Published`] answers that requests read. Once per rate window [`Web::tick`]
+//! copies the model under the lock (a copy, no sorting), computes the views from the copy
+//! with no lock held, and swaps the result in; a request only clones an [`Arc`].
 
 use flowsight_record::{Record, Timestamp};
-use flowsight_sink::top::group::{self, Grouping};
+use flowsight_sink::top::group::{self, Grouping, Row};
 use flowsight_sink::top::{Limits, Model};
 use flowsight_sink::{Sink, SinkError};
 use std::collections::VecDeque;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Protocol records kept per kind (`http`, `dns`, `tls`), the last ones.
@@ -33,37 +40,14 @@ pub struct Point {
     pub processes: Vec<(String, [f64; 2])>,
 }
 
-/// The shared state of the web API; see the module documentation.
+/// What the pipeline writes into; see the module documentation.
 #[derive(Debug)]
 pub struct WebState {
     /// Flows, rates and per-owner totals, as `flowsight top` keeps them.
     pub top: Model,
-    records: [VecDeque<Record>; 3],
-    stats: Option<Record>,
-    series: VecDeque<Point>,
-    /// The unfiltered answers, computed once per [`WebState::tick`]; `None` before the first.
-    pub views: Option<Views>,
-}
-
-/// Answers computed once per rate window, so that requests without a filter (the
-/// dashboard's, every second) cost a copy of a capped list instead of a sort of every flow
-/// under the lock the pipeline writes through. They are at most one window old.
-#[derive(Debug, Clone)]
-pub struct Views {
-    /// Flows kept in the model.
-    pub flows_matched: usize,
-    /// The busiest flows (at most the API's largest `limit`), as the API answers them.
-    pub flows: Arc<Vec<serde_json::Value>>,
-    /// Every process row, as the API answers them.
-    pub processes: Arc<Vec<serde_json::Value>>,
-}
-
-/// The state shared between the pipeline's thread (writing) and the HTTP thread (reading).
-pub type SharedWeb = Arc<Mutex<WebState>>;
-
-/// Lock the state; a panic elsewhere leaves the data usable, so poisoning is ignored.
-pub fn lock(s: &Mutex<WebState>) -> MutexGuard<'_, WebState> {
-    s.lock().unwrap_or_else(|e| e.into_inner())
+    records: [VecDeque<Arc<Record>>; 3],
+    stats: Option<Arc<Record>>,
+    series: VecDeque<Arc<Point>>,
 }
 
 impl Default for WebState {
@@ -80,7 +64,6 @@ impl WebState {
             records: Default::default(),
             stats: None,
             series: VecDeque::new(),
-            views: None,
         }
     }
 
@@ -92,7 +75,7 @@ impl WebState {
             Record::Dns(_) => &mut self.records[1],
             Record::Tls(_) => &mut self.records[2],
             Record::Stats(_) => {
-                self.stats = Some(r.clone());
+                self.stats = Some(Arc::new(r.clone()));
                 return;
             }
             Record::Flow(_) | Record::Weird(_) => return,
@@ -100,81 +83,198 @@ impl WebState {
         if queue.len() == RECORDS_KEPT {
             queue.pop_front();
         }
-        queue.push_back(r.clone());
-    }
-
-    /// Close the model's rate window at `now` and add a history point from it.
-    pub fn tick(&mut self, now: Timestamp) {
-        self.top.tick(now);
-        let rows = group::rows(&self.top, Grouping::Process, "");
-        let mut processes = Vec::new();
-        let mut other = [0.0, 0.0];
-        // Rows come busiest first; idle ones carry nothing worth a line.
-        for r in rows.iter().filter(|r| r.rate[0] + r.rate[1] > 0.0) {
-            if processes.len() < PROCESSES_PER_POINT {
-                let name = match r.cells.as_slice() {
-                    [pid, name, _user] if pid != "-" => format!("{name} ({pid})"),
-                    _ => r.key.clone(),
-                };
-                processes.push((name, r.rate));
-            } else {
-                other[0] += r.rate[0];
-                other[1] += r.rate[1];
-            }
-        }
-        if other[0] + other[1] > 0.0 {
-            processes.push(("other".into(), other));
-        }
-        if self.series.len() == POINTS_KEPT {
-            self.series.pop_front();
-        }
-        self.series.push_back(Point {
-            time: now,
-            processes,
-        });
-        self.views = Some(super::api::views(&self.top, &rows));
-    }
-
-    /// The last protocol records of one kind (`http`, `dns`, `tls`), oldest first; `None`
-    /// for another kind.
-    pub fn records(&self, kind: &str) -> Option<&VecDeque<Record>> {
-        RECORD_KINDS
-            .iter()
-            .position(|k| *k == kind)
-            .map(|i| &self.records[i])
-    }
-
-    /// The last stats record.
-    pub fn stats(&self) -> Option<&Record> {
-        self.stats.as_ref()
-    }
-
-    /// The rate history, oldest first.
-    pub fn series(&self) -> &VecDeque<Point> {
-        &self.series
+        queue.push_back(Arc::new(r.clone()));
     }
 }
 
-/// Feeds records to a [`WebState`]; each flush (the live pipeline's, right after a flow-map
-/// scan) closes a rate window at the wall clock, as `flowsight top` does live.
-pub struct WebSink(pub SharedWeb);
+/// The answers requests read, computed once per rate window (at most one window old).
+/// Unfiltered lists are ready to send; filtered ones are computed from [`Published::model`],
+/// a copy no writer touches.
+#[derive(Debug)]
+pub struct Published {
+    /// A copy of the flow model as the window closed (flows and forgotten totals).
+    pub model: Model,
+    /// Flows kept in the model.
+    pub flows_matched: usize,
+    /// The busiest flows (at most the API's largest `limit`), as the API answers them.
+    pub flows: Vec<serde_json::Value>,
+    /// Every process row, as the API answers them.
+    pub processes: Vec<serde_json::Value>,
+    /// Every container row, as the API answers them.
+    pub containers: Vec<serde_json::Value>,
+    /// The last protocol records of each of [`RECORD_KINDS`], oldest first.
+    pub records: [Vec<Arc<Record>>; 3],
+    /// The last stats record.
+    pub stats: Option<Arc<Record>>,
+    /// The rate history, oldest first.
+    pub series: Vec<Arc<Point>>,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Published {
+            model: Model::new(Limits::default()),
+            flows_matched: 0,
+            flows: Vec::new(),
+            processes: Vec::new(),
+            containers: Vec::new(),
+            records: Default::default(),
+            stats: None,
+            series: Vec::new(),
+        }
+    }
+}
+
+impl Published {
+    /// The last protocol records of one kind (`http`, `dns`, `tls`), oldest first; `None`
+    /// for another kind.
+    pub fn records(&self, kind: &str) -> Option<&[Arc<Record>]> {
+        RECORD_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .map(|i| self.records[i].as_slice())
+    }
+}
+
+/// The web state shared by the pipeline's thread (writing), the thread computing the views
+/// and the HTTP thread (reading the published answers).
+#[derive(Debug, Default)]
+pub struct Web {
+    state: Mutex<WebState>,
+    published: Mutex<Arc<Published>>,
+}
+
+/// The state shared between the threads.
+pub type SharedWeb = Arc<Web>;
+
+/// Lock; a panic elsewhere leaves the data usable, so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Web {
+    /// A web state written into `state`.
+    pub fn new(state: WebState) -> Web {
+        Web {
+            state: Mutex::new(state),
+            published: Mutex::default(),
+        }
+    }
+
+    /// Take one record into account (visible to requests from the next tick).
+    pub fn observe(&self, r: &Record) {
+        lock(&self.state).observe(r);
+    }
+
+    /// The answers of the last tick. The lock is held for an [`Arc`] clone only.
+    pub fn published(&self) -> Arc<Published> {
+        Arc::clone(&lock(&self.published))
+    }
+
+    /// Close the model's rate window at `now`, add a history point, and publish new
+    /// answers. Under the state's lock only the window is closed and the model copied;
+    /// grouping, sorting and JSON are done on the copy with no lock held.
+    pub fn tick(&self, now: Timestamp) {
+        let (model, records, stats) = {
+            let mut st = lock(&self.state);
+            st.top.tick(now);
+            let records = st.records.each_ref().map(|q| q.iter().cloned().collect());
+            (st.top.view_copy(), records, st.stats.clone())
+        };
+        let rows = group::rows(&model, Grouping::Process, "");
+        let point = Arc::new(point(now, &rows));
+        let series = {
+            let mut st = lock(&self.state);
+            if st.series.len() == POINTS_KEPT {
+                st.series.pop_front();
+            }
+            st.series.push_back(point);
+            st.series.iter().cloned().collect()
+        };
+        let containers = group::rows(&model, Grouping::Container, "");
+        let (flows_matched, flows) = super::api::busiest(&model, "", super::api::FLOWS_MAX);
+        let published = Published {
+            flows_matched,
+            flows,
+            processes: rows.iter().map(super::api::process_row).collect(),
+            containers: containers.iter().map(super::api::container_row).collect(),
+            model,
+            records,
+            stats,
+            series,
+        };
+        *lock(&self.published) = Arc::new(published);
+    }
+}
+
+/// A history point from the process rows of a window.
+fn point(now: Timestamp, rows: &[Row]) -> Point {
+    let mut processes = Vec::new();
+    let mut other = [0.0, 0.0];
+    // Rows come busiest first; idle ones carry nothing worth a line.
+    for r in rows.iter().filter(|r| r.rate[0] + r.rate[1] > 0.0) {
+        if processes.len() < PROCESSES_PER_POINT {
+            let name = match r.cells.as_slice() {
+                [pid, name, _user] if pid != "-" => format!("{name} ({pid})"),
+                _ => r.key.clone(),
+            };
+            processes.push((name, r.rate));
+        } else {
+            other[0] += r.rate[0];
+            other[1] += r.rate[1];
+        }
+    }
+    if other[0] + other[1] > 0.0 {
+        processes.push(("other".into(), other));
+    }
+    Point {
+        time: now,
+        processes,
+    }
+}
+
+/// Feeds records to a [`Web`]; each flush (the live pipeline's, right after a flow-map scan)
+/// closes a rate window at the wall clock, as `flowsight top` does live. The views are
+/// computed on a thread of their own, so neither the pipeline nor a request waits for them.
+pub struct WebSink {
+    web: SharedWeb,
+    ticks: SyncSender<Timestamp>,
+}
 
 impl WebSink {
-    /// A sink for the live pipeline; the first rate window opens now.
-    pub fn live(state: SharedWeb) -> WebSink {
-        lock(&state).top.tick(Timestamp::now());
-        WebSink(state)
+    /// A sink for the live pipeline; the first rate window opens now. Starts the thread that
+    /// computes the views; it ends when the sink is dropped.
+    pub fn live(web: SharedWeb) -> std::io::Result<WebSink> {
+        web.tick(Timestamp::now());
+        // One tick waiting at most: when the views take longer than a window, a tick is
+        // skipped and the next window is longer (rates stay per second).
+        let (ticks, rx) = std::sync::mpsc::sync_channel::<Timestamp>(1);
+        let w = Arc::clone(&web);
+        std::thread::Builder::new()
+            .name("flowsight-views".into())
+            .spawn(move || {
+                while let Ok(now) = rx.recv() {
+                    w.tick(now);
+                }
+            })?;
+        Ok(WebSink { web, ticks })
     }
 }
 
 impl Sink for WebSink {
     fn write(&mut self, record: &Record) -> Result<(), SinkError> {
-        lock(&self.0).observe(record);
+        self.web.observe(record);
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        lock(&self.0).tick(Timestamp::now());
-        Ok(())
+        match self.ticks.try_send(Timestamp::now()) {
+            Ok(()) | Err(TrySendError::Full(_)) => Ok(()),
+            // The thread is gone (it panicked): compute here rather than go stale.
+            Err(TrySendError::Disconnected(now)) => {
+                self.web.tick(now);
+                Ok(())
+            }
+        }
     }
 }

@@ -572,6 +572,29 @@ impl Model {
         self.ticks += 1;
     }
 
+    /// A copy of what the rows and flow lists read (the kept flows, the forgotten totals and
+    /// the window), without the protocol records and the eviction order, so another thread
+    /// can compute views from it while this model keeps taking records. The copy is for
+    /// reading only: without the eviction order it would not stay within its limits.
+    pub fn view_copy(&self) -> Model {
+        Model {
+            limits: self.limits,
+            flows: self.flows.clone(),
+            finished: VecDeque::new(),
+            open: VecDeque::new(),
+            retired: self.retired.clone(),
+            protos: HashMap::new(),
+            proto_order: VecDeque::new(),
+            seq: self.seq,
+            last_tick: self.last_tick,
+            earliest: self.earliest,
+            latest: self.latest,
+            window_secs: self.window_secs,
+            ticks: self.ticks,
+            records: self.records,
+        }
+    }
+
     /// The kept flows.
     pub fn flows(&self) -> impl Iterator<Item = &FlowEntry> {
         self.flows.values()
