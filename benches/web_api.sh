@@ -45,6 +45,8 @@ for _ in $(seq 60); do
 	sleep 1
 done
 echo "flows in the web model: $n (target $flows); flowsight RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$fspid/status) / 1024 )) MiB"
+# The machine may be shared: the load says how much of a p99 is waiting for a core.
+echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo
 echo "| request | requests/s | p50 | p99 |"
 echo "|---|---:|---:|---:|"

@@ -23,7 +23,7 @@ mod api;
 mod assets;
 pub mod state;
 
-pub use state::{SharedWeb, Web, WebSink, WebState};
+pub use state::{SharedWeb, Web, WebSink};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]

@@ -100,8 +100,6 @@ pub struct Published {
     pub flows: Vec<serde_json::Value>,
     /// Every process row, as the API answers them.
     pub processes: Vec<serde_json::Value>,
-    /// Every container row, as the API answers them.
-    pub containers: Vec<serde_json::Value>,
     /// The last protocol records of each of [`RECORD_KINDS`], oldest first.
     pub records: [Vec<Arc<Record>>; 3],
     /// The last stats record.
@@ -117,7 +115,6 @@ impl Default for Published {
             flows_matched: 0,
             flows: Vec::new(),
             processes: Vec::new(),
-            containers: Vec::new(),
             records: Default::default(),
             stats: None,
             series: Vec::new(),
@@ -153,14 +150,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Web {
-    /// A web state written into `state`.
-    pub fn new(state: WebState) -> Web {
-        Web {
-            state: Mutex::new(state),
-            published: Mutex::default(),
-        }
-    }
-
     /// Take one record into account (visible to requests from the next tick).
     pub fn observe(&self, r: &Record) {
         lock(&self.state).observe(r);
@@ -172,9 +161,10 @@ impl Web {
     }
 
     /// Close the model's rate window at `now`, add a history point, and publish new
-    /// answers. Under the state's lock only the window is closed and the model copied;
-    /// grouping, sorting and JSON are done on the copy with no lock held.
-    pub fn tick(&self, now: Timestamp) {
+    /// answers; returns the answers they replace. Under the state's lock only the window is
+    /// closed and the model copied; grouping, sorting and JSON are done on the copy with no
+    /// lock held.
+    pub fn tick(&self, now: Timestamp) -> Arc<Published> {
         let (model, records, stats) = {
             let mut st = lock(&self.state);
             st.top.tick(now);
@@ -191,19 +181,17 @@ impl Web {
             st.series.push_back(point);
             st.series.iter().cloned().collect()
         };
-        let containers = group::rows(&model, Grouping::Container, "");
         let (flows_matched, flows) = super::api::busiest(&model, "", super::api::FLOWS_MAX);
         let published = Published {
             flows_matched,
             flows,
             processes: rows.iter().map(super::api::process_row).collect(),
-            containers: containers.iter().map(super::api::container_row).collect(),
             model,
             records,
             stats,
             series,
         };
-        *lock(&self.published) = Arc::new(published);
+        std::mem::replace(&mut *lock(&self.published), Arc::new(published))
     }
 }
 
@@ -253,8 +241,16 @@ impl WebSink {
         std::thread::Builder::new()
             .name("flowsight-views".into())
             .spawn(move || {
+                // Background work: the capture and the requests come first.
+                // SAFETY: setpriority(2) on this thread's id (Linux threads have their own
+                // nice value); failure leaves the default.
+                unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+                // The answers a tick replaced are dropped a tick later, here: by then no
+                // request holds them, so freeing a copy of every flow never falls to the
+                // server's thread.
+                let mut _replaced = None;
                 while let Ok(now) = rx.recv() {
-                    w.tick(now);
+                    _replaced = Some(w.tick(now));
                 }
             })?;
         Ok(WebSink { web, ticks })
