@@ -24,6 +24,10 @@ use std::sync::Arc;
 /// How long a finished member waits for the other members of its connection (still open in
 /// the table) before the group is written without them.
 const WAIT_NS: u64 = 5_000_000_000;
+/// Members of one connection start within this of each other (the first packet crosses every
+/// interface within microseconds); a flow on the same endpoints that started further apart is
+/// another connection that reused the ports.
+const SAME_START_NS: u64 = 1_000_000_000;
 /// NAT connections kept at most (a busy NAT gateway's table is smaller).
 const NAT_CAPACITY: usize = 1 << 18;
 
@@ -123,13 +127,24 @@ impl Joiner {
         }
     }
 
-    /// The other members of `key`'s connection still open in `table`.
-    fn others_open(&self, join: &JoinKey, key: &FlowKey, table: &FlowTable) -> Vec<FlowKey> {
+    /// The other members of `key`'s connection (started at `first_ns`) still open in `table`.
+    fn others_open(
+        &self,
+        join: &JoinKey,
+        key: &FlowKey,
+        first_ns: u64,
+        table: &FlowTable,
+    ) -> Vec<FlowKey> {
         self.open
             .get(join)
             .map(|keys| {
                 keys.iter()
-                    .filter(|k| *k != key && table.get(k).is_some())
+                    .filter(|k| {
+                        *k != key
+                            && table.get(k).is_some_and(|f| {
+                                f.stats.first_ns.abs_diff(first_ns) < SAME_START_NS
+                            })
+                    })
                     .copied()
                     .collect()
             })
@@ -138,12 +153,17 @@ impl Joiner {
 
     /// An interim record is due for `key`: None when this scan already wrote its connection's,
     /// else the other open members whose current records join it.
-    pub fn interim(&mut self, key: &FlowKey, table: &FlowTable) -> Option<Vec<FlowKey>> {
+    pub fn interim(
+        &mut self,
+        key: &FlowKey,
+        first_ns: u64,
+        table: &FlowTable,
+    ) -> Option<Vec<FlowKey>> {
         let join = self.join_key(key);
         if !self.interim_written.insert(join) {
             return None;
         }
-        Some(self.others_open(&join, key, table))
+        Some(self.others_open(&join, key, first_ns, table))
     }
 
     /// A member's final record: the records ready to write (none while other members of its
@@ -152,13 +172,29 @@ impl Joiner {
         &mut self,
         record: FlowRecord,
         key: &FlowKey,
+        first_ns: u64,
         table: &FlowTable,
         now_ns: u64,
     ) -> Vec<FlowRecord> {
         let join = self.join_key(key);
-        let waiting = self.hold_all || !self.others_open(&join, key, table).is_empty();
+        let mut out = Vec::new();
+        // Members waiting from an earlier connection on the same endpoints go first, alone.
+        if let Some(p) = self.pending.get(&join)
+            && p.members.iter().all(|m| {
+                m.event
+                    .start
+                    .as_nanos()
+                    .abs_diff(record.event.start.as_nanos())
+                    >= SAME_START_NS
+            })
+        {
+            let p = self.pending.remove(&join).expect("just found");
+            out.push(self.merge_group(p.members, &join));
+        }
+        let waiting = self.hold_all || !self.others_open(&join, key, first_ns, table).is_empty();
         if !waiting && !self.pending.contains_key(&join) {
-            return vec![self.merge_group(vec![record], &join)];
+            out.push(self.merge_group(vec![record], &join));
+            return out;
         }
         let p = self.pending.entry(join).or_insert_with(|| Pending {
             members: Vec::new(),
@@ -166,10 +202,11 @@ impl Joiner {
         });
         p.members.push(record);
         if waiting {
-            return Vec::new();
+            return out;
         }
         let p = self.pending.remove(&join).expect("just inserted");
-        vec![self.merge_group(p.members, &join)]
+        out.push(self.merge_group(p.members, &join));
+        out
     }
 
     /// Groups whose wait is over (or every group, with `all`).
@@ -237,11 +274,25 @@ pub fn merge(mut members: Vec<FlowRecord>, nat: Option<&Connection>) -> FlowReco
     if members.len() == 1 && nat.is_none() {
         return members.pop().expect("one member");
     }
+    // The primary: the most owners; then a member inside the NAT (one that does not carry the
+    // host's side of the translation: the masquerade address, the address a port forward was
+    // asked at), where the owner is; then the lowest interface index, so the choice does not
+    // depend on the order members ended in.
+    let outer = |m: &FlowRecord| {
+        nat.is_some_and(|c| {
+            let has = |a: (IpAddr, u16)| at(&m.source) == a || at(&m.destination) == a;
+            (c.snat().is_some() && has(c.reply.dst)) || (c.dnat().is_some() && has(c.orig.dst))
+        })
+    };
+    let primary = (0..members.len())
+        .max_by_key(|&i| {
+            let m = &members[i];
+            let ifindex = m.interface.as_ref().map_or(0, |i| i.id);
+            (owners(m), !outer(m), std::cmp::Reverse(ifindex))
+        })
+        .expect("a member");
     // Which addresses are the initiator's: from conntrack (both sides of the NAT), else the
     // primary's source.
-    let primary = (0..members.len())
-        .max_by_key(|&i| (owners(&members[i]), usize::MAX - i))
-        .expect("a member");
     let client: Vec<(IpAddr, u16)> = match nat {
         Some(c) => vec![c.orig.src, c.reply.dst],
         None => vec![at(&members[primary].source)],

@@ -206,7 +206,8 @@ impl Pipeline {
         let record = self.flow_record_of(flow, reason);
         let out = match reason {
             EndReason::ActiveTimeout => {
-                let Some(others) = self.joiner.interim(&flow.key, &self.table) else {
+                let first = flow.stats.first_ns;
+                let Some(others) = self.joiner.interim(&flow.key, first, &self.table) else {
                     return Ok(());
                 };
                 let mut members = vec![record];
@@ -219,7 +220,11 @@ impl Pipeline {
                 let join = self.joiner.join_key(&flow.key);
                 vec![self.joiner.merge_group(members, &join)]
             }
-            _ => self.joiner.finished(record, &flow.key, &self.table, now),
+            _ => {
+                let first = flow.stats.first_ns;
+                self.joiner
+                    .finished(record, &flow.key, first, &self.table, now)
+            }
         };
         for r in out {
             self.write(r.into())?;

@@ -77,6 +77,12 @@ fn masquerade_joins_the_veth_and_the_uplink() {
         [100, 880],
         [true, false],
     );
+    // The uplink saw the remote server's owner (a local namespace behind it): a tie that the
+    // inside of the NAT wins.
+    let mut uplink_owned = uplink.clone();
+    uplink_owned.source.owner = veth.source.owner.clone();
+    let r = merge(vec![uplink_owned, veth.clone()], Some(&c));
+    assert_eq!(r.interface.as_ref().unwrap().name, "veth1");
     let r = merge(vec![uplink, veth], Some(&c));
     assert_eq!((r.source.ip, r.source.port), ep("172.17.0.2:40000"));
     assert_eq!(
@@ -202,11 +208,11 @@ fn finished_members_wait_for_the_open_ones() {
     );
     table.remove(&k1);
     assert!(
-        j.finished(r1, &k1, &table, 0).is_empty(),
+        j.finished(r1, &k1, 1, &table, 0).is_empty(),
         "k2 is still open"
     );
     table.remove(&k2);
-    let out = j.finished(r2, &k2, &table, 1);
+    let out = j.finished(r2, &k2, 1, &table, 1);
     assert_eq!(out.len(), 1);
     assert!(out[0].source.owner.is_some() && out[0].destination.owner.is_some());
     // A member whose partner never ends is written after the wait.
@@ -223,10 +229,65 @@ fn finished_members_wait_for_the_open_ones() {
         [1, 2],
         [true, false],
     );
-    assert!(j.finished(r3, &k3, &table, 0).is_empty());
+    assert!(j.finished(r3, &k3, 1, &table, 0).is_empty());
     assert!(j.flush_expired(WAIT_NS - 1).is_empty());
     assert_eq!(j.flush_expired(WAIT_NS).len(), 1);
     // Interim records: one per connection per scan.
-    assert_eq!(j.interim(&k4, &table), Some(vec![]));
-    assert_eq!(j.interim(&k4, &table), None);
+    assert_eq!(j.interim(&k4, 1, &table), Some(vec![]));
+    assert_eq!(j.interim(&k4, 1, &table), None);
+}
+
+#[test]
+fn a_later_connection_on_the_same_ports_is_not_joined() {
+    use flowsight_flow::Timeouts;
+    let mut j = Joiner::new(None, 0);
+    let mut table: FlowTable = FlowTable::new(Timeouts::default());
+    let a = ep("10.0.0.1:1000");
+    let b = ep("10.0.0.2:80");
+    let (k1, s1) = FlowKey::from_packet(a, b, 6, 5, 0);
+    let (k2, s2) = FlowKey::from_packet(a, b, 6, 6, 0);
+    // The old connection on interface 5 ended; a new one on the same ports is open on 6.
+    table.packet(k1, s1, 1_000, 100, 0x02);
+    table.packet(k2, s2, 5_000_000_000, 100, 0x02);
+    j.index(&table);
+    table.remove(&k1);
+    let mut old = member(
+        ("a", 5),
+        "10.0.0.1:1000",
+        "10.0.0.2:80",
+        [1, 2],
+        [true, false],
+    );
+    old.event.start = Timestamp(1_000);
+    let out = j.finished(old, &k1, 1_000, &table, 0);
+    assert_eq!(
+        out.len(),
+        1,
+        "written at once, not held for the new connection"
+    );
+    // A member held from an old connection is written alone when a new one's member ends.
+    let mut held = member(
+        ("a", 5),
+        "10.0.0.1:1000",
+        "10.0.0.2:80",
+        [1, 2],
+        [true, false],
+    );
+    held.event.start = Timestamp(1_000);
+    j.hold_all();
+    assert!(j.finished(held, &k1, 1_000, &table, 0).is_empty());
+    let mut new = member(
+        ("b", 6),
+        "10.0.0.1:1000",
+        "10.0.0.2:80",
+        [3, 4],
+        [true, false],
+    );
+    new.event.start = Timestamp(5_000_000_000);
+    let out = j.finished(new, &k2, 5_000_000_000, &table, 0);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].source.bytes, 1);
+    let rest = j.flush_all();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].source.bytes, 3);
 }
