@@ -7,6 +7,7 @@
 //! descriptor. The one exception, netlink TC filters on kernels before 6.6, is handled in
 //! `tc.rs`.
 
+mod attach;
 mod error;
 mod flowmap;
 pub mod interfaces;
@@ -93,6 +94,9 @@ pub struct Capture {
     flows: FlowMap,
     interfaces: Vec<Interface>,
     status: Vec<ProbeStatus>,
+    /// The TC attachments, so an interface can be detached at run time.
+    tc_links: tc::TcLinks,
+    tc_mode: TcMode,
     /// Held while the kernel counts program run time (`program_stats`).
     _run_stats: Option<std::os::fd::OwnedFd>,
     _ebpf: Ebpf,
@@ -126,7 +130,7 @@ impl Capture {
         if interfaces.is_empty() {
             return Err(CaptureError::NoInterfaces);
         }
-        let (ebpf, status) = Self::load_and_attach(cfg, &interfaces)?;
+        let (ebpf, status, tc_links) = Self::load_and_attach(cfg, &interfaces)?;
         if let Some(bad) = status
             .iter()
             .find(|s| s.outcome.is_err() && s.program.starts_with("fsight_tc_"))
@@ -137,7 +141,8 @@ impl Capture {
                 err.error.clone(),
             ));
         }
-        let mut capture = Self::from_parts(ebpf, interfaces, status, cfg.flow_map_entries)?;
+        let mut capture = Self::from_parts(ebpf, interfaces, status, cfg.flow_map_entries)
+            .map(|c| c.with_tc(tc_links, cfg.tc_mode))?;
         if cfg.program_stats {
             match runstats::enable() {
                 Ok(fd) => capture._run_stats = Some(fd),
@@ -169,14 +174,14 @@ impl Capture {
             .iter()
             .map(|n| interfaces::by_name(n))
             .collect::<Result<Vec<_>, _>>()?;
-        let (_ebpf, status) = Self::load_and_attach(cfg, &interfaces)?;
+        let (_ebpf, status, _links) = Self::load_and_attach(cfg, &interfaces)?;
         Ok(status)
     }
 
     fn load_and_attach(
         cfg: &CaptureConfig,
         interfaces: &[Interface],
-    ) -> Result<(Ebpf, Vec<ProbeStatus>), CaptureError> {
+    ) -> Result<(Ebpf, Vec<ProbeStatus>, tc::TcLinks), CaptureError> {
         // Memory for BPF maps is charged to the cgroup on 5.11+; older kernels count it
         // against RLIMIT_MEMLOCK. Raising it may be refused (no CAP_SYS_RESOURCE): harmless
         // on new kernels, and the map creation error says so on old ones.
@@ -202,10 +207,11 @@ impl Capture {
             .load(OBJECT)?;
         tc::load(&mut ebpf).map_err(|(prog, e)| required(format!("loading {prog}"), e))?;
         let mut status = probes::attach_all(&mut ebpf, &btf, cfg.stamp_receives);
+        let mut links = tc::TcLinks::default();
         for iface in interfaces {
-            status.extend(tc::attach(&mut ebpf, iface, cfg.tc_mode));
+            status.extend(tc::attach(&mut ebpf, iface, cfg.tc_mode, &mut links));
         }
-        Ok((ebpf, status))
+        Ok((ebpf, status, links))
     }
 
     fn from_parts(
@@ -242,6 +248,8 @@ impl Capture {
             flows: FlowMap::new(flows_fd, flow_map_entries),
             interfaces,
             status,
+            tc_links: tc::TcLinks::default(),
+            tc_mode: TcMode::Auto,
             _run_stats: None,
             _ebpf: ebpf,
         })

@@ -10,8 +10,21 @@ use crate::interfaces::{Interface, LinkKind};
 use crate::names::*;
 use crate::probes::{ProbeFailure, ProbeStatus, describe};
 use aya::Ebpf;
-use aya::programs::tc::{NlOptions, TcAttachOptions};
+use aya::programs::tc::{NlOptions, SchedClassifierLinkId, TcAttachOptions};
 use aya::programs::{LinkOrder, SchedClassifier, TcAttachType, tc};
+use std::collections::HashMap;
+
+/// The TC attachments made, by interface index: what detaching an interface at run time
+/// gives back to the kernel.
+#[derive(Debug, Default)]
+pub(crate) struct TcLinks(HashMap<u32, Vec<(&'static str, SchedClassifierLinkId)>>);
+
+impl TcLinks {
+    /// True when a program is attached to the interface.
+    pub(crate) fn attached(&self, ifindex: u32) -> bool {
+        self.0.get(&ifindex).is_some_and(|l| !l.is_empty())
+    }
+}
 
 /// How TC programs are attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,8 +92,14 @@ fn remove_stale_filters(iface: &str) {
     }
 }
 
-/// Attach both directions of an interface; one status per direction.
-pub(crate) fn attach(ebpf: &mut Ebpf, iface: &Interface, mode: TcMode) -> Vec<ProbeStatus> {
+/// Attach both directions of an interface; one status per direction. The links made are
+/// added to `links`.
+pub(crate) fn attach(
+    ebpf: &mut Ebpf,
+    iface: &Interface,
+    mode: TcMode,
+    links: &mut TcLinks,
+) -> Vec<ProbeStatus> {
     let netlink = match mode {
         TcMode::Auto => !tcx_supported(),
         TcMode::Tcx => false,
@@ -113,9 +132,11 @@ pub(crate) fn attach(ebpf: &mut Ebpf, iface: &Interface, mode: TcMode) -> Vec<Pr
                     // redirect it.
                     TcAttachOptions::TcxOrder(LinkOrder::first())
                 };
-                p.attach_with_options(&iface.name, dir, options)
-                    .map(|_| ())
-                    .map_err(|e| describe(&e))
+                let id = p
+                    .attach_with_options(&iface.name, dir, options)
+                    .map_err(|e| describe(&e))?;
+                links.0.entry(iface.index).or_default().push((program, id));
+                Ok(())
             })();
             ProbeStatus {
                 program,
@@ -131,4 +152,27 @@ pub(crate) fn attach(ebpf: &mut Ebpf, iface: &Interface, mode: TcMode) -> Vec<Pr
             }
         })
         .collect()
+}
+
+/// Detach every program attached to the interface with index `ifindex` (TCX links are
+/// closed, netlink filters removed). Returns how many were attached; the first error, when
+/// one fails, after trying them all.
+pub(crate) fn detach(ebpf: &mut Ebpf, links: &mut TcLinks, ifindex: u32) -> Result<usize, String> {
+    let taken = links.0.remove(&ifindex).unwrap_or_default();
+    let n = taken.len();
+    let mut first_err = None;
+    for (program, id) in taken {
+        let outcome = ebpf
+            .program_mut(program)
+            .ok_or_else(|| format!("{program} is missing from the object"))
+            .and_then(|prog| {
+                let p: &mut SchedClassifier = prog.try_into().map_err(|e| describe(&e))?;
+                p.detach(id)
+                    .map_err(|e| format!("{program}: {}", describe(&e)))
+            });
+        if let Err(e) = outcome {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(n), Err)
 }

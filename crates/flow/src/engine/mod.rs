@@ -286,6 +286,17 @@ impl Engine {
         self.interfaces.insert(id, Interface { name, id });
     }
 
+    /// The analyzer settings.
+    pub fn app_config(&self) -> &AppConfig {
+        &self.cfg.app
+    }
+
+    /// Change the analyzer settings (run-time control): connections whose analysis starts
+    /// from now on use them; those already being analyzed keep theirs.
+    pub fn set_app_config(&mut self, app: AppConfig) {
+        self.cfg.app = app;
+    }
+
     /// What the engine saw.
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
