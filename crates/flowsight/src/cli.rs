@@ -223,6 +223,11 @@ pub struct LiveArgs {
     /// (`Authorization: Bearer TOKEN`).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Allow changing the capture through the API (attach/detach interfaces, protocol
+    /// analysis settings). Off by default: anyone who can reach the server could otherwise
+    /// blind the capture or turn credential logging on. Use with --token-file.
+    #[arg(long)]
+    pub allow_control: bool,
     /// Traffic metrics keep their own series for at most N (process, user, container)
     /// triples; later ones are counted under process="other".
     #[arg(long, value_name = "N", default_value_t = flowsight_sink::DEFAULT_MAX_SERIES)]
@@ -464,6 +469,9 @@ impl LiveArgs {
             );
         }
         let analyze = self.sample_packets > 0 && !self.analysis.no_protocols;
+        if self.allow_control && self.web.is_none() && self.metrics.is_none() {
+            bail!("--allow-control needs --web ADDR: it allows changes through the web API");
+        }
         if !(10..=60_000).contains(&self.scan_interval_ms) {
             bail!("--scan-interval-ms must be between 10 and 60000");
         }
@@ -527,6 +535,7 @@ impl LiveArgs {
                         self.token_file.as_deref(),
                         self.metrics_max_series,
                     )
+                    .map(|c| c.with_control(self.allow_control))
                 })
                 .transpose()?,
         })
@@ -555,6 +564,12 @@ mod tests {
         assert!(live(&["--web", "127.0.0.1:1", "--metrics", "127.0.0.1:2"]).is_err());
         let err = live(&["--web", "0.0.0.0:9464"]).unwrap_err().to_string();
         assert!(err.contains("--token-file"), "{err}");
+        let c = live(&["--web", "127.0.0.1:1"]).unwrap();
+        assert!(!c.metrics.unwrap().allow_control);
+        let c = live(&["--web", "127.0.0.1:1", "--allow-control"]).unwrap();
+        assert!(c.metrics.unwrap().allow_control);
+        let err = live(&["--allow-control"]).unwrap_err().to_string();
+        assert!(err.contains("--web"), "{err}");
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn dashboard_draws_chart_table_and_records() {
     };
     let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
     let metrics = Arc::new(Mutex::new(flowsight_sink::Metrics::new(10)));
-    let server = serve::start(&cfg, metrics, Arc::new(state())).unwrap();
+    let server = serve::start(&cfg, metrics, Arc::new(state()), None).unwrap();
     let profile = std::env::temp_dir().join(format!("flowsight-web-{}", std::process::id()));
     let mut child = Command::new(browser)
         .args([

@@ -5,6 +5,7 @@
 //! each scan, so an owner stamped before a flow ends is known when its record is written.
 
 pub(crate) mod attribution;
+mod control;
 mod events;
 pub(crate) mod filter;
 mod join;
@@ -37,16 +38,19 @@ fn open_output(output: &Output) -> Result<Box<dyn Sink + Send>> {
     })
 }
 
-/// Wait until a ring buffer has data or `timeout` passes.
-fn wait_readable(fds: [std::os::fd::BorrowedFd<'_>; 2], timeout: Duration) {
-    let mut pfds = fds.map(|fd| libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    });
+/// Wait until a ring buffer (or the API's control channel) has data or `timeout` passes.
+fn wait_readable(fds: &[std::os::fd::BorrowedFd<'_>], timeout: Duration) {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: two valid pollfds; EINTR (a signal) just ends the wait early.
-    unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+    // SAFETY: valid pollfds, as many as given; EINTR (a signal) just ends the wait early.
+    unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
 }
 
 /// Load and attach the programs, read the host's processes and open sockets, and build the
@@ -69,6 +73,7 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
         FlowTable::new(cfg.timeouts),
         sink,
         cfg.engine.clone(),
+        cfg.capture.sample_packets,
     ))
 }
 
@@ -96,13 +101,18 @@ pub fn run_with(
         Some(sink) => sink,
         None => open_output(&cfg.output)?,
     };
+    let mut port = None;
     let sink: Box<dyn Sink> = match &cfg.metrics {
         // The metrics and the web API read the records the JSON sink writes, through the
         // same pipeline.
         Some(serve) => {
             let metrics = Arc::new(std::sync::Mutex::new(Metrics::new(serve.max_series)));
             let web = Arc::new(crate::serve::Web::default());
-            let server = crate::serve::start(serve, Arc::clone(&metrics), Arc::clone(&web))?;
+            let (control, control_port) =
+                crate::serve::control::channel().context("creating the control channel")?;
+            port = Some(control_port);
+            let server =
+                crate::serve::start(serve, Arc::clone(&metrics), Arc::clone(&web), Some(control))?;
             log::info!(
                 "dashboard on http://{0}/, API on http://{0}/api/v1/, metrics on http://{0}/metrics",
                 server.addr
@@ -144,13 +154,16 @@ pub fn run_with(
         if let Some(d) = cfg.duration {
             wake = wake.min(started + d);
         }
-        wait_readable(
-            [p.capture.events_fd(), p.capture.samples_fd()],
-            wake.saturating_duration_since(now),
-        );
+        let mut fds = vec![p.capture.events_fd(), p.capture.samples_fd()];
+        fds.extend(port.as_ref().map(|c| c.fd()));
+        wait_readable(&fds, wake.saturating_duration_since(now));
         // Owners first: a sample's records name the processes its events announced.
         p.drain_events()?;
         p.drain_samples()?;
+        // The API's requests, between two batches (attaching takes effect for the next).
+        for req in port.iter().flat_map(|c| c.take()) {
+            control::handle(&mut p, req);
+        }
         if Instant::now() >= next_scan {
             p.scan()?;
             next_scan += cfg.scan_interval;

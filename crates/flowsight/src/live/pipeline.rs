@@ -2,9 +2,11 @@
 //! the flow table, due flows into records, records into the sink.
 
 use super::attribution::LiveAttribution;
+use super::control;
 use super::events;
 use super::filter::OwnerFilter;
 use super::join::Joiner;
+use crate::serve::control::Settings;
 use anyhow::{Context, Result};
 use flowsight_abi::{Event, counter};
 use flowsight_capture::Capture;
@@ -29,9 +31,14 @@ pub struct Pipeline {
     pub table: FlowTable,
     pub sink: Box<dyn Sink>,
     /// Protocol analysis of the kernel's payload samples (None: off).
-    engine: Option<Engine>,
+    pub(super) engine: Option<Engine>,
+    /// What the API may change at run time (see control.rs).
+    pub(super) settings: Settings,
+    /// Samples analyzed per flow and direction, while `settings` asks for fewer than the
+    /// kernel sends.
+    pub(super) sample_counts: HashMap<FlowKey, [u32; 2]>,
     clock: Clock,
-    interfaces: HashMap<u32, Interface>,
+    pub(super) interfaces: HashMap<u32, Interface>,
     started: Timestamp,
     scan_buf: Vec<(flowsight_abi::FlowKey, flowsight_abi::FlowStats)>,
     /// Connections the kernel replaced by a new one on the same 4-tuple (seen by a scan),
@@ -60,7 +67,18 @@ impl Pipeline {
         table: FlowTable,
         sink: Box<dyn Sink>,
         engine: Option<flowsight_flow::EngineConfig>,
+        sample_packets: u32,
     ) -> Pipeline {
+        let settings = Settings {
+            protocols: engine.is_some(),
+            sample_packets,
+            max_sample_packets: if engine.is_some() { sample_packets } else { 0 },
+            http_headers: engine
+                .as_ref()
+                .map(|e| e.app.http_headers.clone())
+                .unwrap_or_default(),
+            log_credentials: engine.as_ref().is_some_and(|e| e.app.log_credentials),
+        };
         let interfaces = capture
             .interfaces()
             .iter()
@@ -98,6 +116,8 @@ impl Pipeline {
         });
         Pipeline {
             engine,
+            settings,
+            sample_counts: HashMap::new(),
             capture,
             host,
             sockets,
@@ -146,6 +166,7 @@ impl Pipeline {
     fn flow_over(&mut self, key: &FlowKey) -> Result<()> {
         if let Some(engine) = &mut self.engine {
             engine.end_flow(key);
+            self.sample_counts.remove(key);
             self.capture.sample_stop().forget(&key.to_abi());
             self.write_engine_records()?;
         }
@@ -173,24 +194,35 @@ impl Pipeline {
             unattributed,
             samples_read,
             decode_errors,
+            settings,
+            sample_counts,
             ..
         } = self;
         let Some(engine) = engine else { return Ok(()) };
+        let mut stop = Vec::new();
         *samples_read += capture.drain_samples(|s| match s {
             Ok(s) => {
+                let sample = kernel::sample(&s.head, s.data);
+                let (analyze, enough) = control::admit(settings, sample_counts, &sample);
+                if enough {
+                    stop.push(sample.key);
+                }
+                if !analyze {
+                    return;
+                }
                 let mut attribution = LiveAttribution {
                     sockets,
                     host,
                     unattributed,
                 };
-                engine.sample(kernel::sample(&s.head, s.data), &mut attribution);
+                engine.sample(sample, &mut attribution);
             }
             Err(e) => {
                 *decode_errors += 1;
                 log::error!("undecodable payload sample (ABI mismatch?): {e}");
             }
         }) as u64;
-        for key in engine.take_finished_analyses() {
+        for key in stop.into_iter().chain(engine.take_finished_analyses()) {
             if let Err(e) = capture.sample_stop().stop(&key.to_abi()) {
                 log::debug!("could not stop sampling {key:?}: {e}");
             }

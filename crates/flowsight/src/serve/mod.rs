@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, put};
 use flowsight_sink::Metrics;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 mod api;
 mod assets;
+pub mod control;
 pub mod state;
 
 pub use state::{SharedWeb, Web, WebSink};
@@ -34,6 +35,8 @@ pub struct ServeConfig {
     token: Option<String>,
     /// Traffic label sets with their own series.
     pub max_series: usize,
+    /// Changes through the API are allowed (`--allow-control`).
+    pub allow_control: bool,
 }
 
 impl ServeConfig {
@@ -65,7 +68,14 @@ impl ServeConfig {
             addr,
             token,
             max_series,
+            allow_control: false,
         })
+    }
+
+    /// The same, with changes through the API allowed or not.
+    pub fn with_control(mut self, allow: bool) -> Self {
+        self.allow_control = allow;
+        self
     }
 }
 
@@ -80,10 +90,20 @@ struct Shared {
     metrics: Arc<Mutex<Metrics>>,
     web: SharedWeb,
     token: Option<Arc<str>>,
+    /// The capture to control; None when the server only reads records.
+    control: Option<control::Control>,
+    /// Bound to a loopback address.
+    loopback: bool,
 }
 
-/// Bind now (so a busy port is an error at start-up) and serve on a thread.
-pub fn start(cfg: &ServeConfig, metrics: Arc<Mutex<Metrics>>, web: SharedWeb) -> Result<Server> {
+/// Bind now (so a busy port is an error at start-up) and serve on a thread. `control` is the
+/// capture the API may change (its writes allowed only when `cfg.allow_control`).
+pub fn start(
+    cfg: &ServeConfig,
+    metrics: Arc<Mutex<Metrics>>,
+    web: SharedWeb,
+    control: Option<control::Control>,
+) -> Result<Server> {
     let listener = std::net::TcpListener::bind(cfg.addr)
         .with_context(|| format!("listening on {}", cfg.addr))?;
     listener
@@ -94,6 +114,11 @@ pub fn start(cfg: &ServeConfig, metrics: Arc<Mutex<Metrics>>, web: SharedWeb) ->
         metrics,
         web,
         token: cfg.token.as_deref().map(Arc::from),
+        control: control.map(|mut c| {
+            c.writes = cfg.allow_control;
+            c
+        }),
+        loopback: addr.ip().is_loopback(),
     };
     let app = router(shared);
     std::thread::Builder::new()
@@ -129,28 +154,45 @@ pub fn start(cfg: &ServeConfig, metrics: Arc<Mutex<Metrics>>, web: SharedWeb) ->
     Ok(Server { addr })
 }
 
-/// Every route the server answers, path and handler: the one list the router is built from
-/// and the OpenAPI test walks, so a route cannot be added without being documented.
-fn routes() -> Vec<(&'static str, MethodRouter<Shared>)> {
+/// One route: its path, the methods it answers and the handlers.
+type Route = (&'static str, &'static [&'static str], MethodRouter<Shared>);
+
+/// Every route the server answers, path, methods and handlers: the one list the router is
+/// built from and the OpenAPI test walks, so a route cannot be added without being
+/// documented.
+fn routes() -> Vec<Route> {
     vec![
-        ("/", get(assets::index)),
-        ("/app.js", get(assets::script)),
-        ("/app.css", get(assets::style)),
-        ("/metrics", get(metrics)),
-        ("/api/v1/flows", get(api::flows)),
-        ("/api/v1/processes", get(api::processes)),
-        ("/api/v1/containers", get(api::containers)),
-        ("/api/v1/records", get(api::records)),
-        ("/api/v1/stats", get(api::stats)),
-        ("/api/v1/timeseries", get(api::timeseries)),
-        ("/api/v1/openapi.json", get(api::openapi)),
+        ("/", &["get"], get(assets::index)),
+        ("/app.js", &["get"], get(assets::script)),
+        ("/app.css", &["get"], get(assets::style)),
+        ("/metrics", &["get"], get(metrics)),
+        ("/api/v1/flows", &["get"], get(api::flows)),
+        ("/api/v1/processes", &["get"], get(api::processes)),
+        ("/api/v1/containers", &["get"], get(api::containers)),
+        ("/api/v1/records", &["get"], get(api::records)),
+        ("/api/v1/stats", &["get"], get(api::stats)),
+        ("/api/v1/timeseries", &["get"], get(api::timeseries)),
+        ("/api/v1/interfaces", &["get"], get(control::interfaces)),
+        (
+            "/api/v1/interfaces/{name}",
+            &["put"],
+            put(control::set_interface),
+        ),
+        (
+            "/api/v1/settings",
+            &["get", "put"],
+            get(control::settings).put(control::set_settings),
+        ),
+        ("/api/v1/openapi.json", &["get"], get(api::openapi)),
     ]
 }
 
 fn router(shared: Shared) -> Router {
     routes()
         .into_iter()
-        .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
+        .fold(Router::new(), |r, (path, _, handler)| {
+            r.route(path, handler)
+        })
         // The layer wraps every route above: one token rule for all of them.
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .with_state(shared)
@@ -241,7 +283,7 @@ mod tests {
 
     fn loopback_server() -> Server {
         let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
-        start(&cfg, metrics_with_records(), web_with_records()).unwrap()
+        start(&cfg, metrics_with_records(), web_with_records(), None).unwrap()
     }
 
     #[test]
@@ -310,7 +352,7 @@ mod tests {
         );
         // Before any stats record, a 404 rather than an empty object.
         let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
-        let empty = start(&cfg, metrics_with_records(), SharedWeb::default()).unwrap();
+        let empty = start(&cfg, metrics_with_records(), SharedWeb::default(), None).unwrap();
         assert_eq!(get(empty.addr, "/api/v1/stats", None).0, 404);
     }
 
@@ -354,13 +396,21 @@ mod tests {
         let doc = json(server.addr, "/api/v1/openapi.json");
         assert_eq!(doc["openapi"], "3.1.0");
         let paths = doc["paths"].as_object().unwrap();
-        let served: Vec<&str> = routes().into_iter().map(|(p, _)| p).collect();
-        for p in &served {
+        let served: Vec<&str> = routes().into_iter().map(|(p, _, _)| p).collect();
+        for (p, methods, _) in routes() {
             assert!(
-                paths.contains_key(*p),
+                paths.contains_key(p),
                 "{p} is served but not in openapi.json"
             );
-            assert!(paths[*p]["get"]["responses"]["200"].is_object(), "{p}");
+            for m in methods {
+                assert!(paths[p][m]["responses"]["200"].is_object(), "{m} {p}");
+            }
+            for m in paths[p].as_object().unwrap().keys() {
+                assert!(
+                    methods.contains(&m.as_str()),
+                    "{m} {p} is documented but not served"
+                );
+            }
         }
         for p in paths.keys() {
             assert!(
@@ -397,6 +447,188 @@ mod tests {
         assert!(!head.contains("access-control-allow-origin"), "{head}");
     }
 
+    /// One request with a method, extra headers and a body; the status code and body.
+    fn send(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &[&str],
+        body: &str,
+    ) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+        if !headers
+            .iter()
+            .any(|h| h.to_lowercase().starts_with("host:"))
+        {
+            head.push_str("Host: 127.0.0.1\r\n");
+        }
+        for h in headers {
+            head.push_str(&format!("{h}\r\n"));
+        }
+        write!(s, "{head}Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let code = out[9..12].parse().unwrap();
+        let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        (code, body.to_string())
+    }
+
+    /// A stand-in for the capture thread: answers the API's requests from fixed settings
+    /// for a few seconds, and says what it was asked.
+    fn fake_capture(port: control::ControlPort) -> std::sync::mpsc::Receiver<control::Command> {
+        let (seen, asked) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut settings = control::Settings {
+                protocols: true,
+                sample_packets: 8,
+                max_sample_packets: 8,
+                http_headers: vec![],
+                log_credentials: false,
+            };
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while std::time::Instant::now() < until {
+                for req in port.take() {
+                    let answer = match &req.command {
+                        control::Command::Interfaces => Ok(serde_json::json!({"interfaces": []})),
+                        control::Command::SetAttached(name, attached) => Ok(serde_json::json!({
+                            "name": name, "index": 7, "link": "ethernet", "attached": attached
+                        })),
+                        control::Command::Settings => Ok(settings.to_json()),
+                        control::Command::SetSettings(v) => settings
+                            .apply(v)
+                            .map(|new| {
+                                settings = new;
+                                settings.to_json()
+                            })
+                            .map_err(|message| control::Refusal {
+                                status: 400,
+                                message,
+                            }),
+                    };
+                    let _ = seen.send(req.command.clone());
+                    req.answer(answer);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        });
+        asked
+    }
+
+    fn control_server(allow: bool) -> (Server, std::sync::mpsc::Receiver<control::Command>) {
+        let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10)
+            .unwrap()
+            .with_control(allow);
+        let (c, port) = control::channel().unwrap();
+        let asked = fake_capture(port);
+        let server = start(&cfg, metrics_with_records(), web_with_records(), Some(c)).unwrap();
+        (server, asked)
+    }
+
+    const JSON: &str = "Content-Type: application/json";
+
+    #[test]
+    fn control_reads_are_open_and_writes_need_allow_control() {
+        let (server, asked) = control_server(false);
+        let s = json(server.addr, "/api/v1/settings");
+        assert_eq!(s["protocols"], true, "{s}");
+        assert_eq!(s["max_sample_packets"], 8, "{s}");
+        assert!(json(server.addr, "/api/v1/interfaces")["interfaces"].is_array());
+        let (code, body) = send(
+            server.addr,
+            "PUT",
+            "/api/v1/settings",
+            &[JSON],
+            r#"{"protocols":false}"#,
+        );
+        assert_eq!(code, 403, "{body}");
+        assert!(body.contains("--allow-control"), "{body}");
+        let (code, _) = send(
+            server.addr,
+            "PUT",
+            "/api/v1/interfaces/lo",
+            &[JSON],
+            r#"{"attached":false}"#,
+        );
+        assert_eq!(code, 403);
+        // Only the two reads reached the capture.
+        let cmds: Vec<_> = asked.try_iter().collect();
+        assert_eq!(
+            cmds,
+            [control::Command::Settings, control::Command::Interfaces]
+        );
+        // Without a capture there is nothing to control.
+        let plain = loopback_server();
+        assert_eq!(get(plain.addr, "/api/v1/settings", None).0, 503);
+    }
+
+    #[test]
+    fn control_writes_reach_the_capture_and_pages_cannot_send_them() {
+        let (server, asked) = control_server(true);
+        let put = |path: &str, headers: &[&str], body: &str| {
+            send(server.addr, "PUT", path, headers, body)
+        };
+        // Not JSON: a form or text/plain is what a page of another origin could send
+        // without a preflight.
+        assert_eq!(
+            put("/api/v1/settings", &["Content-Type: text/plain"], "{}").0,
+            415
+        );
+        assert_eq!(put("/api/v1/settings", &[], "{}").0, 415);
+        // A page that rebound its name to 127.0.0.1, and a page of another origin.
+        let (code, body) = put("/api/v1/settings", &[JSON, "Host: evil.example:9464"], "{}");
+        assert_eq!(code, 403, "{body}");
+        assert!(body.contains("loopback"), "{body}");
+        let (code, _) = put(
+            "/api/v1/settings",
+            &[JSON, "Origin: http://evil.example"],
+            "{}",
+        );
+        assert_eq!(code, 403);
+        // The server's own page may.
+        let (code, body) = put(
+            "/api/v1/settings",
+            &[JSON, "Host: localhost:1", "Origin: http://localhost:1"],
+            r#"{"protocols":false,"http_headers":["X-Trace"]}"#,
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["protocols"], false);
+        assert_eq!(v["http_headers"], serde_json::json!(["x-trace"]));
+        // Bad bodies are one-line 400s.
+        for bad in ["not json", r#"{"sample_packets": 99}"#, r#"{"nope": 1}"#] {
+            let (code, body) = put("/api/v1/settings", &[JSON], bad);
+            assert_eq!(code, 400, "{bad}: {body}");
+            let err: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert!(!err["error"].as_str().unwrap().contains('\n'), "{body}");
+        }
+        for bad in [
+            "{}",
+            r#"{"attached": "no"}"#,
+            r#"{"attached": true, "x": 1}"#,
+        ] {
+            assert_eq!(
+                put("/api/v1/interfaces/veth0", &[JSON], bad).0,
+                400,
+                "{bad}"
+            );
+        }
+        let (code, body) = put("/api/v1/interfaces/veth0", &[JSON], r#"{"attached":false}"#);
+        assert_eq!(code, 200, "{body}");
+        let cmds: Vec<_> = asked.try_iter().collect();
+        assert!(
+            cmds.contains(&control::Command::SetAttached("veth0".into(), false)),
+            "{cmds:?}"
+        );
+        assert_eq!(
+            cmds.iter()
+                .filter(|c| matches!(c, control::Command::SetSettings(_)))
+                .count(),
+            3,
+            "the accepted change and the two refused by the capture: {cmds:?}"
+        );
+    }
+
     fn metrics_with_records() -> Arc<Mutex<Metrics>> {
         let mut m = Metrics::new(10);
         for r in Record::examples() {
@@ -408,7 +640,7 @@ mod tests {
     #[test]
     fn loopback_serves_metrics_without_a_token() {
         let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
-        let server = start(&cfg, metrics_with_records(), web_with_records()).unwrap();
+        let server = start(&cfg, metrics_with_records(), web_with_records(), None).unwrap();
         let (code, body) = get(server.addr, "/metrics", None);
         assert_eq!(code, 200);
         assert!(
@@ -429,11 +661,11 @@ mod tests {
         let err = ServeConfig::new(any, None, 10).unwrap_err().to_string();
         assert!(err.contains("--token-file"), "{err}");
         let cfg = ServeConfig::new(any, Some(&file), 10).unwrap();
-        let server = start(&cfg, metrics_with_records(), web_with_records()).unwrap();
+        let server = start(&cfg, metrics_with_records(), web_with_records(), None).unwrap();
         let local = SocketAddr::from(([127, 0, 0, 1], server.addr.port()));
         assert_eq!(get(local, "/metrics", None).0, 401);
         // Every route, the dashboard and the API included, follows the same rule.
-        for (path, _) in routes() {
+        for (path, _, _) in routes() {
             assert_eq!(get(local, path, None).0, 401, "{path}");
             assert_eq!(
                 get(local, path, Some("0123456789abcdef0124")).0,
