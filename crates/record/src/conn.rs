@@ -42,6 +42,7 @@ pub struct ConnNetwork {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Peer {
     /// IP address.
+    #[serde(serialize_with = "crate::ip::serialize")]
     pub ip: IpAddr,
     /// Port.
     pub port: u16,

@@ -50,6 +50,7 @@ pub struct Observation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ObservedEnd {
     /// The address there (after or before a translation).
+    #[serde(serialize_with = "crate::ip::serialize")]
     pub ip: IpAddr,
     /// The port there.
     pub port: u16,
@@ -63,6 +64,7 @@ pub struct ObservedEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Nat {
     /// The address after translation.
+    #[serde(serialize_with = "crate::ip::serialize")]
     pub ip: IpAddr,
     /// The port after translation.
     pub port: u16,
@@ -186,6 +188,7 @@ pub enum NetworkType {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Endpoint {
     /// IP address.
+    #[serde(serialize_with = "crate::ip::serialize")]
     pub ip: IpAddr,
     /// Port; for ICMP the message type (source) or code (destination), as Zeek and Community
     /// ID do.

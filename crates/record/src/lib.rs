@@ -14,6 +14,7 @@ mod conn;
 mod dns;
 mod flow;
 mod http;
+mod ip;
 mod owner;
 mod stats;
 mod time;
@@ -23,13 +24,13 @@ mod weird;
 pub use conn::{Conn, ConnNetwork, Peer};
 pub use dns::{Dns, DnsAnswer, DnsQuestion, DnsRecord};
 pub use flow::{
-    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Nat, Network, NetworkType,
-    Observation, ObservedEnd, TcpFlags, Transport, Vlan,
+    EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Nat, Network, NetworkType, Observation,
+    ObservedEnd, TcpFlags, Transport, Vlan,
 };
 pub use http::{Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Url, UserAgent};
 pub use owner::{
-    Cgroup, Container, ContainerRuntime, Group, Netns, Orchestrator, OrchestratorResource, Owner,
-    Process, User,
+    Cgroup, Container, ContainerImage, ContainerMeta, ContainerRuntime, Group, Netns, Orchestrator,
+    OrchestratorResource, Owner, Process, User,
 };
 pub use stats::{BpfProgram, StatsFlows, StatsRecord, StatsSection};
 pub use time::Timestamp;
