@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 mod api;
 mod assets;
 pub mod control;
+mod schemas;
 pub mod state;
 
 pub use state::{SharedWeb, Web, WebSink};
