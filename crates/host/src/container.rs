@@ -111,6 +111,7 @@ fn with_pod(
         id: id.to_string(),
         runtime,
         pod_uid: pod.as_ref().map(|p| p.uid.clone()),
+        meta: None,
     };
     let orchestrator = pod.map(|p| Orchestrator::kubernetes_pod(&p.uid, p.qos.as_str()));
     (container, orchestrator)

@@ -3,18 +3,22 @@
 use crate::OwnerSource;
 use crate::cgroup::{Cgroups, cgroup2_mount};
 use crate::clock::Clocks;
+use crate::docker::DockerNames;
 use crate::netns::NetnsCache;
 use crate::process::{ExecEvent, ExitEvent, ForkEvent, ProcessInfo, ProcessLimits, ProcessTable};
 use crate::sockets::SocketStamp;
 use crate::users::Users;
-use flowsight_record::{Container, Netns, Owner, Process, Timestamp};
+use flowsight_record::{Container, ContainerRuntime, Netns, Owner, Process, Timestamp};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Minimal processes (built from a stamp for a pid already gone) kept at most.
+/// Minimal processes (built from a stamp for a pid already gone) kept at most; also the
+/// named containers kept at most.
 const STAMP_PROCESSES: usize = 4096;
+/// How often containers the runtime's API did not know are asked again.
+const NAMES_RETRY: Duration = Duration::from_secs(60);
 
 /// Where the host's state is read from, and the limits of what is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +37,21 @@ pub struct HostConfig {
     pub max_negative: usize,
     /// Shortest time between two walks of the cgroup hierarchy for unknown cgroup ids.
     pub cgroup_rescan_interval: Duration,
+    /// Container runtime API sockets asked for names, images and labels (the first that
+    /// exists; none: no names).
+    pub runtime_sockets: Vec<PathBuf>,
 }
 
 impl HostConfig {
     /// This host: `/proc`, the cgroup2 mount from its mount table, the default limits.
     pub fn system() -> HostConfig {
-        HostConfig::with_procfs("/proc")
+        HostConfig {
+            runtime_sockets: crate::docker::DEFAULT_SOCKETS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            ..HostConfig::with_procfs("/proc")
+        }
     }
 
     /// The default limits over another procfs (a fake tree in tests, a host's `/proc`
@@ -53,6 +66,7 @@ impl HostConfig {
             negative_ttl: limits.negative_ttl,
             max_negative: limits.max_negative,
             cgroup_rescan_interval: Duration::from_millis(500),
+            runtime_sockets: Vec::new(),
         }
     }
 
@@ -82,6 +96,12 @@ pub struct Host {
     netns: NetnsCache,
     /// (pid, comm) -> the minimal process of a stamp whose pid is gone.
     stamp_processes: HashMap<(u32, String), Arc<Process>>,
+    /// Names, images and labels from the runtime's API.
+    names: DockerNames,
+    /// Containers with their names, by id, built once per container.
+    named: HashMap<String, Arc<Container>>,
+    /// When the containers the runtime did not know were last asked again.
+    names_retried: std::time::Instant,
 }
 
 impl Host {
@@ -108,6 +128,9 @@ impl Host {
             users,
             netns: NetnsCache::new(config.procfs_root.clone()),
             stamp_processes: HashMap::new(),
+            names: DockerNames::new(&config.runtime_sockets),
+            named: HashMap::new(),
+            names_retried: std::time::Instant::now(),
         }
     }
 
@@ -136,6 +159,33 @@ impl Host {
     pub fn expire(&mut self, now: Timestamp) {
         self.processes.clocks_mut().refresh();
         self.processes.expire(now);
+        if self.names_retried.elapsed() >= NAMES_RETRY {
+            self.names_retried = std::time::Instant::now();
+            self.names.retry_unknown();
+        }
+    }
+
+    /// The container with its name, image and labels when the runtime's API gave them
+    /// (docker and podman containers; asked once, never waited for).
+    fn named(&mut self, c: Arc<Container>) -> Arc<Container> {
+        if !matches!(c.runtime, ContainerRuntime::Docker | ContainerRuntime::Podman) {
+            return c;
+        }
+        if let Some(n) = self.named.get(&c.id) {
+            return Arc::clone(n);
+        }
+        let Some(meta) = self.names.meta(&c.id) else {
+            return c;
+        };
+        if self.named.len() >= STAMP_PROCESSES {
+            self.named.clear();
+        }
+        let n = Arc::new(Container {
+            meta: Some(meta),
+            ..(*c).clone()
+        });
+        self.named.insert(c.id.clone(), Arc::clone(&n));
+        n
     }
 
     /// A process by id, from the table or procfs.
@@ -175,6 +225,7 @@ impl Host {
             (0, None) => None,
             (id, _) => Some(id),
         };
+        let container = container.map(|c| self.named(c));
         Some(Owner {
             process,
             user: self.users.user(stamp.uid),

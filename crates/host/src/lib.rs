@@ -18,6 +18,7 @@ mod cgroup;
 mod clock;
 pub mod conntrack;
 mod container;
+pub mod docker;
 mod host;
 mod netns;
 mod process;

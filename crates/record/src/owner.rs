@@ -143,6 +143,32 @@ pub struct Container {
     /// (ECS keeps Kubernetes metadata outside `container.*`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_uid: Option<String>,
+    /// Name, image and labels from the runtime's API, when it answered (looked up once per
+    /// container, off the capture path; absent until the answer came).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Arc<ContainerMeta>>,
+}
+
+/// What a container runtime's API says of a container (ECS `container.name`,
+/// `container.image.name`, `container.labels`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContainerMeta {
+    /// The container's name (docker's, without the leading `/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The image it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ContainerImage>,
+    /// Its labels.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+/// `container.image.*`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerImage {
+    /// The image as the container was created from it (`nginx:1.27`).
+    pub name: String,
 }
 
 /// Container runtimes recognised from cgroup paths.
@@ -198,6 +224,14 @@ impl Owner {
                 id: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into(),
                 runtime: ContainerRuntime::Docker,
                 pod_uid: Some("6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f".into()),
+                meta: Some(Arc::new(ContainerMeta {
+                    name: Some("web".into()),
+                    image: Some(ContainerImage {
+                        name: "nginx:1.27".into(),
+                    }),
+                    labels: [("com.docker.compose.service".to_string(), "web".to_string())]
+                        .into(),
+                })),
             })),
             orchestrator: Some(Arc::new(Orchestrator::kubernetes_pod(
                 "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f",

@@ -3,8 +3,8 @@
 //!
 //! A record is kept when one of its local ends has an owner that matches: a container whose id
 //! starts with one of the `--container` values (docker's short ids are prefixes) or equals
-//! it (names of LXC and systemd-nspawn containers, which are their ids), or whose Kubernetes
-//! pod uid equals it; and a socket in one of the `--owner-netns` namespaces. Given both, an
+//! it (names of LXC and systemd-nspawn containers, which are their ids), whose name (from the
+//! runtime's API) or Kubernetes pod uid equals it; and a socket in one of the `--owner-netns` namespaces. Given both, an
 //! end must match both. Stats records are always kept; records without owners are dropped.
 
 use anyhow::{Context, Result, bail};
@@ -51,7 +51,9 @@ impl OwnerFilter {
         let container = self.containers.is_empty()
             || o.container.as_ref().is_some_and(|c| {
                 self.containers.iter().any(|want| {
-                    c.id.starts_with(want.as_str()) || c.pod_uid.as_deref() == Some(want.as_str())
+                    c.id.starts_with(want.as_str())
+                        || c.pod_uid.as_deref() == Some(want.as_str())
+                        || c.meta.as_ref().and_then(|m| m.name.as_deref()) == Some(want.as_str())
                 })
             });
         let netns =
@@ -98,6 +100,7 @@ mod tests {
                 id: id.into(),
                 runtime: ContainerRuntime::Docker,
                 pod_uid: Some("pod-1".into()),
+                meta: None,
             })
         });
         o.netns = netns.map(|id| Netns { id });

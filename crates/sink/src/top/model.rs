@@ -685,6 +685,7 @@ pub(crate) mod tests {
                 id: format!("c0ffee{pid}"),
                 runtime: ContainerRuntime::Docker,
                 pod_uid: None,
+                meta: None,
             })),
             ..proto
         });
