@@ -37,7 +37,8 @@ function el(tag, text, cls) {
   return e;
 }
 
-// The chart: one line per process, total rate (sent + received) over the kept history.
+// The chart: one line per process (user, container), total rate (sent + received) over the
+// kept history.
 function drawChart(points) {
   const canvas = document.getElementById("chart");
   const ctx = canvas.getContext("2d");
@@ -46,7 +47,7 @@ function drawChart(points) {
   ctx.clearRect(0, 0, w, h);
   const series = new Map();
   points.forEach((p, i) => {
-    for (const pr of p.processes) {
+    for (const pr of p.series) {
       if (!series.has(pr.name)) series.set(pr.name, new Array(points.length).fill(0));
       series.get(pr.name)[i] = pr.tx + pr.rx;
     }
@@ -80,7 +81,7 @@ function drawChart(points) {
   canvas.dataset.ink = String(ink);
   const legend = document.getElementById("legend");
   legend.replaceChildren();
-  const last = points.length ? points[points.length - 1].processes : [];
+  const last = points.length ? points[points.length - 1].series : [];
   for (const name of series.keys()) {
     const now = last.find((p) => p.name === name);
     const li = el("li", name + (now ? " " + bytes(now.tx + now.rx) + "/s" : ""));
@@ -113,6 +114,21 @@ function drawFlows(data) {
   }
   document.getElementById("flows-count").textContent =
     "(" + data.flows.length + " of " + data.matched + ")";
+}
+
+// Hosts contacted, busiest first (the first 20).
+function drawHosts(data) {
+  const body = document.querySelector("#hosts tbody");
+  body.replaceChildren();
+  for (const h of data.hosts.slice(0, 20)) {
+    const tr = el("tr");
+    tr.append(el("td", h.address), el("td", h.flows, "num"),
+      el("td", bytes(h.rate.tx) + "/s", "num"), el("td", bytes(h.rate.rx) + "/s", "num"),
+      el("td", bytes(h.bytes.tx), "num"), el("td", bytes(h.bytes.rx), "num"));
+    body.append(tr);
+  }
+  document.getElementById("hosts-count").textContent =
+    "(" + Math.min(20, data.hosts.length) + " of " + data.hosts.length + ")";
 }
 
 function summary(r) {
@@ -156,6 +172,11 @@ function drawRecords(data) {
 }
 
 const search = document.getElementById("search");
+const chartBy = document.getElementById("chart-by");
+// `#by=user` (or container) in the address picks the chart's grouping, so a view can be
+// bookmarked.
+const hashBy = /^#by=(process|user|container)$/.exec(location.hash);
+if (hashBy) chartBy.value = hashBy[1];
 const status = document.getElementById("status");
 let tick = 0;
 
@@ -163,10 +184,13 @@ async function refresh() {
   try {
     const q = encodeURIComponent(search.value.trim());
     const [series, flows] = await Promise.all([
-      get("api/v1/timeseries"), get("api/v1/flows?limit=100&q=" + q)]);
+      get("api/v1/timeseries?by=" + chartBy.value), get("api/v1/flows?limit=100&q=" + q)]);
     drawChart(series.points);
     drawFlows(flows);
-    if (tick++ % 2 === 0) drawRecords(await get("api/v1/records?limit=30"));
+    if (tick++ % 2 === 0) {
+      drawRecords(await get("api/v1/records?limit=30"));
+      drawHosts(await get("api/v1/hosts"));
+    }
     status.textContent = "updated " + new Date().toLocaleTimeString();
     status.className = "";
   } catch (e) {
@@ -176,5 +200,6 @@ async function refresh() {
 }
 
 search.addEventListener("input", refresh);
+chartBy.addEventListener("change", refresh);
 refresh();
 setInterval(refresh, 1000);

@@ -72,40 +72,7 @@ fn dashboard_draws_chart_table_and_records() {
     let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
     let metrics = Arc::new(Mutex::new(flowsight_sink::Metrics::new(10)));
     let server = serve::start(&cfg, metrics, Arc::new(state()), None).unwrap();
-    let profile = std::env::temp_dir().join(format!("flowsight-web-{}", std::process::id()));
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{}/", server.addr))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A browser that hangs must not hang the test suite.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let _ = std::fs::remove_dir_all(&profile);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dom = dump_dom(browser, &format!("http://{}/", server.addr));
     let series: u32 = attr(&dom, "chart", "data-series")
         .unwrap_or_else(|| panic!("the chart was never drawn:\n{dom}"))
         .parse()
@@ -127,5 +94,63 @@ fn dashboard_draws_chart_table_and_records() {
     for kind in ["http", "dns", "tls"] {
         assert!(records.contains(&format!("kind kind-{kind}")), "{records}");
     }
+    // Hosts contacted: the example flow's server, with its one flow.
+    let hosts = dom
+        .split("id=\"hosts\"")
+        .nth(1)
+        .and_then(|h| h.split("<tbody>").nth(1))
+        .and_then(|h| h.split("</tbody>").next())
+        .unwrap_or_else(|| panic!("no hosts table:\n{dom}"));
+    assert!(
+        hosts.contains("<td>10.0.0.2</td><td class=\"num\">1</td>"),
+        "{hosts}"
+    );
     assert!(!dom.contains("class=\"error\""), "{dom}");
+
+    // The chart by user: one line, named after the example's user.
+    let dom = dump_dom(browser, &format!("http://{}/#by=user", server.addr));
+    assert_eq!(attr(&dom, "chart", "data-series"), Some("1"), "{dom}");
+    let legend = dom.split("id=\"legend\"").nth(1).unwrap();
+    let legend = legend.split("</ul>").next().unwrap();
+    assert!(legend.contains("alice"), "{legend}");
+    assert!(!legend.contains("curl"), "{legend}");
+}
+
+/// Load `url` in headless Chromium and return the DOM once its scripts have run.
+fn dump_dom(browser: &str, url: &str) -> String {
+    let profile = std::env::temp_dir().join(format!("flowsight-web-{}", std::process::id()));
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A browser that hangs must not hang the test suite.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dom.into_owned()
 }

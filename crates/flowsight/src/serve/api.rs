@@ -7,7 +7,7 @@
 //! an answer's size never follows the flow count.
 
 use super::Shared;
-use super::state::RECORD_KINDS;
+use super::state::{Point, RECORD_KINDS};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -244,23 +244,71 @@ pub async fn stats(State(s): State<Shared>) -> Response {
     }
 }
 
-/// `GET /api/v1/timeseries`: per-process upload and download rates, one point per refresh
-/// window (the busiest processes of each, the rest as `other`), oldest first.
-pub async fn timeseries(State(s): State<Shared>) -> Response {
+/// `GET /api/v1/timeseries?by=process|user|container`: upload and download rates, one point
+/// per refresh window (the busiest of each window, the rest as `other`), oldest first. Each
+/// point lists them under `series` (and, by process, also under `processes`).
+pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
+    let by = p.get("by").map_or("process", String::as_str);
+    let pick: fn(&Point) -> &[(String, [f64; 2])] = match by {
+        "process" => |p| &p.processes,
+        "user" => |p| &p.users,
+        "container" => |p| &p.containers,
+        other => {
+            return bad(format!(
+                "by must be process, user or container, not {other:?}"
+            ));
+        }
+    };
     let published = s.web.published();
     let points: Vec<Value> = published
         .series
         .iter()
         .map(|p| {
-            json!({
-                "time": p.time,
-                "processes": p.processes.iter().map(|(name, r)| json!({
-                    "name": name, "tx": r[0], "rx": r[1],
-                })).collect::<Vec<_>>(),
-            })
+            let series: Vec<Value> = pick(p)
+                .iter()
+                .map(|(name, r)| json!({ "name": name, "tx": r[0], "rx": r[1] }))
+                .collect();
+            let mut point = json!({ "time": p.time, "series": series });
+            if by == "process" {
+                point["processes"] = point["series"].clone();
+            }
+            point
         })
         .collect();
-    Json(json!({ "points": points })).into_response()
+    Json(json!({ "by": by, "points": points })).into_response()
+}
+
+/// `GET /api/v1/hosts?q=`: the remote hosts contacted, busiest first: flows, rates and bytes
+/// (`tx`: sent to the host by local processes).
+pub async fn hosts(State(s): State<Shared>, Query(p): Params) -> Response {
+    let q = p.get("q").cloned().unwrap_or_default();
+    filtered_rows(&s, "hosts", Grouping::Host, q, host_row).await
+}
+
+/// `GET /api/v1/users?q=`: traffic by local user, busiest first.
+pub async fn users(State(s): State<Shared>, Query(p): Params) -> Response {
+    let q = p.get("q").cloned().unwrap_or_default();
+    filtered_rows(&s, "users", Grouping::User, q, user_row).await
+}
+
+/// One host row as the API answers it.
+fn host_row(r: &Row) -> Value {
+    json!({
+        "address": r.key,
+        "flows": r.flows,
+        "rate": { "tx": r.rate[0], "rx": r.rate[1] },
+        "bytes": { "tx": r.total[0], "rx": r.total[1] },
+    })
+}
+
+/// One user row as the API answers it.
+fn user_row(r: &Row) -> Value {
+    json!({
+        "name": r.key,
+        "flows": r.flows,
+        "rate": { "tx": r.rate[0], "rx": r.rate[1] },
+        "bytes": { "tx": r.total[0], "rx": r.total[1] },
+    })
 }
 
 /// `GET /api/v1/openapi.json`.

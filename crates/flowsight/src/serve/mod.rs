@@ -170,6 +170,8 @@ fn routes() -> Vec<Route> {
         ("/api/v1/flows", &["get"], get(api::flows)),
         ("/api/v1/processes", &["get"], get(api::processes)),
         ("/api/v1/containers", &["get"], get(api::containers)),
+        ("/api/v1/users", &["get"], get(api::users)),
+        ("/api/v1/hosts", &["get"], get(api::hosts)),
         ("/api/v1/records", &["get"], get(api::records)),
         ("/api/v1/stats", &["get"], get(api::stats)),
         ("/api/v1/timeseries", &["get"], get(api::timeseries)),
@@ -351,6 +353,36 @@ mod tests {
                 .starts_with("curl ("),
             "{t}"
         );
+        // The same history by user and by container; hosts and users as lists.
+        let by_user = json(server.addr, "/api/v1/timeseries?by=user");
+        assert_eq!(by_user["by"], "user");
+        assert_eq!(by_user["points"][1]["series"][0]["name"], "alice", "{by_user}");
+        assert!(by_user["points"][1].get("processes").is_none(), "{by_user}");
+        let by_container = json(server.addr, "/api/v1/timeseries?by=container");
+        assert_eq!(
+            by_container["points"][1]["series"].as_array().unwrap().len(),
+            1,
+            "{by_container}"
+        );
+        assert_eq!(get(server.addr, "/api/v1/timeseries?by=pid", None).0, 400);
+        let hosts = json(server.addr, "/api/v1/hosts");
+        let server_host = hosts["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["address"] == "10.0.0.2")
+            .unwrap_or_else(|| panic!("{hosts}"));
+        assert_eq!(server_host["flows"], 1, "{hosts}");
+        assert!(server_host["bytes"]["tx"].as_u64().unwrap() > 0, "{hosts}");
+        assert_eq!(
+            json(server.addr, "/api/v1/hosts?q=192.0.2.99")["hosts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        let users = json(server.addr, "/api/v1/users");
+        assert_eq!(users["users"][0]["name"], "alice", "{users}");
         // Before any stats record, a 404 rather than an empty object.
         let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
         let empty = start(&cfg, metrics_with_records(), SharedWeb::default(), None).unwrap();

@@ -1,6 +1,6 @@
 //! What the web API serves: the `flowsight top` model (flows with totals and rates, bounded
 //! by its [`Limits`]), the last protocol records of each kind, the last stats record, and a
-//! short history of per-process rates for the dashboard's chart.
+//! short history of rates by process, user and container for the dashboard's charts.
 //!
 //! It is fed like the metrics: a [`WebSink`] teed into the live pipeline, so the API shows
 //! exactly what the log writes. Everything here is bounded; nothing grows with uptime.
@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const RECORDS_KEPT: usize = 500;
 /// Points of rate history kept: five minutes at the live pipeline's one flush a second.
 pub const POINTS_KEPT: usize = 300;
-/// Processes named in each history point; the rest are summed under `other`, so a point's
-/// size does not grow with the number of processes.
+/// Processes (users, containers) named in each history point; the rest are summed under
+/// `other`, so a point's size does not grow with their number.
 pub const PROCESSES_PER_POINT: usize = 8;
 
 /// The protocol record kinds the API lists, in the order of [`WebState`]'s queues.
@@ -38,6 +38,10 @@ pub struct Point {
     /// The busiest processes (`name (pid)`) with their upload and download rates, bytes per
     /// second, busiest first; `other` last when more were active.
     pub processes: Vec<(String, [f64; 2])>,
+    /// The same by user name.
+    pub users: Vec<(String, [f64; 2])>,
+    /// The same by container (short id; `-` for traffic outside containers).
+    pub containers: Vec<(String, [f64; 2])>,
 }
 
 /// What the pipeline writes into; see the module documentation.
@@ -172,7 +176,12 @@ impl Web {
             (st.top.view_copy(), records, st.stats.clone())
         };
         let rows = group::rows(&model, Grouping::Process, "");
-        let point = Arc::new(point(now, &rows));
+        let point = Arc::new(Point {
+            time: now,
+            processes: busiest(&rows, process_name),
+            users: busiest(&group::rows(&model, Grouping::User, ""), first_cell),
+            containers: busiest(&group::rows(&model, Grouping::Container, ""), first_cell),
+        });
         let series = {
             let mut st = lock(&self.state);
             if st.series.len() == POINTS_KEPT {
@@ -195,30 +204,36 @@ impl Web {
     }
 }
 
-/// A history point from the process rows of a window.
-fn point(now: Timestamp, rows: &[Row]) -> Point {
-    let mut processes = Vec::new();
+/// A process row's name in the chart: `name (pid)`.
+fn process_name(r: &Row) -> String {
+    match r.cells.as_slice() {
+        [pid, name, _user] if pid != "-" => format!("{name} ({pid})"),
+        _ => r.key.clone(),
+    }
+}
+
+/// A user or container row's name in the chart: its one cell.
+fn first_cell(r: &Row) -> String {
+    r.cells.first().cloned().unwrap_or_else(|| r.key.clone())
+}
+
+/// The busiest rows of a window with their rates, the rest summed as `other`.
+fn busiest(rows: &[Row], name: fn(&Row) -> String) -> Vec<(String, [f64; 2])> {
+    let mut out = Vec::new();
     let mut other = [0.0, 0.0];
     // Rows come busiest first; idle ones carry nothing worth a line.
     for r in rows.iter().filter(|r| r.rate[0] + r.rate[1] > 0.0) {
-        if processes.len() < PROCESSES_PER_POINT {
-            let name = match r.cells.as_slice() {
-                [pid, name, _user] if pid != "-" => format!("{name} ({pid})"),
-                _ => r.key.clone(),
-            };
-            processes.push((name, r.rate));
+        if out.len() < PROCESSES_PER_POINT {
+            out.push((name(r), r.rate));
         } else {
             other[0] += r.rate[0];
             other[1] += r.rate[1];
         }
     }
     if other[0] + other[1] > 0.0 {
-        processes.push(("other".into(), other));
+        out.push(("other".into(), other));
     }
-    Point {
-        time: now,
-        processes,
-    }
+    out
 }
 
 /// Feeds records to a [`Web`]; each flush (the live pipeline's, right after a flow-map scan)
