@@ -40,6 +40,30 @@ pub enum JoinKey {
     Tuple(TupleKey),
 }
 
+/// The open flows of one connection. Almost every connection is seen in one place, so one
+/// key is kept inline: indexing the table costs no allocation per flow and scan.
+#[derive(Debug)]
+enum Members {
+    One(FlowKey),
+    Many(Vec<FlowKey>),
+}
+
+impl Members {
+    fn push(&mut self, key: FlowKey) {
+        match self {
+            Members::One(first) => *self = Members::Many(vec![*first, key]),
+            Members::Many(keys) => keys.push(key),
+        }
+    }
+
+    fn keys(&self) -> &[FlowKey] {
+        match self {
+            Members::One(k) => std::slice::from_ref(k),
+            Members::Many(keys) => keys,
+        }
+    }
+}
+
 /// Finished members waiting for the rest of their connection.
 struct Pending {
     members: Vec<FlowRecord>,
@@ -51,7 +75,7 @@ pub struct Joiner {
     conntrack: Option<Conntrack>,
     nat: NatTable,
     /// Open flows of the table by join key, as of the last [`Joiner::index`].
-    open: HashMap<JoinKey, Vec<FlowKey>>,
+    open: HashMap<JoinKey, Members>,
     pending: HashMap<JoinKey, Pending>,
     /// Connections whose interim record this scan already wrote.
     interim_written: HashSet<JoinKey>,
@@ -123,7 +147,12 @@ impl Joiner {
         self.interim_written.clear();
         for f in table.values() {
             let k = self.join_key(&f.key);
-            self.open.entry(k).or_default().push(f.key);
+            match self.open.entry(k) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(f.key),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Members::One(f.key));
+                }
+            }
         }
     }
 
@@ -137,8 +166,10 @@ impl Joiner {
     ) -> Vec<FlowKey> {
         self.open
             .get(join)
-            .map(|keys| {
-                keys.iter()
+            .map(|members| {
+                members
+                    .keys()
+                    .iter()
                     .filter(|k| {
                         *k != key
                             && table.get(k).is_some_and(|f| {
