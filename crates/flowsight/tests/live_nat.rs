@@ -219,6 +219,27 @@ fn flows_with_port(records: &[Value], port: u16) -> Vec<&Value> {
         .collect()
 }
 
+/// Exact frame bytes of one direction of a short TCP connection on Linux defaults: the SYN
+/// (or SYN-ACK) is 74 bytes (Ethernet 14, IPv4 20, TCP 20 with MSS, SACK-permitted, timestamps
+/// and window scale options: 20), every other segment (or GSO super-segment) 66 plus its
+/// payload (timestamps only).
+fn tcp_bytes(packets: u64, payload: u64) -> u64 {
+    74 + (packets - 1) * 66 + payload
+}
+
+/// Check one observation's counts against the payloads each side sent.
+fn assert_exact_bytes(o: &Value, sent: [u64; 2]) {
+    for (side, payload) in ["source", "destination"].into_iter().zip(sent) {
+        let packets = o[side]["packets"].as_u64().unwrap();
+        assert_eq!(
+            o[side]["bytes"].as_u64().unwrap(),
+            tcp_bytes(packets, payload),
+            "{side} on {}: {o:#}",
+            o["interface"]["name"]
+        );
+    }
+}
+
 /// The observation of a record on interface `name`.
 fn observation<'a>(r: &'a Value, name: &str) -> &'a Value {
     r["observations"]
@@ -323,8 +344,8 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
         );
         assert_eq!(f[side]["bytes"], inner[side]["bytes"]);
     }
-    assert!(f["source"]["bytes"].as_u64().unwrap() > 1200);
-    assert!(f["destination"]["bytes"].as_u64().unwrap() > 3000);
+    assert_exact_bytes(up, [1200, 3000]);
+    assert_exact_bytes(inner, [1200, 3000]);
 
     // --- port forward ---
     let dnat = flows_with_port(&records, client_port);
@@ -358,7 +379,8 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
             "{side} packets"
         );
     }
-    assert!(f["destination"]["bytes"].as_u64().unwrap() > 5000);
+    assert_exact_bytes(up, [700, 5000]);
+    assert_exact_bytes(inner, [700, 5000]);
 }
 
 /// `report-connect` from the outside namespace to the host's port forward.
@@ -444,6 +466,7 @@ fn two_containers_on_one_bridge_are_one_flow_with_both_owners_and_their_pods() {
             "{side}: {f:#}"
         );
     }
+    assert_exact_bytes(&obs[0], [900, 2000]);
 }
 
 #[test]
