@@ -507,3 +507,50 @@ fn owner_filters_keep_only_the_chosen_container_or_namespace() {
         );
     }
 }
+
+#[test]
+fn udp_through_masquerade_is_one_flow_with_both_sides() {
+    if !root_or_skip("udp_through_masquerade_is_one_flow_with_both_sides") {
+        return;
+    }
+    let id = hex_id(7);
+    let t = Topology::new(&[format!("system.slice/docker-{id}.scope")], None);
+    let outside_cg = Cgroup::new("outside.scope");
+    let fs = t.flowsight(&[]);
+    let outside = PeerSpec {
+        netns: Some(&t.outside),
+        uid: None,
+        cgroup: Some(&outside_cg),
+    };
+    // Three datagrams of 100 bytes, each answered with 200.
+    let (mut srv, port) = outside.start("serve-udp", &["0.0.0.0:0", "3"]);
+    let client = PeerSpec {
+        netns: Some(&t.containers[0].ns),
+        uid: None,
+        cgroup: Some(&t.containers[0].cgroup),
+    };
+    let pid = client.run(
+        "udp-ask",
+        &[&format!("{}:{port}", t.outside_ip), "100", "3"],
+    );
+    assert!(srv.wait().unwrap().success());
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let flows = flows_with_port(&records, port);
+    assert_eq!(flows.len(), 1, "one record for the exchange: {flows:#?}");
+    let f = flows[0];
+    assert_eq!(f["network"]["transport"], "udp");
+    assert_eq!(f["source"]["ip"], t.containers[0].ip.as_str(), "{f:#}");
+    assert_eq!(f["source"]["nat"]["ip"], t.host_up_ip.as_str());
+    assert_eq!(f["source"]["container"]["id"], id.as_str());
+    assert_eq!(f["source"]["process"]["pid"], pid);
+    let up = observation(f, &t.uplink);
+    let inner = &f["observations"][0];
+    // Ethernet 14 + IPv4 20 + UDP 8 = 42 bytes of headers per datagram.
+    for o in [up, inner] {
+        assert_eq!(o["source"]["packets"], 3, "{o:#}");
+        assert_eq!(o["source"]["bytes"], 3 * (42 + 100));
+        assert_eq!(o["destination"]["packets"], 3);
+        assert_eq!(o["destination"]["bytes"], 3 * (42 + 200));
+    }
+}
