@@ -168,7 +168,10 @@ impl Host {
     /// The container with its name, image and labels when the runtime's API gave them
     /// (docker and podman containers; asked once, never waited for).
     fn named(&mut self, c: Arc<Container>) -> Arc<Container> {
-        if !matches!(c.runtime, ContainerRuntime::Docker | ContainerRuntime::Podman) {
+        if !matches!(
+            c.runtime,
+            ContainerRuntime::Docker | ContainerRuntime::Podman
+        ) {
             return c;
         }
         if let Some(n) = self.named.get(&c.id) {
@@ -207,16 +210,25 @@ impl Host {
             Some(info) => info.record(),
             None => self.stamp_process(stamp),
         };
-        let path = self
-            .cgroups
-            .path_of_id(stamp.cgroup_id)
-            .or_else(|| info.as_ref().and_then(|i| i.cgroup_path.clone()));
-        let (container, orchestrator) = match &path {
+        let (container, orchestrator) = match self.cgroups.path_of_id(stamp.cgroup_id) {
             Some(path) => (
-                self.cgroups.container_of_path(path),
-                self.cgroups.orchestrator_of_path(path),
+                self.cgroups.container_of_path(&path),
+                self.cgroups.orchestrator_of_path(&path),
             ),
-            None => (info.as_ref().and_then(|i| i.container.clone()), None),
+            // The process's container: from its v2 path, or on a hybrid host from a v1 path
+            // (docker's cgroupfs driver leaves the v2 one elsewhere).
+            None => {
+                let container = info.as_ref().and_then(|i| i.container.clone());
+                let orchestrator = info
+                    .as_ref()
+                    .and_then(|i| i.cgroup_path.clone())
+                    .and_then(|p| self.cgroups.orchestrator_of_path(&p))
+                    .filter(|o| {
+                        container.as_ref().and_then(|c| c.pod_uid.as_deref())
+                            == Some(o.resource.id.as_str())
+                    });
+                (container, orchestrator)
+            }
         };
         // The socket's namespace from the kernel; else the process's, read once per process.
         let netns = match (stamp.netns, &info) {
@@ -446,6 +458,32 @@ mod tests {
         // Unknown stamp cgroup: the process's.
         let o = f.host.owner(&stamp(90, 0)).unwrap();
         assert_eq!(o.container.unwrap().id, DOCKER);
+    }
+
+    #[test]
+    fn on_a_hybrid_host_a_v1_path_names_the_container() {
+        let mut f = Fake::new();
+        FakeProc {
+            pid: 91,
+            ppid: 1,
+            comm: "nginx",
+            exe: Some("/usr/sbin/nginx"),
+            cmdline: &["nginx"],
+            uid: 0,
+            gid: 0,
+            start_ticks: 100,
+            cgroup: "/system.slice/containerd.service",
+        }
+        .write(&f.proc());
+        // docker's cgroupfs driver on a hybrid host: the container is in the v1 hierarchies.
+        std::fs::write(
+            f.proc().join("91/cgroup"),
+            format!("4:memory:/docker/{DOCKER}\n1:name=systemd:/docker/{DOCKER}\n0::/system.slice/containerd.service\n"),
+        )
+        .unwrap();
+        let o = f.host.owner(&stamp(91, 0)).unwrap();
+        assert_eq!(o.container.unwrap().id, DOCKER);
+        assert!(o.orchestrator.is_none());
     }
 
     #[test]
