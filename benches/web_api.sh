@@ -50,7 +50,7 @@ echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) 
 echo
 echo "| request | requests/s | p50 | p99 |"
 echo "|---|---:|---:|---:|"
-for path in "/api/v1/flows?limit=100" "/api/v1/flows?q=127.0.0.1%3A4&limit=100" "/api/v1/processes"; do
+for path in "/api/v1/flows?limit=100" "/api/v1/flows?q=127.0.0.1%3A4&limit=100" "/api/v1/processes" "/api/v1/hosts" "/api/v1/timeseries?by=user"; do
 	out=$(ip netns exec "$ns" wrk -t1 -c4 -d"${secs}s" --latency "http://127.0.0.1:$port$path")
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")

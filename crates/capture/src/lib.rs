@@ -64,7 +64,7 @@ pub struct CaptureConfig {
     /// captured ([`Capture::packet_tap`]).
     pub packet_ring_bytes: u32,
     /// Have the kernel count each program's run time and runs ([`Capture::program_stats`]);
-    /// costs two clock reads per program run.
+    /// costs two clock reads (about 70 ns here) per program run.
     pub program_stats: bool,
 }
 

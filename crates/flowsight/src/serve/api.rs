@@ -244,12 +244,15 @@ pub async fn stats(State(s): State<Shared>) -> Response {
     }
 }
 
+/// One grouping's rates in a history point: (name, [tx, rx]) busiest first.
+type Series = [(String, [f64; 2])];
+
 /// `GET /api/v1/timeseries?by=process|user|container`: upload and download rates, one point
 /// per refresh window (the busiest of each window, the rest as `other`), oldest first. Each
 /// point lists them under `series` (and, by process, also under `processes`).
 pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
     let by = p.get("by").map_or("process", String::as_str);
-    let pick: fn(&Point) -> &[(String, [f64; 2])] = match by {
+    let pick: fn(&Point) -> &Series = match by {
         "process" => |p| &p.processes,
         "user" => |p| &p.users,
         "container" => |p| &p.containers,
@@ -282,6 +285,10 @@ pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
 /// (`tx`: sent to the host by local processes).
 pub async fn hosts(State(s): State<Shared>, Query(p): Params) -> Response {
     let q = p.get("q").cloned().unwrap_or_default();
+    if q.is_empty() {
+        let published = s.web.published();
+        return Json(json!({ "hosts": &published.hosts })).into_response();
+    }
     filtered_rows(&s, "hosts", Grouping::Host, q, host_row).await
 }
 
@@ -292,7 +299,7 @@ pub async fn users(State(s): State<Shared>, Query(p): Params) -> Response {
 }
 
 /// One host row as the API answers it.
-fn host_row(r: &Row) -> Value {
+pub(super) fn host_row(r: &Row) -> Value {
     json!({
         "address": r.key,
         "flows": r.flows,

@@ -356,11 +356,17 @@ mod tests {
         // The same history by user and by container; hosts and users as lists.
         let by_user = json(server.addr, "/api/v1/timeseries?by=user");
         assert_eq!(by_user["by"], "user");
-        assert_eq!(by_user["points"][1]["series"][0]["name"], "alice", "{by_user}");
+        assert_eq!(
+            by_user["points"][1]["series"][0]["name"], "alice",
+            "{by_user}"
+        );
         assert!(by_user["points"][1].get("processes").is_none(), "{by_user}");
         let by_container = json(server.addr, "/api/v1/timeseries?by=container");
         assert_eq!(
-            by_container["points"][1]["series"].as_array().unwrap().len(),
+            by_container["points"][1]["series"]
+                .as_array()
+                .unwrap()
+                .len(),
             1,
             "{by_container}"
         );

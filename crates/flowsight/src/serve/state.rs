@@ -104,6 +104,9 @@ pub struct Published {
     pub flows: Vec<serde_json::Value>,
     /// Every process row, as the API answers them.
     pub processes: Vec<serde_json::Value>,
+    /// Every remote host row, as the API answers them (the dashboard asks every other
+    /// second).
+    pub hosts: Vec<serde_json::Value>,
     /// The last protocol records of each of [`RECORD_KINDS`], oldest first.
     pub records: [Vec<Arc<Record>>; 3],
     /// The last stats record.
@@ -119,6 +122,7 @@ impl Default for Published {
             flows_matched: 0,
             flows: Vec::new(),
             processes: Vec::new(),
+            hosts: Vec::new(),
             records: Default::default(),
             stats: None,
             series: Vec::new(),
@@ -195,6 +199,10 @@ impl Web {
             flows_matched,
             flows,
             processes: rows.iter().map(super::api::process_row).collect(),
+            hosts: group::rows(&model, Grouping::Host, "")
+                .iter()
+                .map(super::api::host_row)
+                .collect(),
             model,
             records,
             stats,
