@@ -3,13 +3,15 @@
 #
 #   sudo benches/containers.sh [CONTAINERS] [CONNS_PER_CONTAINER]     (default 200 x 100)
 #
-# Builds, without a container engine, what a docker host looks like from the kernel: a
+# Builds, without a container engine, what a container host looks like from the kernel: a
 # "host" network namespace with a Linux bridge, CONTAINERS network namespaces each joined to
-# it by a veth pair, and for each a cgroup2 directory shaped like docker's systemd-driver
-# path (`.../docker-<64 hex>.scope`). In every container a client process (placed in its
+# it by a veth pair, and for each a cgroup2 directory shaped like a runtime's systemd-driver
+# path, the runtimes taking turns: docker (`docker-<64 hex>.scope`), containerd
+# (`cri-containerd-<id>.scope`), CRI-O (`crio-<id>.scope`) and podman (`libpod-<id>.scope`).
+# In every container a client process (placed in its
 # container's cgroup) opens CONNS short TCP connections to a server on the bridge address.
 # flowsight captures on the bridge of the host namespace and is scored on every connection:
-# the right container id, runtime and client pid on the source, the server's pid on the
+# the right container id and runtime and the client pid on the source, the server's pid on the
 # destination. Its start-up time (launch to "capturing on"), peak memory (VmHWM) and CPU time
 # during the traffic are printed with the connection rate, so CPU per 10,000 flows/s follows.
 # Everything is removed on exit (namespaces, veths, bridge, cgroups).
@@ -49,6 +51,9 @@ mkdir -p "$cg"
 # Container i: namespace, veth (eth0 inside, v<i> on the bridge), address, cgroup.
 ip_of() { echo "10.88.$(($1 / 250 + 1)).$(($1 % 250 + 2))"; }
 id_of() { printf '%s' "$tag-$1" | sha256sum | cut -c1-64; }
+prefixes=(docker- cri-containerd- crio- libpod-)
+runtimes=(docker containerd cri-o podman)
+scope_of() { echo "$cg/${prefixes[$(($1 % 4))]}$(id_of "$1").scope"; }
 : > "$out/expected.txt"
 for i in $(seq "$n"); do
 	c=${tag}c$i
@@ -58,9 +63,8 @@ for i in $(seq "$n"); do
 	ip -n "$host" link set "v$i" master br0 up
 	ip -n "$c" addr add "$(ip_of "$i")/16" dev eth0
 	ip -n "$c" link set eth0 up
-	id=$(id_of "$i")
-	mkdir -p "$cg/docker-$id.scope"
-	echo "$(ip_of "$i") $id" >> "$out/expected.txt"
+	mkdir -p "$(scope_of "$i")"
+	echo "$(ip_of "$i") $(id_of "$i") ${runtimes[$((i % 4))]}" >> "$out/expected.txt"
 done
 
 ip netns exec "$host" "$gen" serve 10.88.0.1:0 > "$out/server.txt" &
@@ -85,9 +89,9 @@ cpu0=$(cpu)
 t0=$(date +%s.%N)
 clients=()
 for i in $(seq "$n"); do
-	id=$(id_of "$i")
+	scope=$(scope_of "$i")
 	(
-		echo $BASHPID > "$cg/docker-$id.scope/cgroup.procs"
+		echo $BASHPID > "$scope/cgroup.procs"
 		exec ip netns exec "${tag}c$i" "$gen" client "10.88.0.1:$port" "$conns" "$out/truth-$i.txt"
 	) &
 	clients+=($!)
@@ -104,7 +108,7 @@ total=$((n * conns))
 python3 - "$out" "$port" "$server_pid" "$n" <<'EOF'
 import collections, json, sys
 out, port, server_pid, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-expected = dict(l.split() for l in open(f"{out}/expected.txt"))
+expected = {ip: (cid, rt) for ip, cid, rt in (l.split() for l in open(f"{out}/expected.txt"))}
 # (client ip, client port) -> client pid
 ip_of = lambda i: f"10.88.{i // 250 + 1}.{i % 250 + 2}"
 want = {}
@@ -127,8 +131,9 @@ for line in open(f"{out}/flowsight.json"):
     seen += 1
     src, dst = r["source"], r["destination"]
     c = src.get("container", {})
-    ok["container.id"] += c.get("id") == expected[src["ip"]]
-    ok["container.runtime"] += c.get("runtime") == "docker"
+    cid, runtime = expected[src["ip"]]
+    ok["container.id"] += c.get("id") == cid
+    ok["container.runtime"] += c.get("runtime") == runtime
     ok["source process.pid"] += src.get("process", {}).get("pid") == want[key]
     ok["destination process.pid"] += dst.get("process", {}).get("pid") == server_pid
 total = len(want)
