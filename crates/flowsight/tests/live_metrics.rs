@@ -111,7 +111,10 @@ fn metrics_count_each_process_traffic_both_ways() {
     assert!(tc["runs"].as_u64().unwrap() >= packets, "{last:#}");
     assert!(tc["run_time_ns"].as_u64().unwrap() > 0, "{last:#}");
     let scraped_runs = sample(&text, "flowsight_bpf_program_runs_total", &egress).unwrap();
-    assert!(scraped_runs > 0 && scraped_runs <= tc["runs"].as_u64().unwrap(), "{text}");
+    assert!(
+        scraped_runs > 0 && scraped_runs <= tc["runs"].as_u64().unwrap(),
+        "{text}"
+    );
     // No pid or port labels, and the records counter is there.
     assert!(!text.contains("pid=") && !text.contains("port="), "{text}");
     assert!(

@@ -279,7 +279,9 @@ impl Conntrack {
                     wire::NLMSG_ERROR => match wire::error_code(m.payload)? {
                         0 => {}
                         code => {
-                            return Err(ConntrackError::Kernel(io::Error::from_raw_os_error(-code)));
+                            return Err(ConntrackError::Kernel(io::Error::from_raw_os_error(
+                                -code,
+                            )));
                         }
                     },
                     k if k >> 8 == wire::NFNL_SUBSYS_CTNETLINK => match wire::connection(m.payload)
