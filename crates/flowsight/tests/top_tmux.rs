@@ -2,12 +2,12 @@
 //! capture written here, keys are sent with `tmux send-keys`, and the screen is read back with
 //! `tmux capture-pane`. Skipped, loudly, where tmux is missing. No root needed.
 
+mod common;
 mod frames;
 
+use common::flowsight_bin;
+use common::tmux::{Tmux, line, process_exists};
 use frames::*;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const RESOLVER: [u8; 4] = [10, 5, 5, 5];
@@ -55,130 +55,32 @@ fn frames() -> (Vec<Vec<u8>>, [u64; 2], [u64; 2]) {
     (all, http_bytes, dns_bytes)
 }
 
-/// A tmux server of this test alone (its own socket), killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("running tmux")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "top"]).stdout).into()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "top"];
-        args.extend(keys);
-        assert!(self.cmd(&args).status.success());
-    }
-
-    fn alive(&self) -> bool {
-        self.cmd(&["has-session", "-t", "top"]).status.success()
-    }
-
-    /// Waits until the screen satisfies `ok`; panics with the screen and flowsight's stderr
-    /// when it does not within 10 s.
-    fn wait_for(&self, what: &str, errors: &Path, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.screen();
-            if ok(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "the screen never showed {what}:\n{s}\nflowsight's stderr:\n{}",
-                    std::fs::read_to_string(errors).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("flowsight-top-tmux-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-/// The line of `screen` that contains `needle`.
-fn line<'a>(screen: &'a str, needle: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{screen}"))
-}
-
 /// Skips loudly without tmux; else writes `frames` as a capture, starts `flowsight top -r` on
-/// it in a private tmux session `top` of 120x30, and returns the session with the file that
-/// holds flowsight's stderr. The pane's process is flowsight itself (`exec`).
-fn start_top(test: &str, frames: &[Vec<u8>]) -> Option<(Tmux, PathBuf)> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP (no tmux): {test} needs tmux to run flowsight top in a terminal"
-        );
-        return None;
-    }
+/// it in a private tmux session of 120x30, and returns the session. The pane's process is
+/// flowsight itself; its stderr is kept ([`Tmux::stderr`]).
+fn start_top(test: &str, frames: &[Vec<u8>]) -> Option<Tmux> {
+    let mut tmux = Tmux::new(test)?;
     // The header names the file: `top.pcap` for every test, each in its own directory.
-    let dir = scratch(test);
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("top.pcap");
+    let file = tmux.dir().join("top.pcap");
     std::fs::write(&file, pcap(frames)).unwrap();
-    let errors = dir.join("stderr.txt");
-    let tmux = Tmux {
-        socket: format!("flowsight-{test}-{}", std::process::id()),
-    };
-    let command = format!(
-        "exec {} top -r {} 2>{}",
-        env!("CARGO_BIN_EXE_flowsight"),
-        file.display(),
-        errors.display()
+    tmux.start(
+        120,
+        30,
+        &format!("{} top -r {}", flowsight_bin(), file.display()),
     );
-    let started = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "top",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    Some((tmux, errors))
+    Some(tmux)
 }
 
 #[test]
 fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
     let (frames, http, dns) = frames();
-    let Some((tmux, errors)) = start_top("top_replays_a_capture_in_tmux", &frames) else {
+    let Some(tmux) = start_top("top_replays_a_capture_in_tmux", &frames) else {
         return;
     };
 
     // A capture has no owners, so top opens on hosts: the web server and the resolver,
     // the busier first, with exact byte totals (each under 1 KiB, so shown in bytes).
-    let s = tmux.wait_for("both hosts, all read", &errors, |s| {
+    let s = tmux.wait_for("both hosts, all read", |s| {
         s.contains("10.9.8.7") && s.contains("10.5.5.5") && s.contains("done")
     });
     // Replayed at once, rates are averages over the capture's 90 ms.
@@ -205,7 +107,7 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
 
     // f: one row per flow, with both ends and ports.
     tmux.keys(&["f"]);
-    let s = tmux.wait_for("the flow grouping", &errors, |s| s.contains("| flow |"));
+    let s = tmux.wait_for("the flow grouping", |s| s.contains("| flow |"));
     let web = line(&s, "10.9.8.7:80");
     assert!(web.starts_with("> tcp   10.1.2.3:40000"), "{s}");
     assert!(web.contains(" -  ") && web.contains(" end "), "{web}");
@@ -216,7 +118,7 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
 
     // Enter: the flow and its HTTP record; Esc: back to the list.
     tmux.keys(&["Enter"]);
-    let s = tmux.wait_for("the flow's details", &errors, |s| s.contains("> flow |"));
+    let s = tmux.wait_for("the flow's details", |s| s.contains("> flow |"));
     assert!(s.contains("tcp 10.1.2.3:40000 -> 10.9.8.7:80"), "{s}");
     assert!(
         s.contains(&format!("up        {} B ({} bytes)", http[0], http[0])),
@@ -227,35 +129,23 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
         "{s}"
     );
     tmux.keys(&["Escape"]);
-    tmux.wait_for("the flow list again", &errors, |s| {
-        s.contains("| flow | 2 rows")
-    });
+    tmux.wait_for("the flow list again", |s| s.contains("| flow | 2 rows"));
 
     // The filter prompt: a port narrows the rows as it is typed.
     tmux.keys(&["/", "53", "Enter"]);
-    let s = tmux.wait_for("the filtered list", &errors, |s| s.contains("filter: 53 |"));
+    let s = tmux.wait_for("the filtered list", |s| s.contains("filter: 53 |"));
     assert!(s.contains("| 1 row |") && !s.contains("10.9.8.7"), "{s}");
 
     // p: without owners, every flow is in the one `-` process row.
     tmux.keys(&["p"]);
-    let s = tmux.wait_for("the process grouping", &errors, |s| {
-        s.contains("| process |")
-    });
+    let s = tmux.wait_for("the process grouping", |s| s.contains("| process |"));
     assert!(line(&s, "PID").contains("PROCESS"), "{s}");
     assert!(s.contains("> -       -"), "{s}");
 
     // q: the program ends, and with it the session.
     tmux.keys(&["q"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while tmux.alive() {
-        assert!(
-            Instant::now() < deadline,
-            "still running after q:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let stderr = std::fs::read_to_string(&errors).unwrap();
+    tmux.wait_gone();
+    let stderr = tmux.stderr();
     assert!(stderr.is_empty(), "{stderr}");
 }
 
@@ -264,25 +154,16 @@ fn top_replays_a_capture_in_tmux_switches_grouping_drills_down_and_quits() {
 #[test]
 fn top_ends_when_its_terminal_hangs_up() {
     let (frames, _, _) = frames();
-    let Some((tmux, errors)) = start_top("top_ends_when_its_terminal_hangs_up", &frames) else {
+    let Some(tmux) = start_top("top_ends_when_its_terminal_hangs_up", &frames) else {
         return;
     };
-    tmux.wait_for("the replay done", &errors, |s| s.contains("done"));
-    let pid: i32 = String::from_utf8_lossy(
-        &tmux
-            .cmd(&["display-message", "-p", "-t", "top", "#{pane_pid}"])
-            .stdout,
-    )
-    .trim()
-    .parse()
-    .expect("the pane's pid");
+    tmux.wait_for("the replay done", |s| s.contains("done"));
+    let pid = tmux.pane_pid();
     assert!(tmux.cmd(&["kill-server"]).status.success());
     let deadline = Instant::now() + Duration::from_secs(5);
-    // SAFETY: signal 0 only asks whether the process exists.
-    while unsafe { libc::kill(pid, 0) } == 0 {
+    while process_exists(pid) {
         if Instant::now() > deadline {
-            // Do not leave it behind, then fail.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // Dropping `tmux` does not leave it behind: it sends SIGKILL.
             panic!("flowsight top ({pid}) still runs 5 s after its terminal hung up");
         }
         std::thread::sleep(Duration::from_millis(50));
