@@ -692,9 +692,15 @@ mod tests {
 
     #[test]
     fn another_address_needs_the_token_on_every_request() {
-        let dir = std::env::temp_dir().join(format!("flowsight-serve-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("token");
+        struct Dir(std::path::PathBuf);
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = Dir(std::env::temp_dir().join(format!("flowsight-serve-{}", std::process::id())));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let file = dir.0.join("token");
         std::fs::write(&file, "0123456789abcdef0123\n").unwrap();
         let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
         let err = ServeConfig::new(any, None, 10).unwrap_err().to_string();
