@@ -431,8 +431,20 @@ impl NatTable {
         if !c.is_nat() {
             return;
         }
-        if self.by_key.len() / 2 >= self.capacity {
-            // Make room from the dying first; a table full of live NATs refuses.
+        // The same entry again: the event socket is opened before the dump, so a connection
+        // made in between comes from both. It is kept already; replacing it would only
+        // count against the capacity.
+        if self
+            .by_key
+            .get(&c.orig.key())
+            .is_some_and(|k| k.id == c.id && k.orig == c.orig && k.reply == c.reply)
+        {
+            return;
+        }
+        // Make room from the dying first; a table full of live NATs refuses. A dying entry
+        // may free nothing (a new connection already took its tuples, or it was destroyed
+        // twice), so pop until one does.
+        while self.by_key.len() / 2 >= self.capacity {
             match self.dying.pop_front() {
                 Some((_, old)) => self.remove(&old),
                 None => {

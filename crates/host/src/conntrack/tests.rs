@@ -186,6 +186,42 @@ fn the_table_is_bounded_and_makes_room_from_the_dying_first() {
 }
 
 #[test]
+fn a_connection_in_both_the_dump_and_the_events_takes_no_room() {
+    let mut t = NatTable::new(2, 1_000_000);
+    t.apply(Event::New(snat(1, 1)), 0);
+    t.apply(Event::New(snat(2, 2)), 0);
+    t.apply(Event::Destroy(snat(1, 1)), 0);
+    // Full; connection 2 again (from the dump, then from its NEW event).
+    t.insert(snat(2, 2));
+    assert_eq!(t.refused(), 0);
+    assert!(
+        t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], 1))
+            .is_some(),
+        "the dying connection keeps its grace period"
+    );
+    assert_eq!(t.len(), 2);
+}
+
+#[test]
+fn dying_entries_that_free_nothing_do_not_let_the_table_grow() {
+    let mut t = NatTable::new(2, 1_000_000);
+    t.apply(Event::New(snat(1, 1)), 0);
+    t.apply(Event::Destroy(snat(1, 1)), 0);
+    // A new connection on the same tuples replaces the dying one: its dying entry is stale.
+    t.apply(Event::New(snat(5, 1)), 0);
+    t.apply(Event::New(snat(2, 2)), 0);
+    assert_eq!(t.len(), 2);
+    // Full: popping the stale entry frees nothing, so the next connection is refused.
+    t.apply(Event::New(snat(3, 3)), 0);
+    assert_eq!(t.len(), 2);
+    assert_eq!(t.refused(), 1);
+    assert!(
+        t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], 3))
+            .is_none()
+    );
+}
+
+#[test]
 fn a_reused_tuple_replaces_the_old_connection_on_both_keys() {
     let mut t = NatTable::new(16, 1_000);
     t.insert(snat(1, 40000));
