@@ -10,7 +10,8 @@
 # (`cri-containerd-<id>.scope`), CRI-O (`crio-<id>.scope`) and podman (`libpod-<id>.scope`).
 # In every container a client process (placed in its
 # container's cgroup) opens CONNS short TCP connections to a server on the bridge address.
-# flowsight captures on the bridge of the host namespace and is scored on every connection:
+# flowsight captures on the bridge of the host namespace (EVERYWHERE=1: on every interface
+# there) and is scored on every connection:
 # the right container id and runtime and the client pid on the source, the server's pid on the
 # destination. Its start-up time (launch to "capturing on"), peak memory (VmHWM) and CPU time
 # during the traffic are printed with the connection rate, so CPU per 10,000 flows/s follows.
@@ -74,7 +75,11 @@ for _ in $(seq 50); do grep -q '^ready' "$out/server.txt" && break; sleep 0.1; d
 port=$(awk '/^ready/ {print $2}' "$out/server.txt")
 
 start=$(date +%s.%N)
-"$fs" live --netns "/run/netns/$host" -i br0 -o "$out/flowsight.json" --stats-interval 0 -v \
+# EVERYWHERE=1: capture on every interface of the host namespace (the bridge and all the
+# veths), so each connection is seen twice and must come out as one joined record.
+ifaces=(-i br0)
+[ "${EVERYWHERE:-0}" = 1 ] && ifaces=()
+"$fs" live --netns "/run/netns/$host" "${ifaces[@]}" -o "$out/flowsight.json" --stats-interval 0 -v \
 	2> "$out/flowsight.log" &
 fs_pid=$!
 pids+=($fs_pid)
@@ -118,6 +123,7 @@ for i in range(1, n + 1):
         want[(ip_of(i), int(lport))] = int(pid)
 ok = collections.Counter()
 seen = 0
+places = collections.Counter()
 dropped = None
 for line in open(f"{out}/flowsight.json"):
     r = json.loads(line)
@@ -129,6 +135,7 @@ for line in open(f"{out}/flowsight.json"):
     if key not in want:
         continue
     seen += 1
+    places[len(r.get("observations", [])) or 1] += 1
     src, dst = r["source"], r["destination"]
     c = src.get("container", {})
     cid, runtime = expected[src["ip"]]
@@ -137,7 +144,7 @@ for line in open(f"{out}/flowsight.json"):
     ok["source process.pid"] += src.get("process", {}).get("pid") == want[key]
     ok["destination process.pid"] += dst.get("process", {}).get("pid") == server_pid
 total = len(want)
-print(f"connections: {total}, flow records found: {seen}")
+print(f"connections: {total}, flow records found: {seen}; places each was seen: {dict(places)}")
 for k in ["container.id", "container.runtime", "source process.pid", "destination process.pid"]:
     print(f"  {k:26} {ok[k]:7} / {total}  ({100 * ok[k] / max(total, 1):.2f}%)")
 print(f"  events dropped: {dropped}")
