@@ -3,8 +3,9 @@
 //!
 //! The capture thread owns the BPF objects and the analysis engine, so the HTTP thread does
 //! not touch them: it sends a [`Request`] through a channel, wakes the capture loop with an
-//! eventfd (which the loop polls with its ring buffers), and waits for the answer. The
-//! capture loop answers between two batches of events, so a change takes effect at once.
+//! eventfd (which the loop polls with its ring buffers), and awaits the answer (a oneshot, so
+//! a waiting request holds no thread: the server's few blocking threads are the searches').
+//! The capture loop answers between two batches of events, so a change takes effect at once.
 //!
 //! Writes are off unless flowsight was started with `--allow-control` (see docs/web.md for
 //! why), need the bearer token whenever one is configured (the rule every route follows),
@@ -22,8 +23,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 /// How long a request waits for the capture thread's answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);
@@ -160,7 +162,7 @@ pub type Answer = Result<Value, Refusal>;
 pub struct Request {
     /// What is asked.
     pub command: Command,
-    reply: SyncSender<Answer>,
+    reply: oneshot::Sender<Answer>,
 }
 
 impl Request {
@@ -224,9 +226,9 @@ impl ControlPort {
 }
 
 impl Control {
-    /// Ask the capture thread and wait (off the server's thread) for its answer.
+    /// Ask the capture thread and await its answer (no thread waits for it).
     async fn ask(&self, command: Command) -> Answer {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let (reply, answer) = oneshot::channel();
         let gone = || Refusal {
             status: 503,
             message: "the capture is not running".into(),
@@ -238,13 +240,15 @@ impl Control {
         // SAFETY: writes 8 bytes to our eventfd; it only fails when the counter would
         // overflow, and then the capture thread is awake anyway.
         unsafe { libc::write(self.wake.as_raw_fd(), (&raw const one).cast(), 8) };
-        tokio::task::spawn_blocking(move || answer.recv_timeout(ANSWER_WAIT))
-            .await
-            .map_err(|_| gone())?
-            .map_err(|_| Refusal {
+        match tokio::time::timeout(ANSWER_WAIT, answer).await {
+            Ok(Ok(answer)) => answer,
+            // The capture dropped the request unanswered: it is stopping.
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => Err(Refusal {
                 status: 504,
                 message: "the capture thread did not answer in time".into(),
-            })?
+            }),
+        }
     }
 }
 

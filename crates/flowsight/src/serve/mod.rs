@@ -127,8 +127,10 @@ pub fn start(
         .spawn(move || {
             // One thread answers; searches over every flow go to at most two blocking
             // threads (api.rs), so they cannot take more than the machine's spare cores.
+            // Control requests await the capture thread with a timer, holding no thread.
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_io()
+                .enable_time()
                 .max_blocking_threads(2)
                 .build()
             {
@@ -599,6 +601,29 @@ mod tests {
         // Without a capture there is nothing to control.
         let plain = loopback_server();
         assert_eq!(get(plain.addr, "/api/v1/settings", None).0, 503);
+    }
+
+    #[test]
+    fn control_requests_waiting_for_the_capture_do_not_hold_up_searches() {
+        // A capture that never answers (busy, or stopping): its port is kept, never read.
+        let cfg = ServeConfig::new("127.0.0.1:0".parse().unwrap(), None, 10).unwrap();
+        let (c, port) = control::channel().unwrap();
+        let server = start(&cfg, metrics_with_records(), web_with_records(), Some(c)).unwrap();
+        let addr = server.addr;
+        // More waiting control requests than the server has blocking threads (two).
+        for _ in 0..3 {
+            std::thread::spawn(move || get(addr, "/api/v1/settings", None));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let t = std::time::Instant::now();
+        let found = json(addr, "/api/v1/flows?q=curl");
+        assert_eq!(found["matched"], 1, "{found}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(3),
+            "a search waited {:?} behind control requests",
+            t.elapsed()
+        );
+        drop(port);
     }
 
     #[test]
