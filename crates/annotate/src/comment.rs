@@ -130,6 +130,8 @@ mod tests {
             container: Some(ContainerRef {
                 id: "0123abcd".into(),
                 runtime: "docker".into(),
+                name: None,
+                pod_uid: None,
             }),
         }
     }

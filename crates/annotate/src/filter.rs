@@ -13,7 +13,9 @@ pub struct OwnerFilter {
     pub comms: Vec<String>,
     /// User names or numeric ids.
     pub users: Vec<String>,
-    /// Container ids or id prefixes (as `docker ps` abbreviates them).
+    /// Container ids or id prefixes (as `docker ps` abbreviates them), names (from the
+    /// runtime's API; LXC and systemd-nspawn names are their ids) or Kubernetes pod uids: what
+    /// `flowsight live --container` matches.
     pub containers: Vec<String>,
 }
 
@@ -44,7 +46,12 @@ impl OwnerFilter {
             })
             && any(&self.users, &|u| u == o.uid || o.user.as_deref() == Some(u))
             && any(&self.containers, &|c| {
-                !c.is_empty() && o.container.as_ref().is_some_and(|ct| ct.id.starts_with(c))
+                !c.is_empty()
+                    && o.container.as_ref().is_some_and(|ct| {
+                        ct.id.starts_with(c)
+                            || ct.name.as_deref() == Some(c)
+                            || ct.pod_uid.as_deref() == Some(c)
+                    })
             })
     }
 }
@@ -65,6 +72,8 @@ mod tests {
             container: Some(ContainerRef {
                 id: "0123456789ab".into(),
                 runtime: "docker".into(),
+                name: Some("web-1".into()),
+                pod_uid: Some("pod-1".into()),
             }),
         }
     }
@@ -112,5 +121,19 @@ mod tests {
             }
             .matches(None)
         );
+        // A container's name and pod uid name it too (whole, not as prefixes), as with
+        // `flowsight live --container`.
+        for (want, kept) in [
+            ("web-1", true),
+            ("pod-1", true),
+            ("web", false),
+            ("pod", false),
+        ] {
+            let f = OwnerFilter {
+                containers: vec![want.into()],
+                ..Default::default()
+            };
+            assert_eq!(f.matches(Some(&o)), kept, "{want}");
+        }
     }
 }

@@ -10,6 +10,10 @@ pub struct ContainerRef {
     pub id: String,
     /// The runtime (`docker`, `containerd`, ...).
     pub runtime: String,
+    /// The name the runtime's API gave (docker, podman), when it answered.
+    pub name: Option<String>,
+    /// The Kubernetes pod uid, when the container is in a pod.
+    pub pod_uid: Option<String>,
 }
 
 /// Who is behind a packet's local endpoint: the parts of a record's [`Owner`] that go into a
@@ -47,6 +51,8 @@ impl From<&Owner> for PacketOwner {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
+                name: c.meta.as_ref().and_then(|m| m.name.clone()),
+                pod_uid: c.pod_uid.clone(),
             }),
         }
     }
@@ -78,6 +84,8 @@ impl PacketOwner {
             container: text(end.pointer("/container/id")).map(|id| ContainerRef {
                 id,
                 runtime: text(end.pointer("/container/runtime")).unwrap_or_default(),
+                name: text(end.pointer("/container/name")),
+                pod_uid: text(end.pointer("/container/pod_uid")),
             }),
         })
     }
@@ -94,13 +102,20 @@ mod tests {
             "process": {"pid": 77, "name": "curl", "executable": "/usr/bin/curl",
                         "args": ["curl", "-s", "http://x/"]},
             "user": {"id": "1000", "name": "alice"},
-            "container": {"id": "abc", "runtime": "docker"}
+            "container": {"id": "abc", "runtime": "docker", "name": "web-1",
+                          "pod_uid": "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f"}
         });
         let o = PacketOwner::from_endpoint_json(&end).unwrap();
         assert_eq!((o.pid, o.name.as_str()), (77, "curl"));
         assert_eq!(o.args, ["curl", "-s", "http://x/"]);
         assert_eq!(o.user.as_deref(), Some("alice"));
-        assert_eq!(o.container.unwrap().runtime, "docker");
+        let c = o.container.unwrap();
+        assert_eq!(c.runtime, "docker");
+        assert_eq!(c.name.as_deref(), Some("web-1"));
+        assert_eq!(
+            c.pod_uid.as_deref(),
+            Some("6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f")
+        );
         assert!(PacketOwner::from_endpoint_json(&serde_json::json!({"ip": "1.1.1.1"})).is_none());
     }
 }

@@ -19,6 +19,8 @@ fn comment_and_custom_options_read_back() {
         container: Some(ContainerRef {
             id: "deadbeef".into(),
             runtime: "docker".into(),
+            name: None,
+            pod_uid: None,
         }),
     };
     let a = Annotation {

@@ -133,7 +133,7 @@ impl CaptureArgs {
                 comms: self.comms.clone(),
                 users: self.users.clone(),
                 // `--container` is the live flag (LiveArgs, flattened here): one flag, the same
-                // id-prefix meaning for records and packets.
+                // meaning (id prefix, name or pod uid) for records and packets.
                 containers: self.live.containers.clone(),
             },
             expression: (!expression.trim().is_empty()).then_some(expression),
