@@ -9,7 +9,7 @@
 mod serve;
 
 use flowsight_record::{Record, Timestamp};
-use serve::{ServeConfig, Web};
+use serve::{ServeConfig, View, Web};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,11 @@ fn chromium() -> Option<&'static str> {
 /// A state with a few seconds of history: the example records, their flow growing.
 fn state() -> Web {
     let w = Web::default();
+    // The page asks for the user series and the hosts: as if it had already, so this
+    // state's fixed ticks compute them.
+    for v in [View::UserSeries, View::ContainerSeries, View::Hosts] {
+        w.want(v);
+    }
     let t0 = 1_795_333_024_000_000_000u64;
     w.tick(Timestamp(t0));
     for step in 1..=5u64 {

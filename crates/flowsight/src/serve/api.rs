@@ -7,7 +7,7 @@
 //! an answer's size never follows the flow count.
 
 use super::Shared;
-use super::state::{Point, RECORD_KINDS};
+use super::state::{Point, RECORD_KINDS, View};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -254,8 +254,14 @@ pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
     let by = p.get("by").map_or("process", String::as_str);
     let pick: fn(&Point) -> &Series = match by {
         "process" => |p| &p.processes,
-        "user" => |p| &p.users,
-        "container" => |p| &p.containers,
+        "user" => {
+            s.web.want(View::UserSeries);
+            |p| &p.users
+        }
+        "container" => {
+            s.web.want(View::ContainerSeries);
+            |p| &p.containers
+        }
         other => {
             return bad(format!(
                 "by must be process, user or container, not {other:?}"
@@ -285,9 +291,11 @@ pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
 /// (`tx`: sent to the host by local processes).
 pub async fn hosts(State(s): State<Shared>, Query(p): Params) -> Response {
     let q = p.get("q").cloned().unwrap_or_default();
-    if q.is_empty() {
-        let published = s.web.published();
-        return Json(json!({ "hosts": &published.hosts })).into_response();
+    s.web.want(View::Hosts);
+    if q.is_empty()
+        && let Some(hosts) = &s.web.published().hosts
+    {
+        return Json(json!({ "hosts": hosts })).into_response();
     }
     filtered_rows(&s, "hosts", Grouping::Host, q, host_row).await
 }

@@ -25,7 +25,7 @@ pub mod control;
 mod schemas;
 pub mod state;
 
-pub use state::{SharedWeb, Web, WebSink};
+pub use state::{SharedWeb, View, Web, WebSink};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -272,6 +272,10 @@ mod tests {
     /// example flow has a rate.
     fn web_with_records() -> SharedWeb {
         let w = Web::default();
+        // As a dashboard that already asked for every view.
+        for v in [View::UserSeries, View::ContainerSeries, View::Hosts] {
+            w.want(v);
+        }
         w.tick(flowsight_record::Timestamp(1_795_333_024_000_000_000));
         for r in Record::examples() {
             w.observe(&r);
@@ -323,6 +327,40 @@ mod tests {
             0
         );
         assert_eq!(get(server.addr, "/api/v1/flows?limit=x", None).0, 400);
+    }
+
+    #[test]
+    fn optional_views_are_computed_only_once_asked_for() {
+        let w = Web::default();
+        let t = |s: u64| flowsight_record::Timestamp(1_795_333_024_000_000_000 + s * 1_000_000_000);
+        w.tick(t(0));
+        for r in Record::examples() {
+            w.observe(&r);
+        }
+        w.tick(t(1));
+        let p = w.published();
+        assert!(p.hosts.is_none());
+        assert!(
+            p.series
+                .iter()
+                .all(|pt| pt.users.is_empty() && pt.containers.is_empty())
+        );
+        assert!(!p.series.last().unwrap().processes.is_empty());
+        w.want(View::Hosts);
+        w.want(View::UserSeries);
+        // The flow grows, so the window has a rate.
+        for r in Record::examples() {
+            if let Record::Flow(mut f) = r {
+                f.source.bytes *= 2;
+                w.observe(&Record::Flow(f));
+            }
+        }
+        w.tick(t(2));
+        let p = w.published();
+        assert!(!p.hosts.as_ref().unwrap().is_empty());
+        let last = p.series.last().unwrap();
+        assert_eq!(last.users[0].0, "alice");
+        assert!(last.containers.is_empty(), "not asked for");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use flowsight_sink::top::group::{self, Grouping, Row};
 use flowsight_sink::top::{Limits, Model};
 use flowsight_sink::{Sink, SinkError};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -104,9 +105,9 @@ pub struct Published {
     pub flows: Vec<serde_json::Value>,
     /// Every process row, as the API answers them.
     pub processes: Vec<serde_json::Value>,
-    /// Every remote host row, as the API answers them (the dashboard asks every other
-    /// second).
-    pub hosts: Vec<serde_json::Value>,
+    /// Every remote host row, as the API answers them, while someone asks for them (the
+    /// dashboard does every other second); `None` when nobody did lately.
+    pub hosts: Option<Vec<serde_json::Value>>,
     /// The last protocol records of each of [`RECORD_KINDS`], oldest first.
     pub records: [Vec<Arc<Record>>; 3],
     /// The last stats record.
@@ -122,7 +123,7 @@ impl Default for Published {
             flows_matched: 0,
             flows: Vec::new(),
             processes: Vec::new(),
-            hosts: Vec::new(),
+            hosts: None,
             records: Default::default(),
             stats: None,
             series: Vec::new(),
@@ -147,7 +148,24 @@ impl Published {
 pub struct Web {
     state: Mutex<WebState>,
     published: Mutex<Arc<Published>>,
+    /// When each optional view was last asked for (seconds of the wall clock; 0: never).
+    /// Each costs a pass over every flow, so a tick computes it only while someone looks.
+    wanted: [AtomicU64; 3],
 }
+
+/// The views a tick computes only on demand: indexes into [`Web`]'s `wanted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The rate history by user.
+    UserSeries = 0,
+    /// The rate history by container.
+    ContainerSeries = 1,
+    /// The list of remote hosts.
+    Hosts = 2,
+}
+
+/// A view asked for within this many seconds is kept up to date at each tick.
+const WANTED_FOR_SECS: u64 = 30;
 
 /// The state shared between the threads.
 pub type SharedWeb = Arc<Web>;
@@ -161,6 +179,20 @@ impl Web {
     /// Take one record into account (visible to requests from the next tick).
     pub fn observe(&self, r: &Record) {
         lock(&self.state).observe(r);
+    }
+
+    /// Someone asked for `view`: keep it computed at each tick for a while.
+    pub fn want(&self, view: View) {
+        self.wanted[view as usize].store(
+            Timestamp::now().as_nanos() / 1_000_000_000,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Whether `view` was asked for recently enough to compute at the tick of `now`.
+    fn wanted(&self, view: View, now: Timestamp) -> bool {
+        let asked = self.wanted[view as usize].load(Ordering::Relaxed);
+        asked != 0 && now.as_nanos() / 1_000_000_000 <= asked + WANTED_FOR_SECS
     }
 
     /// The answers of the last tick. The lock is held for an [`Arc`] clone only.
@@ -183,8 +215,16 @@ impl Web {
         let point = Arc::new(Point {
             time: now,
             processes: busiest(&rows, process_name),
-            users: busiest(&group::rows(&model, Grouping::User, ""), first_cell),
-            containers: busiest(&group::rows(&model, Grouping::Container, ""), first_cell),
+            users: if self.wanted(View::UserSeries, now) {
+                busiest(&group::rows(&model, Grouping::User, ""), first_cell)
+            } else {
+                Vec::new()
+            },
+            containers: if self.wanted(View::ContainerSeries, now) {
+                busiest(&group::rows(&model, Grouping::Container, ""), first_cell)
+            } else {
+                Vec::new()
+            },
         });
         let series = {
             let mut st = lock(&self.state);
@@ -199,10 +239,12 @@ impl Web {
             flows_matched,
             flows,
             processes: rows.iter().map(super::api::process_row).collect(),
-            hosts: group::rows(&model, Grouping::Host, "")
-                .iter()
-                .map(super::api::host_row)
-                .collect(),
+            hosts: self.wanted(View::Hosts, now).then(|| {
+                group::rows(&model, Grouping::Host, "")
+                    .iter()
+                    .map(super::api::host_row)
+                    .collect()
+            }),
             model,
             records,
             stats,
