@@ -62,6 +62,11 @@ struct Entry {
     seen_ns: u64,
     /// Timeline ns of the TCP close, when it happened.
     closed_ns: Option<u64>,
+    /// The socket's cookie (0: the kernel could not name it).
+    cookie: u64,
+    /// The address the socket is also indexed by, so that its close reaches that entry too
+    /// (else every connection's address would stay until the table is full).
+    tuple: Option<SocketTuple>,
 }
 
 /// Socket owners by cookie and by address, bounded.
@@ -106,17 +111,21 @@ impl SocketTable {
         now_ns: u64,
     ) {
         let mut stamp = stamp;
-        if stamp.netns == 0
-            && let Some(old) = self.by_cookie.get(&cookie)
-        {
+        let mut tuple_known = tuple;
+        if let Some(old) = self.by_cookie.get(&cookie) {
             // A socket never changes namespace: keep what an earlier stamp knew.
-            stamp.netns = old.stamp.netns;
+            if stamp.netns == 0 {
+                stamp.netns = old.stamp.netns;
+            }
+            tuple_known = tuple_known.or(old.tuple);
         }
         let entry = Entry {
             stamp,
             origin,
             seen_ns: now_ns,
             closed_ns: None,
+            cookie,
+            tuple: tuple_known,
         };
         if let Some(t) = tuple {
             Self::bounded_insert(&mut self.by_tuple, self.capacity, t, entry.clone());
@@ -149,9 +158,10 @@ impl SocketTable {
     /// too. Returns false when the cookie has no owner (its stamp was lost or predates
     /// flowsight): the tuple alone names nobody.
     pub fn completed(&mut self, cookie: u64, tuple: SocketTuple, now_ns: u64) -> bool {
-        let Some(entry) = self.by_cookie.get(&cookie) else {
+        let Some(entry) = self.by_cookie.get_mut(&cookie) else {
             return false;
         };
+        entry.tuple = Some(tuple);
         let entry = Entry {
             seen_ns: now_ns,
             ..entry.clone()
@@ -160,10 +170,17 @@ impl SocketTable {
         true
     }
 
-    /// A TCP socket closed at `now_ns`; its owner is kept for the grace period.
+    /// A TCP socket closed at `now_ns`; its owner is kept for the grace period, by cookie and
+    /// by address (unless another socket has taken the address since).
     pub fn closed(&mut self, cookie: u64, now_ns: u64) {
         if let Some(e) = self.by_cookie.get_mut(&cookie) {
             e.closed_ns = Some(now_ns);
+            if let Some(t) = e.tuple
+                && let Some(by_address) = self.by_tuple.get_mut(&t)
+                && by_address.cookie == cookie
+            {
+                by_address.closed_ns = Some(now_ns);
+            }
         }
     }
 
@@ -284,6 +301,41 @@ mod tests {
         };
         assert!(!t.completed(8, other, 6));
         assert!(t.connected(6, other.local, remote).is_none());
+    }
+
+    #[test]
+    fn a_closed_sockets_address_goes_with_it_after_the_grace_period() {
+        let mut t = SocketTable::new(16, 100);
+        let tuple = |port: u16| SocketTuple {
+            protocol: 6,
+            local: SocketAddr::from(([10, 88, 1, 12], port)),
+            remote: Some("10.88.0.1:8080".parse().unwrap()),
+        };
+        let remote = tuple(1).remote.unwrap();
+        // A client: its tuple completed after connect; a server: its tuple from accept.
+        t.stamp(7, None, stamp(1), StampOrigin::Connect, 0);
+        t.completed(7, tuple(40000), 1);
+        t.stamp(8, Some(tuple(40001)), stamp(2), StampOrigin::Accept, 1);
+        // A later stamp without the tuple does not lose it.
+        t.stamp(8, None, stamp(2), StampOrigin::Send, 2);
+        t.closed(7, 10);
+        t.closed(8, 10);
+        t.expire(109);
+        assert!(t.connected(6, tuple(40000).local, remote).is_some());
+        assert!(t.connected(6, tuple(40001).local, remote).is_some());
+        t.expire(110);
+        assert!(t.connected(6, tuple(40000).local, remote).is_none());
+        assert!(t.connected(6, tuple(40001).local, remote).is_none());
+        assert!(t.is_empty());
+        // The close of an old socket leaves a new one on the same address alone.
+        t.stamp(9, Some(tuple(40002)), stamp(3), StampOrigin::Accept, 200);
+        t.stamp(10, Some(tuple(40002)), stamp(4), StampOrigin::Accept, 201);
+        t.closed(9, 202);
+        t.expire(1_000);
+        assert_eq!(
+            t.connected(6, tuple(40002).local, remote).unwrap().0.tgid,
+            4
+        );
     }
 
     #[test]
