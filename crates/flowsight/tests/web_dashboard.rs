@@ -9,7 +9,8 @@
 mod serve;
 
 use flowsight_record::{Record, Timestamp};
-use serve::{ServeConfig, View, Web};
+use serve::state::View;
+use serve::{ServeConfig, Web};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

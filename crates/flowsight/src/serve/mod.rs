@@ -25,7 +25,7 @@ pub mod control;
 mod schemas;
 pub mod state;
 
-pub use state::{SharedWeb, View, Web, WebSink};
+pub use state::{SharedWeb, Web, WebSink};
 
 /// Where and how to serve.
 #[derive(Debug, Clone)]
@@ -246,6 +246,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::state::View;
     use super::*;
     use flowsight_record::Record;
     use std::io::{Read, Write};
