@@ -40,10 +40,12 @@ fn args(e: &abi::ProcExec) -> Vec<String> {
 pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
     let now = Timestamp::now();
     match event {
-        Event::SockOwner(e)
-            if u32::from(e.origin) == stamp_origin::FSIGHT_STAMP_CONNECTED && e.lport != 0 =>
-        {
-            // Softirq: the task is whoever was interrupted. Only the tuple is news.
+        Event::SockOwner(e) if u32::from(e.origin) == stamp_origin::FSIGHT_STAMP_CONNECTED => {
+            // Softirq: the task is whoever was interrupted, never the owner. Only the tuple
+            // is news; without a local port there is none.
+            if e.lport == 0 {
+                return;
+            }
             let tuple = SocketTuple {
                 protocol: e.protocol,
                 local: SocketAddr::new(ip(e.family, &e.laddr), e.lport),
@@ -110,5 +112,39 @@ pub fn apply(event: &Event, host: &mut Host, sockets: &mut SocketTable) {
             at: now,
         }),
         Event::FlowRecycled(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flowsight_host::HostConfig;
+
+    fn connected(cookie: u64, lport: u16) -> Event {
+        // SAFETY: a C struct of integers and integer arrays; all zero is a valid value.
+        let mut e: abi::SockOwner = unsafe { std::mem::zeroed() };
+        e.hdr.kind = abi::event_kind::FSIGHT_EV_SOCK_OWNER;
+        e.cookie = cookie;
+        e.origin = stamp_origin::FSIGHT_STAMP_CONNECTED as u8;
+        e.family = abi::AF_INET;
+        e.protocol = 6;
+        e.lport = lport;
+        e.rport = 80;
+        // The task of whatever the softirq interrupted.
+        e.task.tgid = 999_999;
+        Event::SockOwner(e)
+    }
+
+    #[test]
+    fn a_connected_event_never_stamps_the_interrupted_task() {
+        // A procfs with nothing in it: no process is known.
+        let mut host = Host::new(HostConfig::with_procfs("/nonexistent/flowsight-procfs"));
+        let mut sockets = SocketTable::new(16, 100);
+        // No owner stamped at connect: a tuple alone names nobody, with or without a port.
+        apply(&connected(7, 40000), &mut host, &mut sockets);
+        apply(&connected(8, 0), &mut host, &mut sockets);
+        assert!(sockets.by_cookie(7).is_none());
+        assert!(sockets.by_cookie(8).is_none());
+        assert!(sockets.is_empty());
     }
 }
