@@ -5,7 +5,8 @@ use flowsight_pcapfile::EpbOption;
 use std::fmt::Write;
 
 /// Longest text kept of one value (the command line, mostly): pcapng options hold at most
-/// 65,535 bytes, and a comment that long helps nobody.
+/// 65,535 bytes, and a comment that long helps nobody. Every value is capped, the ones read
+/// from a record log too, so no owner can make an option the writer must refuse.
 pub const MAX_OPTION_TEXT: usize = 1024;
 
 /// What flowsight says about one packet.
@@ -37,24 +38,25 @@ impl Annotation<'_> {
         let mut c = String::new();
         if let Some(o) = self.owner {
             let _ = writeln!(c, "PID: {}", o.pid);
-            let _ = writeln!(c, "Cmd: {}", o.executable.as_deref().unwrap_or(&o.name));
+            let cmd = o.executable.as_deref().unwrap_or(&o.name);
+            let _ = writeln!(c, "Cmd: {}", capped(cmd));
             if !o.args.is_empty() {
                 let _ = writeln!(c, "Args: {}", capped(&o.args.join(" ")));
             }
             match &o.user {
                 Some(name) => {
-                    let _ = writeln!(c, "User: {name} ({})", o.uid);
+                    let _ = writeln!(c, "User: {} ({})", capped(name), capped(&o.uid));
                 }
                 None => {
-                    let _ = writeln!(c, "User: {}", o.uid);
+                    let _ = writeln!(c, "User: {}", capped(&o.uid));
                 }
             }
             if let Some(ct) = &o.container {
-                let _ = writeln!(c, "Container: {} ({})", ct.id, ct.runtime);
+                let _ = writeln!(c, "Container: {} ({})", capped(&ct.id), capped(&ct.runtime));
             }
         }
         if let Some(id) = self.community_id {
-            let _ = writeln!(c, "CommunityID: {id}");
+            let _ = writeln!(c, "CommunityID: {}", capped(id));
         }
         if c.ends_with('\n') {
             c.pop();
@@ -77,17 +79,17 @@ impl Annotation<'_> {
             if !o.args.is_empty() {
                 kv.push(("process.args", capped(&o.args.join(" ")).to_string()));
             }
-            kv.push(("user.id", o.uid.clone()));
+            kv.push(("user.id", capped(&o.uid).to_string()));
             if let Some(u) = &o.user {
-                kv.push(("user.name", u.clone()));
+                kv.push(("user.name", capped(u).to_string()));
             }
             if let Some(ct) = &o.container {
-                kv.push(("container.id", ct.id.clone()));
-                kv.push(("container.runtime", ct.runtime.clone()));
+                kv.push(("container.id", capped(&ct.id).to_string()));
+                kv.push(("container.runtime", capped(&ct.runtime).to_string()));
             }
         }
         if let Some(id) = self.community_id {
-            kv.push(("network.community_id", id.to_string()));
+            kv.push(("network.community_id", capped(id).to_string()));
         }
         kv
     }
@@ -182,5 +184,48 @@ mod tests {
             .unwrap()
             .1;
         assert!(args.len() <= MAX_OPTION_TEXT && args.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn no_owner_field_makes_an_option_the_writer_refuses() {
+        // A record log can say anything: 70,000-byte names, ids and paths.
+        let huge = "x".repeat(70_000);
+        let o = PacketOwner {
+            pid: 1,
+            name: huge.clone(),
+            executable: Some(huge.clone()),
+            args: vec![huge.clone()],
+            uid: huge.clone(),
+            user: Some(huge.clone()),
+            container: Some(ContainerRef {
+                id: huge.clone(),
+                runtime: huge.clone(),
+                name: Some(huge.clone()),
+                pod_uid: Some(huge.clone()),
+            }),
+        };
+        let a = Annotation {
+            owner: Some(&o),
+            community_id: Some(&huge),
+        };
+        let comment = a.comment();
+        let kv = a.key_values();
+        let opts = epb_options(&comment, &kv, &[]);
+        let mut w = flowsight_pcapfile::PcapngWriter::new(Vec::new()).unwrap();
+        w.add_interface(&flowsight_pcapfile::InterfaceSpec {
+            link: flowsight_pcapfile::LinkType::ETHERNET,
+            snaplen: 0,
+            name: None,
+            description: None,
+        })
+        .unwrap();
+        w.write_packet(&flowsight_pcapfile::EnhancedPacket {
+            interface: 0,
+            ts_ns: 1,
+            orig_len: 1,
+            data: &[0],
+            options: &opts,
+        })
+        .expect("every option fits");
     }
 }
