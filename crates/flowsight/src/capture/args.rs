@@ -91,6 +91,13 @@ impl CaptureArgs {
         if self.count == Some(0) {
             bail!("--count must be at least 1");
         }
+        // Flattened from the live flags, but no packet carries a namespace to match: refused
+        // rather than silently keeping every packet.
+        if !self.live.owner_netns.is_empty() {
+            bail!(
+                "--owner-netns is for flowsight live and top; capture keeps packets by --pid, --comm, --user, --container or an expression"
+            );
+        }
         let expression = self.expression.join(" ");
         let source = match &self.read {
             Some(path) => {
@@ -203,6 +210,14 @@ mod tests {
             ),
             (&["-w", "x", "-s", "0"][..], "--snaplen must be at least 1"),
             (&["-w", "x", "-c", "0"][..], "--count must be at least 1"),
+            (
+                &["-w", "x", "--owner-netns", "4026531840"][..],
+                "--owner-netns is for flowsight live",
+            ),
+            (
+                &["-w", "x", "-r", "y", "--owner-netns", "4026531840"][..],
+                "--owner-netns is for flowsight live",
+            ),
         ] {
             let e = capture(args).unwrap_err().to_string();
             assert!(e.contains(msg), "{args:?}: {e}");
