@@ -98,6 +98,10 @@ impl CaptureArgs {
                 "--owner-netns is for flowsight live and top; capture keeps packets by --pid, --comm, --user, --container or an expression"
             );
         }
+        // Likewise the server: capture does not start one.
+        if self.live.web.is_some() || self.live.metrics.is_some() || self.live.allow_control {
+            bail!("--web, --metrics and --allow-control are for flowsight live, not capture");
+        }
         let expression = self.expression.join(" ");
         let source = match &self.read {
             Some(path) => {
@@ -217,6 +221,14 @@ mod tests {
             (
                 &["-w", "x", "-r", "y", "--owner-netns", "4026531840"][..],
                 "--owner-netns is for flowsight live",
+            ),
+            (
+                &["-w", "x", "--web", "127.0.0.1:9464"][..],
+                "--web, --metrics and --allow-control are for flowsight live",
+            ),
+            (
+                &["-w", "x", "--metrics", "127.0.0.1:9464"][..],
+                "--web, --metrics and --allow-control are for flowsight live",
             ),
         ] {
             let e = capture(args).unwrap_err().to_string();
