@@ -29,12 +29,41 @@ use std::time::{Duration, Instant};
 const HOLD: Duration = Duration::from_millis(250);
 /// Packets held at most (memory bound under a flood; older ones are written early).
 const MAX_HELD: usize = 100_000;
+/// Bytes of held packets at most: at the default snap length 100,000 packets could be 3 GiB.
+const MAX_HELD_BYTES: usize = 64 << 20;
 
 /// A packet copied out of the ring, waiting for its owner.
 struct Held {
     head: PacketHead,
     data: Vec<u8>,
     read_at: Instant,
+}
+
+/// The packets waiting for their owners, oldest first, and their bytes.
+#[derive(Default)]
+struct HeldQueue {
+    packets: VecDeque<Held>,
+    bytes: usize,
+}
+
+impl HeldQueue {
+    fn push(&mut self, h: Held) {
+        self.bytes += h.data.len();
+        self.packets.push_back(h);
+    }
+
+    /// The oldest packet, when it was read before `until` (None: any), or when more are held
+    /// than the bounds allow.
+    fn pop_due(&mut self, until: Option<Instant>) -> Option<Held> {
+        let over = self.packets.len() > MAX_HELD || self.bytes > MAX_HELD_BYTES;
+        let front = self.packets.front()?;
+        if until.is_some_and(|t| front.read_at > t) && !over {
+            return None;
+        }
+        let h = self.packets.pop_front()?;
+        self.bytes -= h.data.len();
+        Some(h)
+    }
 }
 
 fn wait_readable(fds: [BorrowedFd<'_>; 3], timeout: Duration) {
@@ -117,7 +146,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
     );
 
     let clock = Clock::monotonic();
-    let mut held: VecDeque<Held> = VecDeque::new();
+    let mut held = HeldQueue::default();
     let mut unattributed = 0u64;
     let mut decode_errors = 0u64;
     let mut lost_seen = first_lost;
@@ -126,15 +155,11 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
 
     // Attribute and write the held packets read before `until`.
     let mut write_due = |p: &mut Pipeline,
-                         held: &mut VecDeque<Held>,
+                         held: &mut HeldQueue,
                          out: &mut PacketOut,
                          until: Option<Instant>|
      -> Result<()> {
-        while let Some(h) = held.front() {
-            if until.is_some_and(|t| h.read_at > t) && held.len() <= MAX_HELD {
-                break;
-            }
-            let h = held.pop_front().expect("front exists");
+        while let Some(h) = held.pop_due(until) {
             let Some(&(interface, link)) = interfaces.get(&h.head.ifindex) else {
                 continue; // an interface attached after start-up: none are
             };
@@ -177,7 +202,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
         // Packets first, then the events: every owner event the kernel wrote before a
         // packet is applied before that packet is attributed.
         tap.drain(|r| match r {
-            Ok(pk) => held.push_back(Held {
+            Ok(pk) => held.push(Held {
                 head: pk.head,
                 data: pk.data.to_vec(),
                 read_at: now,
@@ -211,7 +236,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
     tap.stop()?;
     tap.drain(|r| {
         if let Ok(pk) = r {
-            held.push_back(Held {
+            held.push(Held {
                 head: pk.head,
                 data: pk.data.to_vec(),
                 read_at: Instant::now(),
@@ -244,4 +269,41 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
         log::warn!("{lost} packets were lost: raise --packet-ring-size or narrow -i");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(bytes: usize, read_at: Instant) -> Held {
+        Held {
+            // SAFETY: a C struct of integers and integer arrays; all zero is a valid value.
+            head: unsafe { std::mem::zeroed() },
+            data: vec![0; bytes],
+            read_at,
+        }
+    }
+
+    #[test]
+    fn held_packets_wait_their_time_unless_they_take_too_much_memory() {
+        let now = Instant::now();
+        let before = now.checked_sub(Duration::from_secs(1)).unwrap();
+        let mut q = HeldQueue::default();
+        q.push(packet(100, now));
+        assert!(q.pop_due(Some(before)).is_none(), "read after the cut");
+        assert!(q.pop_due(None).is_some(), "at the end every packet goes");
+        assert_eq!(q.bytes, 0);
+        // Large packets: past the byte bound the oldest go early, down to the bound.
+        let big = 32 << 10;
+        for _ in 0..(MAX_HELD_BYTES / big + 10) {
+            q.push(packet(big, now));
+        }
+        let mut early = 0;
+        while q.pop_due(Some(before)).is_some() {
+            early += 1;
+        }
+        assert_eq!(early, 10);
+        assert!(q.bytes <= MAX_HELD_BYTES);
+        assert!(q.packets.len() < MAX_HELD);
+    }
 }
