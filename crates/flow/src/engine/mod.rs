@@ -173,16 +173,10 @@ impl Engine {
         // 4-tuple whose samples came before the kernel's word that the old one ended (the two
         // arrive on different rings). The old connection's analysis ends here, so the new
         // one starts from its own first bytes.
-        let reused = self.table.get(&s.key).is_some_and(|f| {
-            f.stats
-                .sockets
-                .iter()
-                .zip(&s.sockets)
-                .any(|(mine, theirs)| {
-                    matches!((mine, theirs), (Some(m), Some(t))
-                    if !m.listener && !t.listener && m.cookie != t.cookie)
-                })
-        });
+        let reused = self
+            .table
+            .get(&s.key)
+            .is_some_and(|f| other_connection(&f.stats.sockets, &s.sockets));
         if reused && let Some(old) = self.table.remove(&s.key) {
             self.close(old, EndReason::End);
         }
@@ -275,7 +269,17 @@ impl Engine {
     }
 
     /// A flow ended (live mode: its final flow record was written): flush its analysis.
-    pub fn end_flow(&mut self, key: &FlowKey) {
+    pub fn end_flow(&mut self, key: &FlowKey, sockets: &[Option<SocketRef>; 2]) {
+        // The samples of a new connection on the reused 4-tuple can come before the kernel's
+        // word that the old one ended: the flow here is then the new connection, whose
+        // analysis must go on.
+        if self
+            .table
+            .get(key)
+            .is_some_and(|f| other_connection(&f.stats.sockets, sockets))
+        {
+            return;
+        }
         if let Some(flow) = self.table.remove(key) {
             self.close(flow, EndReason::End);
         }
@@ -738,10 +742,19 @@ fn decode_weird(e: &DecodeError) -> &'static str {
     }
 }
 
+/// Whether two views of one 4-tuple name different sockets at the same end: two
+/// connections that reused the 4-tuple one after the other. A listener stands in for the
+/// accepted socket and says nothing.
+fn other_connection(a: &[Option<SocketRef>; 2], b: &[Option<SocketRef>; 2]) -> bool {
+    a.iter().zip(b).any(|(a, b)| {
+        matches!((a, b), (Some(a), Some(b))
+            if !a.listener && !b.listener && a.cookie != b.cookie)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::SocketRef;
 
     fn sample(payload: &[u8]) -> Sample<'_> {
         let (key, sender) = FlowKey::from_packet(
@@ -781,7 +794,7 @@ mod tests {
         let mut e = Engine::new(cfg);
         let s = sample(QUERY);
         e.sample(s, &mut NoAttribution);
-        e.end_flow(&s.key);
+        e.end_flow(&s.key, &s.sockets);
         e.finish();
         let kinds: Vec<&str> = e.drain().map(|r| r.kind()).collect();
         assert_eq!(
@@ -789,6 +802,60 @@ mod tests {
             vec!["dns"],
             "the unanswered query, and no flow record"
         );
+    }
+
+    /// The kernel's word that a connection ended comes after the first sample of the next
+    /// connection on the same 4-tuple (a `Connection: close` load reuses client ports within
+    /// milliseconds): the new connection's analysis goes on, and its request and response
+    /// make one record, not a request-only and a response-only one.
+    #[test]
+    fn the_old_connections_end_does_not_end_the_new_one() {
+        let (key, client) = FlowKey::from_packet(
+            ("10.0.0.2".parse().unwrap(), 40000),
+            ("10.0.0.1".parse().unwrap(), 80),
+            6,
+            1,
+            0,
+        );
+        let cfg = EngineConfig {
+            flow_records: false,
+            ..EngineConfig::default()
+        };
+        let mut e = Engine::new(cfg);
+        let sockets = |cookie| {
+            let mut s = [None, None];
+            s[client] = Some(SocketRef {
+                cookie,
+                listener: false,
+            });
+            s
+        };
+        let req = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let sample = |sender, seq, payload: &'static [u8], ts| Sample {
+            key,
+            sender,
+            ts_ns: ts,
+            tcp: Some((seq, false, false)),
+            payload,
+            initiator: Initiator::Syn(client),
+            sockets: sockets(8),
+        };
+        e.sample(sample(client, 1000, req, 1_000), &mut NoAttribution);
+        // The end of the previous connection (socket 7) on this 4-tuple.
+        e.end_flow(&key, &sockets(7));
+        e.sample(sample(client ^ 1, 50_000, resp, 2_000), &mut NoAttribution);
+        e.end_flow(&key, &sockets(8));
+        e.finish();
+        let http: Vec<_> = e
+            .drain()
+            .filter_map(|r| match r {
+                Record::Http(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(http.len(), 1, "{http:#?}");
+        assert!(http[0].http.request.is_some() && http[0].http.response.is_some());
     }
 
     /// A new connection on a reused 4-tuple (another client socket) whose samples come
@@ -834,7 +901,7 @@ mod tests {
                 );
             }
         }
-        e.end_flow(&key);
+        e.end_flow(&key, &[None, None]);
         e.finish();
         let records: Vec<Record> = e.drain().collect();
         let http: Vec<_> = records

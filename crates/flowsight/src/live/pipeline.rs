@@ -10,7 +10,9 @@ use crate::serve::control::Settings;
 use anyhow::{Context, Result};
 use flowsight_abi::{Event, counter};
 use flowsight_capture::Capture;
-use flowsight_flow::{Clock, Due, Engine, Flow, FlowKey, FlowTable, Snapshot, flow_record, kernel};
+use flowsight_flow::{
+    Clock, Due, Engine, Flow, FlowKey, FlowTable, Snapshot, SocketRef, flow_record, kernel,
+};
 use flowsight_host::{Host, SocketTable};
 use flowsight_record::{
     BpfProgram, EndReason, FlowRecord, Interface, Record, StatsFlows, StatsRecord, StatsSection,
@@ -163,9 +165,9 @@ impl Pipeline {
 
     /// A flow's last record was written: flush its protocol analysis and let the kernel
     /// sample a new connection on its 4-tuple.
-    fn flow_over(&mut self, key: &FlowKey) -> Result<()> {
+    fn flow_over(&mut self, key: &FlowKey, sockets: &[Option<SocketRef>; 2]) -> Result<()> {
         if let Some(engine) = &mut self.engine {
-            engine.end_flow(key);
+            engine.end_flow(key, sockets);
             self.sample_counts.remove(key);
             self.capture.sample_stop().forget(&key.to_abi());
             self.write_engine_records()?;
@@ -301,7 +303,7 @@ impl Pipeline {
                     }
                     self.superseded.remove(&(key, stats.first_ns));
                     self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
-                    self.flow_over(&key)?;
+                    self.flow_over(&key, &stats.sockets)?;
                 }
                 Ok(other) => events::apply(&other, &mut self.host, &mut self.sockets),
                 Err(err) => {
@@ -365,7 +367,7 @@ impl Pipeline {
         for k in late {
             if let Some((flow, _)) = self.superseded.remove(&k) {
                 self.write_flow(&flow, EndReason::End)?;
-                self.flow_over(&k.0)?;
+                self.flow_over(&k.0, &flow.stats.sockets)?;
             }
         }
         for r in self.joiner.flush_expired(now) {
@@ -422,7 +424,7 @@ impl Pipeline {
                 EndReason::IdleTimeout
             };
             self.write_flow(&flow, reason)?;
-            self.flow_over(&key)?;
+            self.flow_over(&key, &flow.stats.sockets)?;
         }
         Ok(())
     }
