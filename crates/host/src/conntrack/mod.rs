@@ -206,10 +206,18 @@ impl Conntrack {
         {
             let _ = set_int_option(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, EVENT_SOCKET_BUFFER);
         }
+        // Non-blocking, or `poll` would wait for the next connection on the capture thread.
         // SAFETY: fcntl on an owned fd.
-        unsafe {
+        let rc = unsafe {
             let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-            libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+            if flags < 0 {
+                flags
+            } else {
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK)
+            }
+        };
+        if rc < 0 {
+            return Err(ConntrackError::Socket(io::Error::last_os_error()));
         }
         Ok(Conntrack {
             events: fd,
