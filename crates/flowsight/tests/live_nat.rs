@@ -71,8 +71,67 @@ struct Container {
     cgroup: Cgroup,
 }
 
+/// The address family a topology is built in: the same bridge, uplink and NAT rules with
+/// IPv4 or IPv6 addresses (`ip` or `ip6` nftables tables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// Host `n` of the bridge's network.
+    fn bridge(self, n: u8) -> String {
+        match self {
+            Family::V4 => format!("172.31.7.{n}"),
+            Family::V6 => format!("fd00:31:7::{n:x}"),
+        }
+    }
+
+    /// Host `n` of the uplink's network.
+    fn uplink(self, n: u8) -> String {
+        match self {
+            Family::V4 => format!("198.18.7.{n}"),
+            Family::V6 => format!("fd00:18:7::{n:x}"),
+        }
+    }
+
+    /// `ADDRESS/PREFIX`, without duplicate address detection for IPv6 (usable at once).
+    fn cidr(self, ip: &str) -> String {
+        match self {
+            Family::V4 => format!("{ip}/24"),
+            Family::V6 => format!("{ip}/64 nodad"),
+        }
+    }
+
+    /// The nftables family.
+    fn nft(self) -> &'static str {
+        match self {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        }
+    }
+
+    /// A socket address as Rust and nftables write it (IPv6 in brackets).
+    fn socket(self, ip: &str, port: impl std::fmt::Display) -> String {
+        match self {
+            Family::V4 => format!("{ip}:{port}"),
+            Family::V6 => format!("[{ip}]:{port}"),
+        }
+    }
+
+    /// The IP header's length (no options, no extension headers).
+    fn ip_header(self) -> u64 {
+        match self {
+            Family::V4 => 20,
+            Family::V6 => 40,
+        }
+    }
+}
+
 /// The host namespace with the bridge and NAT, the outside namespace, and containers.
 struct Topology {
+    family: Family,
     host: NetNs,
     outside: NetNs,
     /// The host's address on the uplink (the masquerade address).
@@ -82,41 +141,55 @@ struct Topology {
     containers: Vec<Container>,
 }
 
-const BRIDGE_NET: &str = "172.31.7";
-const UPLINK_NET: &str = "198.18.7";
-
 impl Topology {
     /// `cgroups`: one cgroup shape per container; the port forward `8080 -> port 80` goes to
     /// the container `dnat_to`, when given.
-    fn new(cgroups: &[String], dnat_to: Option<usize>) -> Topology {
+    fn new(family: Family, cgroups: &[String], dnat_to: Option<usize>) -> Topology {
         let host = NetNs::new();
         let outside = NetNs::new();
         let br = unique("fsbr");
         let up_h = unique("fsuh");
         let up_o = unique("fsuo");
+        let (v, gw) = (family, family.bridge(1));
+        // IPv6: no duplicate address detection on the host's interfaces either. The bridge's
+        // link-local address, tentative for a second or two after its first port comes up, is
+        // the source of the host's neighbour solicitations towards a container; while it is
+        // tentative the first solicitation is not sent, and a forwarded SYN waits a second for
+        // the retry (a host whose bridge has been up for a while does not do that).
+        let setup = match family {
+            Family::V4 => "net.ipv4.ip_forward=1",
+            Family::V6 => {
+                "net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+                 net.ipv6.conf.all.forwarding=1"
+            }
+        };
+        host.sh(&format!("sysctl -qw {setup}"));
         sh(&format!(
-            "ip -n {h} link add {br} type bridge && ip -n {h} addr add {BRIDGE_NET}.1/24 dev {br} && \
+            "ip -n {h} link add {br} type bridge && ip -n {h} addr add {br_ip} dev {br} && \
              ip -n {h} link set {br} up && \
              ip link add {up_h} netns {h} type veth peer name {up_o} netns {o} && \
-             ip -n {h} addr add {UPLINK_NET}.1/24 dev {up_h} && ip -n {h} link set {up_h} up && \
-             ip -n {o} addr add {UPLINK_NET}.2/24 dev {up_o} && ip -n {o} link set {up_o} up && \
-             ip netns exec {h} sysctl -qw net.ipv4.ip_forward=1",
+             ip -n {h} addr add {up_ip} dev {up_h} && ip -n {h} link set {up_h} up && \
+             ip -n {o} addr add {out_ip} dev {up_o} && ip -n {o} link set {up_o} up",
             h = host.name,
             o = outside.name,
+            br_ip = v.cidr(&gw),
+            up_ip = v.cidr(&v.uplink(1)),
+            out_ip = v.cidr(&v.uplink(2)),
         ));
         let mut containers = Vec::new();
         for (i, shape) in cgroups.iter().enumerate() {
             let ns = NetNs::new();
             let vh = unique("fsvh");
             let vc = unique("fsvc");
-            let ip = format!("{BRIDGE_NET}.{}", 10 + i);
+            let ip = v.bridge(10 + i as u8);
             sh(&format!(
                 "ip link add {vh} netns {h} type veth peer name {vc} netns {c} && \
                  ip -n {h} link set {vh} master {br} && ip -n {h} link set {vh} up && \
-                 ip -n {c} addr add {ip}/24 dev {vc} && ip -n {c} link set {vc} up && \
-                 ip -n {c} route add default via {BRIDGE_NET}.1",
+                 ip -n {c} addr add {cidr} dev {vc} && ip -n {c} link set {vc} up && \
+                 ip -n {c} route add default via {gw}",
                 h = host.name,
                 c = ns.name,
+                cidr = v.cidr(&ip),
             ));
             containers.push(Container {
                 ns,
@@ -124,28 +197,44 @@ impl Topology {
                 cgroup: Cgroup::new(shape),
             });
         }
+        let nft = v.nft();
         let dnat = dnat_to
             .map(|i| {
                 format!(
-                    "add chain ip fsnat pre {{ type nat hook prerouting priority -100; }}; \
-                     add rule ip fsnat pre iifname {up_h} tcp dport 8080 dnat to {}:80; ",
-                    containers[i].ip
+                    "add chain {nft} fsnat pre {{ type nat hook prerouting priority -100; }}; \
+                     add rule {nft} fsnat pre iifname {up_h} tcp dport 8080 dnat to {}; ",
+                    v.socket(&containers[i].ip, 80)
                 )
             })
             .unwrap_or_default();
         host.sh(&format!(
-            "nft 'add table ip fsnat; \
-             add chain ip fsnat post {{ type nat hook postrouting priority 100; }}; \
-             add rule ip fsnat post oifname {up_h} masquerade; {dnat}'"
+            "nft 'add table {nft} fsnat; \
+             add chain {nft} fsnat post {{ type nat hook postrouting priority 100; }}; \
+             add rule {nft} fsnat post oifname {up_h} masquerade; {dnat}'"
         ));
         Topology {
+            family,
             host,
             outside,
-            host_up_ip: format!("{UPLINK_NET}.1"),
-            outside_ip: format!("{UPLINK_NET}.2"),
+            host_up_ip: v.uplink(1),
+            outside_ip: v.uplink(2),
             uplink: up_h,
             containers,
         }
+    }
+
+    /// The outside's `port`, as a socket address.
+    fn outside_at(&self, port: impl std::fmt::Display) -> String {
+        self.family.socket(&self.outside_ip, port)
+    }
+
+    /// The wildcard address of this family with port 0 or `port`, to bind a server to.
+    fn any(&self, port: u16) -> String {
+        let any = match self.family {
+            Family::V4 => "0.0.0.0",
+            Family::V6 => "::",
+        };
+        self.family.socket(any, port)
     }
 
     fn flowsight(&self, extra: &[&str]) -> Flowsight {
@@ -220,20 +309,21 @@ fn flows_with_port(records: &[Value], port: u16) -> Vec<&Value> {
 }
 
 /// Exact frame bytes of one direction of a short TCP connection on Linux defaults: the SYN
-/// (or SYN-ACK) is 74 bytes (Ethernet 14, IPv4 20, TCP 20 with MSS, SACK-permitted, timestamps
-/// and window scale options: 20), every other segment (or GSO super-segment) 66 plus its
-/// payload (timestamps only).
-fn tcp_bytes(packets: u64, payload: u64) -> u64 {
-    74 + (packets - 1) * 66 + payload
+/// (or SYN-ACK) is Ethernet 14, the IP header and TCP 40 (20 with MSS, SACK-permitted,
+/// timestamps and window scale options), every other segment (or GSO super-segment) has TCP 32
+/// (timestamps only) plus its payload: 74 and 66 bytes over IPv4, 94 and 86 over IPv6.
+fn tcp_bytes(family: Family, packets: u64, payload: u64) -> u64 {
+    let ip = family.ip_header();
+    (14 + ip + 40) + (packets - 1) * (14 + ip + 32) + payload
 }
 
 /// Check one observation's counts against the payloads each side sent.
-fn assert_exact_bytes(o: &Value, sent: [u64; 2]) {
+fn assert_exact_bytes(family: Family, o: &Value, sent: [u64; 2]) {
     for (side, payload) in ["source", "destination"].into_iter().zip(sent) {
         let packets = o[side]["packets"].as_u64().unwrap();
         assert_eq!(
             o[side]["bytes"].as_u64().unwrap(),
-            tcp_bytes(packets, payload),
+            tcp_bytes(family, packets, payload),
             "{side} on {}: {o:#}",
             o["interface"]["name"]
         );
@@ -252,12 +342,27 @@ fn observation<'a>(r: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
-    if !root_or_skip("masquerade_and_a_port_forward_are_one_flow_each_with_both_sides") {
-        return;
+    if root_or_skip("masquerade_and_a_port_forward_are_one_flow_each_with_both_sides") {
+        masquerade_and_port_forward(Family::V4, 1);
     }
-    let docker = hex_id(1);
-    let podman = hex_id(2);
+}
+
+#[test]
+fn ipv6_masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
+    if root_or_skip("ipv6_masquerade_and_a_port_forward_are_one_flow_each_with_both_sides") {
+        masquerade_and_port_forward(Family::V6, 11);
+    }
+}
+
+/// A docker-shaped container (in its own pid namespace) connects to the outside through
+/// masquerade, and the outside connects to the host's port 8080, forwarded to a podman-shaped
+/// container: each connection is one record with both sides of the NAT, the translated
+/// addresses and exact bytes on each side. `seed` makes the container ids.
+fn masquerade_and_port_forward(family: Family, seed: usize) {
+    let docker = hex_id(seed);
+    let podman = hex_id(seed + 1);
     let t = Topology::new(
+        family,
         &[
             format!("system.slice/docker-{docker}.scope"),
             format!(
@@ -275,13 +380,9 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
         uid: None,
         cgroup: Some(&outside_cg),
     };
-    let (mut srv, port) = outside.start("serve-tcp", &["0.0.0.0:0", "1", "3000"]);
-    let (host_pid, ns_pid, cport) = report_connect(
-        &t.containers[0],
-        true,
-        &format!("{}:{port}", t.outside_ip),
-        1200,
-    );
+    let (mut srv, port) = outside.start("serve-tcp", &[&t.any(0), "1", "3000"]);
+    let (host_pid, ns_pid, cport) =
+        report_connect(&t.containers[0], true, &t.outside_at(&port), 1200);
     assert!(srv.wait().unwrap().success());
     assert_eq!(ns_pid, 1, "the client is pid 1 of its own pid namespace");
     assert_ne!(host_pid, 1);
@@ -292,7 +393,7 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
         uid: None,
         cgroup: Some(&t.containers[1].cgroup),
     };
-    let (mut web, _) = podman_peer.start("serve-tcp", &["0.0.0.0:80", "1", "5000"]);
+    let (mut web, _) = podman_peer.start("serve-tcp", &[&t.any(80), "1", "5000"]);
     let web_pid = web.id();
     let client_port = {
         let (_, _, p) = report_connect_from_outside(&t, 700);
@@ -344,8 +445,8 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
         );
         assert_eq!(f[side]["bytes"], inner[side]["bytes"]);
     }
-    assert_exact_bytes(up, [1200, 3000]);
-    assert_exact_bytes(inner, [1200, 3000]);
+    assert_exact_bytes(family, up, [1200, 3000]);
+    assert_exact_bytes(family, inner, [1200, 3000]);
 
     // --- port forward ---
     let dnat = flows_with_port(&records, client_port);
@@ -379,8 +480,8 @@ fn masquerade_and_a_port_forward_are_one_flow_each_with_both_sides() {
             "{side} packets"
         );
     }
-    assert_exact_bytes(up, [700, 5000]);
-    assert_exact_bytes(inner, [700, 5000]);
+    assert_exact_bytes(family, up, [700, 5000]);
+    assert_exact_bytes(family, inner, [700, 5000]);
 }
 
 /// `report-connect` from the outside namespace to the host's port forward.
@@ -392,7 +493,8 @@ fn report_connect_from_outside(t: &Topology, send: usize) -> (u32, u32, u16) {
         ip: t.outside_ip.clone(),
         cgroup: Cgroup::new("outside-client.scope"),
     };
-    let r = report_connect(&outside, false, &format!("{}:8080", t.host_up_ip), send);
+    let to = t.family.socket(&t.host_up_ip, 8080);
+    let r = report_connect(&outside, false, &to, send);
     // The namespace belongs to the topology: do not delete it with this borrowed view.
     std::mem::forget(outside.ns);
     r
@@ -408,6 +510,7 @@ fn two_containers_on_one_bridge_are_one_flow_with_both_owners_and_their_pods() {
     let pod_a = "55c6c714-b240-4dec-9a45-57b61696ab6e";
     let pod_b = "0f8a3c1e-2b4d-4e6f-8a9b-0c1d2e3f4a5b";
     let t = Topology::new(
+        Family::V4,
         &[
             format!(
                 "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/crio-{crio}.scope",
@@ -466,7 +569,7 @@ fn two_containers_on_one_bridge_are_one_flow_with_both_owners_and_their_pods() {
             "{side}: {f:#}"
         );
     }
-    assert_exact_bytes(&obs[0], [900, 2000]);
+    assert_exact_bytes(t.family, &obs[0], [900, 2000]);
 }
 
 #[test]
@@ -477,6 +580,7 @@ fn owner_filters_keep_only_the_chosen_container_or_namespace() {
     let a = hex_id(5);
     let b = hex_id(6);
     let t = Topology::new(
+        Family::V4,
         &[
             format!("system.slice/docker-{a}.scope"),
             format!("machine.slice/libpod-{b}.scope"),
@@ -514,7 +618,11 @@ fn udp_through_masquerade_is_one_flow_with_both_sides() {
         return;
     }
     let id = hex_id(7);
-    let t = Topology::new(&[format!("system.slice/docker-{id}.scope")], None);
+    let t = Topology::new(
+        Family::V4,
+        &[format!("system.slice/docker-{id}.scope")],
+        None,
+    );
     let outside_cg = Cgroup::new("outside.scope");
     let fs = t.flowsight(&[]);
     let outside = PeerSpec {
