@@ -46,6 +46,10 @@ pub struct Orchestrator {
     /// The orchestrator: `kubernetes` (the only one recognised from cgroup paths).
     #[serde(rename = "type")]
     pub kind: String,
+    /// The pod's Kubernetes namespace, from the CRI runtime's answer (the pod sandbox's
+    /// metadata, else the kubelet's `io.kubernetes.pod.namespace` label) when it came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// The resource the container belongs to: its pod.
     pub resource: OrchestratorResource,
 }
@@ -56,6 +60,9 @@ pub struct OrchestratorResource {
     /// The resource type: `pod`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The pod's name (`metadata.name`), from the same answer as `orchestrator.namespace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The pod uid (`metadata.uid`), from the pod's cgroup.
     pub id: String,
     /// The pod's QoS class (`status.qosClass`: `Guaranteed`, `Burstable` or `BestEffort`),
@@ -68,8 +75,10 @@ impl Orchestrator {
     pub fn kubernetes_pod(uid: &str, qos_class: &str) -> Orchestrator {
         Orchestrator {
             kind: "kubernetes".into(),
+            namespace: None,
             resource: OrchestratorResource {
                 kind: "pod".into(),
+                name: None,
                 id: uid.into(),
                 qos_class: qos_class.into(),
             },
@@ -153,7 +162,8 @@ pub struct Container {
 /// `container.image.name`, `container.labels`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ContainerMeta {
-    /// The container's name (docker's, without the leading `/`).
+    /// The container's name (docker's, without the leading `/`; a Kubernetes container's
+    /// name in its pod spec, from CRI).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The image it runs.
@@ -167,7 +177,8 @@ pub struct ContainerMeta {
 /// `container.image.*`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ContainerImage {
-    /// The image as the container was created from it (`nginx:1.27`).
+    /// The image as the container was created from it (`nginx:1.27`; CRI runtimes answer
+    /// with the full reference, `docker.io/library/nginx:1.27`).
     pub name: String,
 }
 
@@ -233,10 +244,15 @@ impl Owner {
                         .into(),
                 })),
             })),
-            orchestrator: Some(Arc::new(Orchestrator::kubernetes_pod(
-                "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f",
-                "Burstable",
-            ))),
+            orchestrator: Some(Arc::new(Orchestrator {
+                namespace: Some("shop".into()),
+                resource: OrchestratorResource {
+                    name: Some("web-7d4b9c-x2x7q".into()),
+                    ..Orchestrator::kubernetes_pod("6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f", "Burstable")
+                        .resource
+                },
+                ..Orchestrator::kubernetes_pod("6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f", "Burstable")
+            })),
             netns: Some(Netns { id: 4026531840 }),
         }
     }
