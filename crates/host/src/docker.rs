@@ -2,18 +2,18 @@
 //!
 //! cgroup paths give a container's id and runtime, never its name. Where a Docker Engine API
 //! socket is present (`/var/run/docker.sock`; podman serves the same API on
-//! `/run/podman/podman.sock`), [`DockerNames`] asks it once per container
-//! (`GET /containers/<id>/json`) on a thread of its own, and the answer is cached; until it
-//! comes, and when there is no socket or the runtime does not know the id, records simply
-//! carry no name. Nothing here blocks the caller.
+//! `/run/podman/podman.sock`), [`DockerApi`] asks it once per container
+//! (`GET /containers/<id>/json`) on the look-up thread of [`crate::enrich::Lookups`], which
+//! caches the answer; until it comes, and when there is no socket or the runtime does not know
+//! the id, records simply carry no name. Nothing here blocks the caller.
 
+use crate::enrich::{Lookups, PodName, RuntimeAnswer, RuntimeApi, RuntimeApiError};
 use flowsight_record::{ContainerImage, ContainerMeta};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
 /// The sockets tried, in order.
@@ -22,9 +22,6 @@ pub const DEFAULT_SOCKETS: &[&str] = &["/var/run/docker.sock", "/run/podman/podm
 const TIMEOUT: Duration = Duration::from_secs(2);
 /// Answers larger than this are not read (a container's JSON is a few KiB).
 const MAX_ANSWER: u64 = 4 << 20;
-/// Containers remembered at most; the cache is emptied when full.
-const CAPACITY: usize = 1 << 14;
-
 /// Parse the body of `GET /containers/<id>/json`.
 pub fn parse_inspect(body: &[u8]) -> Option<ContainerMeta> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -51,8 +48,8 @@ pub fn parse_inspect(body: &[u8]) -> Option<ContainerMeta> {
     })
 }
 
-/// One HTTP/1.0 GET over a unix socket: the body of a 200 answer.
-fn get(socket: &Path, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+/// One HTTP/1.0 GET over a unix socket: the body of a 200 answer, None for a 404.
+fn get(socket: &Path, path: &str) -> Result<Option<Vec<u8>>, RuntimeApiError> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(TIMEOUT))?;
     s.set_write_timeout(Some(TIMEOUT))?;
@@ -60,97 +57,55 @@ fn get(socket: &Path, path: &str) -> std::io::Result<Option<Vec<u8>>> {
     let mut answer = Vec::new();
     s.take(MAX_ANSWER).read_to_end(&mut answer)?;
     let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
+        return Err(RuntimeApiError::Answer(format!(
+            "GET {path}: no HTTP answer"
+        )));
     };
     let status_line = answer[..split].split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let ok = status_line.split(|&b| b == b' ').nth(1) == Some(b"200");
-    Ok(ok.then(|| answer[split + 4..].to_vec()))
+    match status_line.split(|&b| b == b' ').nth(1) {
+        Some(b"200") => Ok(Some(answer[split + 4..].to_vec())),
+        // No such container: not an error.
+        Some(b"404") => Ok(None),
+        _ => Err(RuntimeApiError::Answer(format!(
+            "GET {path}: {}",
+            String::from_utf8_lossy(status_line).trim_end()
+        ))),
+    }
 }
 
-/// Look-ups of container metadata on a thread of their own, cached.
+/// The Docker Engine API on one unix socket.
 #[derive(Debug)]
-pub struct DockerNames {
-    ask: Option<Sender<String>>,
-    answers: Option<Receiver<(String, Option<ContainerMeta>)>>,
-    known: HashMap<String, Option<Arc<ContainerMeta>>>,
+pub struct DockerApi {
+    socket: PathBuf,
 }
 
-impl DockerNames {
-    /// Ask the first of `sockets` that exists; none: never ask (every look-up is None).
-    pub fn new(sockets: &[PathBuf]) -> DockerNames {
-        let Some(socket) = sockets.iter().find(|s| s.exists()).cloned() else {
-            return DockerNames::off();
+impl DockerApi {
+    /// The API at `socket` (connected anew for each question: answers are rare).
+    pub fn new(socket: &Path) -> DockerApi {
+        DockerApi {
+            socket: socket.to_path_buf(),
+        }
+    }
+}
+
+impl RuntimeApi for DockerApi {
+    fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError> {
+        let Some(body) = get(&self.socket, &format!("/containers/{id}/json"))? else {
+            return Ok(None);
         };
-        log::info!("container names from {}", socket.display());
-        let (ask, asked) = channel::<String>();
-        let (answer, answers) = channel();
-        let spawned = std::thread::Builder::new()
-            .name("docker-names".into())
-            .spawn(move || {
-                for id in asked {
-                    let meta = match get(&socket, &format!("/containers/{id}/json")) {
-                        Ok(Some(body)) => parse_inspect(&body),
-                        Ok(None) => None,
-                        Err(e) => {
-                            log::debug!("{}: container {id}: {e}", socket.display());
-                            None
-                        }
-                    };
-                    if answer.send((id, meta)).is_err() {
-                        return;
-                    }
-                }
-            });
-        match spawned {
-            Ok(_) => DockerNames {
-                ask: Some(ask),
-                answers: Some(answers),
-                known: HashMap::new(),
-            },
-            Err(e) => {
-                log::warn!("container names are off: {e}");
-                DockerNames::off()
-            }
-        }
+        Ok(parse_inspect(&body).map(|meta| RuntimeAnswer {
+            // A Kubernetes pod's container under cri-dockerd carries the kubelet's labels.
+            pod: PodName::from_labels(&meta.labels),
+            container: Arc::new(meta),
+        }))
     }
+}
 
-    /// Never asks.
-    pub fn off() -> DockerNames {
-        DockerNames {
-            ask: None,
-            answers: None,
-            known: HashMap::new(),
-        }
-    }
-
-    /// What is known of container `id`: asks the first time (the answer comes later), never
-    /// blocks.
-    pub fn meta(&mut self, id: &str) -> Option<Arc<ContainerMeta>> {
-        if let Some(answers) = &self.answers {
-            while let Ok((id, meta)) = answers.try_recv() {
-                self.known.insert(id, meta.map(Arc::new));
-            }
-        }
-        if let Some(m) = self.known.get(id) {
-            return m.clone();
-        }
-        let ask = self.ask.as_ref()?;
-        if self.known.len() >= CAPACITY {
-            self.known.clear();
-        }
-        // Asked: None until the answer comes (or for good, when the runtime does not know it).
-        self.known.insert(id.to_string(), None);
-        if ask.send(id.to_string()).is_err() {
-            self.ask = None;
-        }
-        None
-    }
-
-    /// Forget what was not found, so it is asked again (a container the runtime had not
-    /// registered yet when first seen).
-    pub fn retry_unknown(&mut self) {
-        self.known.retain(|_, m| m.is_some());
-    }
+/// Look-ups of docker and podman containers through the first of `sockets` that exists.
+pub fn lookups(sockets: &[PathBuf]) -> Lookups {
+    Lookups::start("Docker Engine API", "docker-names", sockets, |socket| {
+        Ok(DockerApi::new(socket))
+    })
 }
 
 #[cfg(test)]
@@ -174,7 +129,8 @@ mod tests {
         assert_eq!(empty, ContainerMeta::default());
     }
 
-    /// A fake Engine API on a unix socket: answers INSPECT for one id, 404 for others.
+    /// A fake Engine API on a unix socket: answers INSPECT for one id, 500 for `boom`, 404 for
+    /// others.
     fn fake_engine(dir: &Path) -> PathBuf {
         let path = dir.join("docker.sock");
         let listener = UnixListener::bind(&path).unwrap();
@@ -185,6 +141,8 @@ mod tests {
                 std::io::BufReader::new(&conn).read_line(&mut line).unwrap();
                 let answer = if line.contains("/containers/7dea796eb5d6826a85978fa316612874aa3d576ac576495bed83d77fbc9dc744/json") {
                     format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{INSPECT}")
+                } else if line.contains("/containers/boom/") {
+                    "HTTP/1.0 500 Internal Server Error\r\n\r\n{}".to_string()
                 } else {
                     "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container\"}".to_string()
                 };
@@ -198,33 +156,48 @@ mod tests {
     fn asks_once_off_the_callers_thread_and_caches() {
         let dir = tempfile::tempdir().unwrap();
         let socket = fake_engine(dir.path());
-        let mut names = DockerNames::new(&[dir.path().join("absent.sock"), socket]);
+        let mut names = lookups(&[dir.path().join("absent.sock"), socket]);
         let id = "7dea796eb5d6826a85978fa316612874aa3d576ac576495bed83d77fbc9dc744";
-        assert!(names.meta(id).is_none(), "the first call only asks");
+        assert!(names.get(id).is_none(), "the first call only asks");
         let mut got = None;
         for _ in 0..200 {
-            got = names.meta(id);
+            got = names.get(id);
             if got.is_some() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         let got = got.expect("an answer");
-        assert_eq!(got.name.as_deref(), Some("web-1"));
-        assert!(Arc::ptr_eq(&got, &names.meta(id).unwrap()), "cached");
-        // An unknown id: asked once, None for good until a retry.
-        assert!(names.meta("ffff").is_none());
+        assert_eq!(got.container.name.as_deref(), Some("web-1"));
+        assert!(got.pod.is_none(), "no kubelet labels");
+        assert!(Arc::ptr_eq(&got, &names.get(id).unwrap()), "cached");
+        // An unknown id (404): asked once, None for good until a retry.
+        assert!(names.get("ffff").is_none());
         std::thread::sleep(Duration::from_millis(100));
-        assert!(names.meta("ffff").is_none());
-        assert_eq!(names.known.len(), 2);
+        assert!(names.get("ffff").is_none());
+        assert_eq!(names.len(), 2);
         names.retry_unknown();
-        assert_eq!(names.known.len(), 1);
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn a_404_is_unknown_and_other_statuses_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = fake_engine(dir.path());
+        let mut api = DockerApi::new(&socket);
+        assert!(api.ask("ffff").unwrap().is_none());
+        assert!(api.ask("boom").is_err());
+        assert!(
+            DockerApi::new(&dir.path().join("absent.sock"))
+                .ask("x")
+                .is_err()
+        );
     }
 
     #[test]
     fn without_a_socket_nothing_is_asked() {
-        let mut names = DockerNames::new(&[PathBuf::from("/nonexistent/docker.sock")]);
-        assert!(names.meta("abc").is_none());
-        assert!(names.known.is_empty());
+        let mut names = lookups(&[PathBuf::from("/nonexistent/docker.sock")]);
+        assert!(names.get("abc").is_none());
+        assert!(names.is_empty());
     }
 }

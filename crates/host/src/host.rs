@@ -3,12 +3,12 @@
 use crate::OwnerSource;
 use crate::cgroup::{Cgroups, cgroup2_mount};
 use crate::clock::Clocks;
-use crate::docker::DockerNames;
+use crate::enrich::{RuntimeAnswer, RuntimeApis};
 use crate::netns::NetnsCache;
 use crate::process::{ExecEvent, ExitEvent, ForkEvent, ProcessInfo, ProcessLimits, ProcessTable};
 use crate::sockets::SocketStamp;
 use crate::users::Users;
-use flowsight_record::{Container, ContainerRuntime, Netns, Owner, Process, Timestamp};
+use flowsight_record::{Container, Netns, Orchestrator, Owner, Process, Timestamp};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,16 +37,24 @@ pub struct HostConfig {
     pub max_negative: usize,
     /// Shortest time between two walks of the cgroup hierarchy for unknown cgroup ids.
     pub cgroup_rescan_interval: Duration,
-    /// Container runtime API sockets asked for names, images and labels (the first that
-    /// exists; none: no names).
-    pub runtime_sockets: Vec<PathBuf>,
+    /// Docker Engine API sockets asked for docker and podman containers' names, images and
+    /// labels (the first that exists; none: no names).
+    pub docker_sockets: Vec<PathBuf>,
+    /// CRI runtime service sockets (containerd, CRI-O) asked for Kubernetes containers'
+    /// names, images and labels and their pods' names and namespaces (the first that exists;
+    /// none: no names).
+    pub cri_sockets: Vec<PathBuf>,
 }
 
 impl HostConfig {
     /// This host: `/proc`, the cgroup2 mount from its mount table, the default limits.
     pub fn system() -> HostConfig {
         HostConfig {
-            runtime_sockets: crate::docker::DEFAULT_SOCKETS
+            docker_sockets: crate::docker::DEFAULT_SOCKETS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            cri_sockets: crate::cri::DEFAULT_SOCKETS
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
@@ -66,7 +74,8 @@ impl HostConfig {
             negative_ttl: limits.negative_ttl,
             max_negative: limits.max_negative,
             cgroup_rescan_interval: Duration::from_millis(500),
-            runtime_sockets: Vec::new(),
+            docker_sockets: Vec::new(),
+            cri_sockets: Vec::new(),
         }
     }
 
@@ -96,10 +105,11 @@ pub struct Host {
     netns: NetnsCache,
     /// (pid, comm) -> the minimal process of a stamp whose pid is gone.
     stamp_processes: HashMap<(u32, String), Arc<Process>>,
-    /// Names, images and labels from the runtime's API.
-    names: DockerNames,
-    /// Containers with their names, by id, built once per container.
-    named: HashMap<String, Arc<Container>>,
+    /// Names, images, labels and pods from the runtimes' APIs.
+    names: RuntimeApis,
+    /// Containers with their names (and their pods with theirs), by id, built once per
+    /// container.
+    named: HashMap<String, Named>,
     /// When the containers the runtime did not know were last asked again.
     names_retried: std::time::Instant,
 }
@@ -128,7 +138,7 @@ impl Host {
             users,
             netns: NetnsCache::new(config.procfs_root.clone()),
             stamp_processes: HashMap::new(),
-            names: DockerNames::new(&config.runtime_sockets),
+            names: RuntimeApis::new(&config.docker_sockets, &config.cri_sockets),
             named: HashMap::new(),
             names_retried: std::time::Instant::now(),
         }
@@ -165,30 +175,33 @@ impl Host {
         }
     }
 
-    /// The container with its name, image and labels when the runtime's API gave them
-    /// (docker and podman containers; asked once, never waited for).
-    fn named(&mut self, c: Arc<Container>) -> Arc<Container> {
-        if !matches!(
-            c.runtime,
-            ContainerRuntime::Docker | ContainerRuntime::Podman
-        ) {
-            return c;
-        }
+    /// The container with its name, image and labels, and its pod with its name and
+    /// namespace, when the runtime's API gave them (asked once per container, never waited
+    /// for).
+    fn named(
+        &mut self,
+        c: Arc<Container>,
+        pod: Option<Arc<Orchestrator>>,
+    ) -> (Arc<Container>, Option<Arc<Orchestrator>>) {
         if let Some(n) = self.named.get(&c.id) {
-            return Arc::clone(n);
+            return (Arc::clone(&n.container), n.orchestrator.clone().or(pod));
         }
-        let Some(meta) = self.names.meta(&c.id) else {
-            return c;
+        let Some(answer) = self.names.answer(&c) else {
+            return (c, pod);
         };
         if self.named.len() >= STAMP_PROCESSES {
             self.named.clear();
         }
-        let n = Arc::new(Container {
-            meta: Some(meta),
-            ..(*c).clone()
-        });
-        self.named.insert(c.id.clone(), Arc::clone(&n));
-        n
+        let n = Named {
+            container: Arc::new(Container {
+                meta: Some(Arc::clone(&answer.container)),
+                ..(*c).clone()
+            }),
+            orchestrator: pod.map(|o| named_pod(o, &answer)),
+        };
+        let got = (Arc::clone(&n.container), n.orchestrator.clone());
+        self.named.insert(c.id.clone(), n);
+        got
     }
 
     /// A process by id, from the table or procfs.
@@ -237,7 +250,13 @@ impl Host {
             (0, None) => None,
             (id, _) => Some(id),
         };
-        let container = container.map(|c| self.named(c));
+        let (container, orchestrator) = match container {
+            Some(c) => {
+                let (c, o) = self.named(c, orchestrator);
+                (Some(c), o)
+            }
+            None => (None, orchestrator),
+        };
         Some(Owner {
             process,
             user: self.users.user(stamp.uid),
@@ -298,6 +317,36 @@ impl Host {
     pub fn users(&mut self) -> &mut Users {
         &mut self.users
     }
+}
+
+/// A container with what its runtime's API said, and its pod with the pod's name.
+#[derive(Debug)]
+struct Named {
+    container: Arc<Container>,
+    /// None when the container's cgroup names no pod.
+    orchestrator: Option<Arc<Orchestrator>>,
+}
+
+/// The pod of a container's cgroup with the name and namespace the runtime answered, when the
+/// answer is about that pod (a uid in the answer must be the cgroup's).
+fn named_pod(o: Arc<Orchestrator>, answer: &RuntimeAnswer) -> Arc<Orchestrator> {
+    let Some(pod) = &answer.pod else {
+        return o;
+    };
+    if pod.uid.as_ref().is_some_and(|uid| *uid != o.resource.id) {
+        log::debug!(
+            "the runtime's pod {}/{} has uid {:?}, the cgroup's {}: not named",
+            pod.namespace,
+            pod.name,
+            pod.uid,
+            o.resource.id
+        );
+        return o;
+    }
+    let mut named = (*o).clone();
+    named.namespace = Some(pod.namespace.clone());
+    named.resource.name = Some(pod.name.clone());
+    Arc::new(named)
 }
 
 impl OwnerSource for Host {

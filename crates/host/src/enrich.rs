@@ -1,0 +1,426 @@
+//! Names, images, labels and pods from the container runtimes' APIs, off the capture path.
+//!
+//! cgroup paths give a container's id, runtime and pod uid, never a name. Where a runtime's
+//! API socket is present, one [`Lookups`] per API asks it once per container on a thread of
+//! its own and caches the answer; until it comes, and when there is no socket, the runtime
+//! does not know the id or its API fails, records simply carry no name. Nothing here blocks
+//! the caller. Two APIs implement [`RuntimeApi`]: the Docker Engine API
+//! ([`crate::docker`], docker and podman) and the CRI runtime service ([`crate::cri`],
+//! containerd and CRI-O, for Kubernetes containers); [`RuntimeApis`] asks the one that runs
+//! a container.
+
+use flowsight_record::{Container, ContainerMeta, ContainerRuntime};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+/// Containers remembered at most per API; the cache is emptied when full.
+const CAPACITY: usize = 1 << 14;
+
+/// The kubelet's labels on every container it creates.
+const POD_NAME_LABEL: &str = "io.kubernetes.pod.name";
+const POD_NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";
+const POD_UID_LABEL: &str = "io.kubernetes.pod.uid";
+
+/// What a runtime's API says of one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeAnswer {
+    /// ECS `container.name`, `container.image.name`, `container.labels`.
+    pub container: Arc<ContainerMeta>,
+    /// The Kubernetes pod the container belongs to, when the runtime knows it.
+    pub pod: Option<PodName>,
+}
+
+/// A Kubernetes pod's name and namespace (ECS `orchestrator.resource.name`,
+/// `orchestrator.namespace`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodName {
+    /// The pod's name (`metadata.name`).
+    pub name: String,
+    /// Its namespace (`metadata.namespace`).
+    pub namespace: String,
+    /// Its uid, when the answer had it: compared with the uid of the pod cgroup.
+    pub uid: Option<String>,
+}
+
+impl PodName {
+    /// The pod from the kubelet's labels on one of its containers
+    /// (`io.kubernetes.pod.name`, `io.kubernetes.pod.namespace`, `io.kubernetes.pod.uid`);
+    /// docker (cri-dockerd) and CRI runtimes both carry them.
+    pub fn from_labels(labels: &BTreeMap<String, String>) -> Option<PodName> {
+        let name = labels.get(POD_NAME_LABEL).filter(|n| !n.is_empty())?;
+        let namespace = labels.get(POD_NAMESPACE_LABEL).filter(|n| !n.is_empty())?;
+        Some(PodName {
+            name: name.clone(),
+            namespace: namespace.clone(),
+            uid: labels.get(POD_UID_LABEL).filter(|u| !u.is_empty()).cloned(),
+        })
+    }
+}
+
+/// Why a runtime's API gave no answer (logged once per API at warning level, then at debug).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeApiError {
+    /// The socket could not be reached, or the exchange broke off.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The runtime answered with an error: an HTTP status other than 404, a gRPC status
+    /// other than NotFound, or a transport failure below gRPC.
+    #[error("{0}")]
+    Answer(String),
+}
+
+/// One runtime API, asked on the look-up thread.
+pub trait RuntimeApi {
+    /// Ask about container `id`; `Ok(None)` when the runtime does not know it (a container
+    /// of another runtime, or one not registered yet).
+    fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError>;
+}
+
+/// Look-ups of one runtime API on a thread of its own, cached.
+#[derive(Debug)]
+pub struct Lookups {
+    ask: Option<Sender<String>>,
+    answers: Option<Receiver<(String, Option<Arc<RuntimeAnswer>>)>>,
+    known: HashMap<String, Option<Arc<RuntimeAnswer>>>,
+}
+
+impl Lookups {
+    /// Ask the first of `sockets` that exists, through the API `connect` makes on the look-up
+    /// thread (named `thread`); none: never ask (every look-up is None). `what` names the API
+    /// in the log lines.
+    pub fn start<A, F>(what: &'static str, thread: &str, sockets: &[PathBuf], connect: F) -> Lookups
+    where
+        A: RuntimeApi,
+        F: FnOnce(&Path) -> Result<A, RuntimeApiError> + Send + 'static,
+    {
+        let Some(socket) = sockets.iter().find(|s| s.exists()).cloned() else {
+            if !sockets.is_empty() {
+                log::info!(
+                    "no {what} socket ({}): no names from it",
+                    sockets
+                        .iter()
+                        .map(|s| s.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            return Lookups::off();
+        };
+        log::info!("container names from the {what} at {}", socket.display());
+        let (ask, asked) = channel::<String>();
+        let (answer, answers) = channel();
+        let spawned = std::thread::Builder::new()
+            .name(thread.into())
+            .spawn(move || {
+                let mut api = match connect(&socket) {
+                    Ok(api) => api,
+                    Err(e) => {
+                        log::warn!("{what} at {}: {e}: no names from it", socket.display());
+                        return;
+                    }
+                };
+                let mut failed = false;
+                for id in asked {
+                    let got = match api.ask(&id) {
+                        Ok(got) => got.map(Arc::new),
+                        Err(e) if !failed => {
+                            failed = true;
+                            log::warn!(
+                                "{what} at {}: container {id}: {e} (containers it does not \
+                                 answer for have no names; further errors are logged at debug level)",
+                                socket.display()
+                            );
+                            None
+                        }
+                        Err(e) => {
+                            log::debug!("{what} at {}: container {id}: {e}", socket.display());
+                            None
+                        }
+                    };
+                    if answer.send((id, got)).is_err() {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Lookups {
+                ask: Some(ask),
+                answers: Some(answers),
+                known: HashMap::new(),
+            },
+            Err(e) => {
+                log::warn!("names from the {what} are off: {e}");
+                Lookups::off()
+            }
+        }
+    }
+
+    /// Never asks.
+    pub fn off() -> Lookups {
+        Lookups {
+            ask: None,
+            answers: None,
+            known: HashMap::new(),
+        }
+    }
+
+    /// What is known of container `id`: asks the first time (the answer comes later), never
+    /// blocks.
+    pub fn get(&mut self, id: &str) -> Option<Arc<RuntimeAnswer>> {
+        if let Some(answers) = &self.answers {
+            while let Ok((id, got)) = answers.try_recv() {
+                self.known.insert(id, got);
+            }
+        }
+        if let Some(m) = self.known.get(id) {
+            return m.clone();
+        }
+        let ask = self.ask.as_ref()?;
+        if self.known.len() >= CAPACITY {
+            self.known.clear();
+        }
+        // Asked: None until the answer comes (or for good, when the runtime does not know it).
+        self.known.insert(id.to_string(), None);
+        if ask.send(id.to_string()).is_err() {
+            // The thread is gone (its API could not be set up): ask no more.
+            self.ask = None;
+        }
+        None
+    }
+
+    /// Forget what was not found, so it is asked again (a container the runtime had not
+    /// registered yet when first seen, or one asked while the API failed).
+    pub fn retry_unknown(&mut self) {
+        self.known.retain(|_, m| m.is_some());
+    }
+
+    /// How many containers are remembered, answered or not.
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+}
+
+/// The Docker Engine API and the CRI runtime service, each asked for the containers it runs.
+#[derive(Debug)]
+pub struct RuntimeApis {
+    docker: Lookups,
+    cri: Lookups,
+}
+
+impl RuntimeApis {
+    /// Ask the first existing socket of each list (either may be empty: that API is off).
+    pub fn new(docker_sockets: &[PathBuf], cri_sockets: &[PathBuf]) -> RuntimeApis {
+        RuntimeApis {
+            docker: crate::docker::lookups(docker_sockets),
+            cri: crate::cri::lookups(cri_sockets),
+        }
+    }
+
+    /// Never asks.
+    pub fn off() -> RuntimeApis {
+        RuntimeApis {
+            docker: Lookups::off(),
+            cri: Lookups::off(),
+        }
+    }
+
+    /// What the runtime running `c` said of it: docker and podman containers from the Engine
+    /// API, containers in a Kubernetes pod (containerd, CRI-O, or a cgroupfs-driver pod
+    /// whose runtime the path does not tell) from CRI. Never blocks.
+    pub fn answer(&mut self, c: &Container) -> Option<Arc<RuntimeAnswer>> {
+        match c.runtime {
+            ContainerRuntime::Docker | ContainerRuntime::Podman => self.docker.get(&c.id),
+            ContainerRuntime::Containerd
+            | ContainerRuntime::CriO
+            | ContainerRuntime::Kubernetes
+                if c.pod_uid.is_some() =>
+            {
+                self.cri.get(&c.id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Forget what was not found by either API, so it is asked again.
+    pub fn retry_unknown(&mut self) {
+        self.docker.retry_unknown();
+        self.cri.retry_unknown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// An API that knows one id, fails for ids starting with `bad`, and counts calls.
+    struct Fake(Arc<Mutex<Vec<String>>>);
+
+    impl RuntimeApi for Fake {
+        fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError> {
+            self.0.lock().unwrap().push(id.to_string());
+            if id.starts_with("bad") {
+                return Err(RuntimeApiError::Answer("broken".into()));
+            }
+            Ok((id == "known").then(|| RuntimeAnswer {
+                container: Arc::new(ContainerMeta {
+                    name: Some("web".into()),
+                    ..ContainerMeta::default()
+                }),
+                pod: None,
+            }))
+        }
+    }
+
+    fn wait(l: &mut Lookups, id: &str) -> Option<Arc<RuntimeAnswer>> {
+        for _ in 0..200 {
+            if let Some(a) = l.get(id) {
+                return Some(a);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    #[test]
+    fn asks_once_off_the_callers_thread_and_caches() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        std::fs::write(&socket, b"").unwrap();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c = Arc::clone(&calls);
+        let mut l = Lookups::start(
+            "fake API",
+            "fake-names",
+            &[dir.path().join("absent.sock"), socket],
+            move |_| Ok(Fake(c)),
+        );
+        assert!(l.get("known").is_none(), "the first call only asks");
+        let a = wait(&mut l, "known").expect("an answer");
+        assert_eq!(a.container.name.as_deref(), Some("web"));
+        assert!(Arc::ptr_eq(&a, &l.get("known").unwrap()), "cached");
+        assert!(l.get("other").is_none());
+        assert!(l.get("bad1").is_none());
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(l.get("other").is_none() && l.get("bad1").is_none());
+        assert_eq!(*calls.lock().unwrap(), ["known", "other", "bad1"]);
+        assert_eq!(l.len(), 3);
+        l.retry_unknown();
+        assert_eq!(l.len(), 1);
+        assert!(l.get("other").is_none());
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            4,
+            "asked again after the retry"
+        );
+    }
+
+    #[test]
+    fn without_a_socket_or_an_api_nothing_is_asked() {
+        let mut l = Lookups::start(
+            "fake API",
+            "fake-names",
+            &[PathBuf::from("/nonexistent/api.sock")],
+            |_| -> Result<Fake, _> { unreachable!("no socket, no connection") },
+        );
+        assert!(l.get("known").is_none());
+        assert!(l.is_empty());
+        // An API that cannot be set up: asked once, then never again.
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        std::fs::write(&socket, b"").unwrap();
+        let mut l = Lookups::start(
+            "fake API",
+            "fake-names",
+            &[socket],
+            |_| -> Result<Fake, _> { Err(RuntimeApiError::Answer("no runtime".into())) },
+        );
+        assert!(l.get("known").is_none());
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(l.get("x").is_none());
+        assert!(l.ask.is_none(), "the thread is gone");
+    }
+
+    #[test]
+    fn pods_from_the_kubelets_labels() {
+        let labels: BTreeMap<String, String> = [
+            ("io.kubernetes.pod.name", "web-7d4b9c-x2x7q"),
+            ("io.kubernetes.pod.namespace", "shop"),
+            (
+                "io.kubernetes.pod.uid",
+                "55c6c714-b240-4dec-9a45-57b61696ab6e",
+            ),
+            ("io.kubernetes.container.name", "nginx"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let pod = PodName::from_labels(&labels).unwrap();
+        assert_eq!(
+            (
+                pod.name.as_str(),
+                pod.namespace.as_str(),
+                pod.uid.as_deref()
+            ),
+            (
+                "web-7d4b9c-x2x7q",
+                "shop",
+                Some("55c6c714-b240-4dec-9a45-57b61696ab6e")
+            )
+        );
+        assert!(PodName::from_labels(&BTreeMap::new()).is_none());
+    }
+
+    #[test]
+    fn routes_each_runtime_to_its_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        std::fs::write(&socket, b"").unwrap();
+        let (docker, cri) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let (d, c) = (Arc::clone(&docker), Arc::clone(&cri));
+        let sockets = [socket];
+        let mut apis = RuntimeApis {
+            docker: Lookups::start("docker", "fake-docker", &sockets, move |_| Ok(Fake(d))),
+            cri: Lookups::start("cri", "fake-cri", &sockets, move |_| Ok(Fake(c))),
+        };
+        let c = |id: &str, runtime, pod: Option<&str>| Container {
+            id: id.into(),
+            runtime,
+            pod_uid: pod.map(str::to_string),
+            meta: None,
+        };
+        use ContainerRuntime::*;
+        for (id, runtime, pod) in [
+            ("d", Docker, None),
+            ("p", Podman, None),
+            ("dk", Docker, Some("uid")), // cri-dockerd: its labels name the pod
+            ("k1", Containerd, Some("uid")),
+            ("k2", CriO, Some("uid")),
+            ("k3", Kubernetes, Some("uid")),
+            ("ctr", Containerd, None), // ctr/nerdctl: not a CRI container
+            ("lxc", Lxc, None),
+            ("nspawn", SystemdNspawn, None),
+        ] {
+            assert!(apis.answer(&c(id, runtime, pod)).is_none());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(*docker.lock().unwrap(), ["d", "p", "dk"]);
+        assert_eq!(*cri.lock().unwrap(), ["k1", "k2", "k3"]);
+        // Off: nothing is asked.
+        let mut off = RuntimeApis::off();
+        assert!(off.answer(&c("d", Docker, None)).is_none());
+        assert!(off.docker.is_empty() && off.cri.is_empty());
+    }
+}
