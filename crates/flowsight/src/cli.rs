@@ -183,6 +183,12 @@ pub struct LiveArgs {
     /// (repeatable). --netns chooses where to capture; this chooses whose records to keep.
     #[arg(long = "owner-netns", value_name = "NS")]
     pub owner_netns: Vec<String>,
+    /// Ask the CRI runtime service at PATH (containerd, CRI-O) for Kubernetes containers'
+    /// names and their pods' names and namespaces (repeatable: the first that exists).
+    /// Default: /run/containerd/containerd.sock, /var/run/crio/crio.sock,
+    /// /run/k3s/containerd/containerd.sock.
+    #[arg(long = "cri-socket", value_name = "PATH")]
+    pub cri_sockets: Vec<PathBuf>,
     /// How TC programs attach.
     #[arg(long, value_enum, default_value = "auto")]
     pub tc_mode: TcModeArg,
@@ -224,8 +230,9 @@ pub struct LiveArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Allow changing the capture through the API (attach/detach interfaces, protocol
-    /// analysis settings). Off by default: anyone who can reach the server could otherwise
-    /// blind the capture or turn credential logging on. Use with --token-file.
+    /// analysis settings). Needs --token-file: without a token anyone who can reach the
+    /// server, every local user on loopback, could blind the capture or turn credential
+    /// logging on.
     #[arg(long)]
     pub allow_control: bool,
     /// Traffic metrics keep their own series for at most N (process, user, container)
@@ -296,6 +303,8 @@ pub struct LiveConfig {
     pub metrics: Option<crate::serve::ServeConfig>,
     /// Whose records to keep (--container, --owner-netns).
     pub filter: crate::live::filter::OwnerFilter,
+    /// CRI runtime sockets to ask for Kubernetes names (--cri-socket; empty: the defaults).
+    pub cri_sockets: Vec<PathBuf>,
 }
 
 fn seconds(flag: &str, v: f64, allow_zero: bool) -> Result<Duration> {
@@ -472,6 +481,11 @@ impl LiveArgs {
         if self.allow_control && self.web.is_none() && self.metrics.is_none() {
             bail!("--allow-control needs --web ADDR: it allows changes through the web API");
         }
+        if self.allow_control && self.token_file.is_none() {
+            bail!(
+                "--allow-control needs --token-file FILE: without a token every local user could detach interfaces or turn credential logging on"
+            );
+        }
         if !(10..=60_000).contains(&self.scan_interval_ms) {
             bail!("--scan-interval-ms must be between 10 and 60000");
         }
@@ -517,6 +531,7 @@ impl LiveArgs {
             },
             stats_interval: (!stats.is_zero()).then_some(stats),
             netns: self.netns.clone(),
+            cri_sockets: self.cri_sockets.clone(),
             filter: crate::live::filter::OwnerFilter {
                 containers: self.containers.clone(),
                 netns: self
@@ -566,8 +581,22 @@ mod tests {
         assert!(err.contains("--token-file"), "{err}");
         let c = live(&["--web", "127.0.0.1:1"]).unwrap();
         assert!(!c.metrics.unwrap().allow_control);
-        let c = live(&["--web", "127.0.0.1:1", "--allow-control"]).unwrap();
-        assert!(c.metrics.unwrap().allow_control);
+        let err = live(&["--web", "127.0.0.1:1", "--allow-control"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--token-file"), "{err}");
+        let token =
+            std::env::temp_dir().join(format!("flowsight-cli-token-{}", std::process::id()));
+        std::fs::write(&token, "0123456789abcdef0123\n").unwrap();
+        let with_token = live(&[
+            "--web",
+            "127.0.0.1:1",
+            "--allow-control",
+            "--token-file",
+            token.to_str().unwrap(),
+        ]);
+        let _ = std::fs::remove_file(&token);
+        assert!(with_token.unwrap().metrics.unwrap().allow_control);
         let err = live(&["--allow-control"]).unwrap_err().to_string();
         assert!(err.contains("--web"), "{err}");
     }

@@ -60,7 +60,11 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
 
     // Start-up scans come after the programs attach, so nothing falls between the two: a
     // process or socket born in between is in both, and the later event wins.
-    let mut host = Host::new(HostConfig::system());
+    let mut host_config = HostConfig::system();
+    if !cfg.cri_sockets.is_empty() {
+        host_config.cri_sockets = cfg.cri_sockets.clone();
+    }
+    let mut host = Host::new(host_config);
     host.scan_procfs();
     let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, SOCKET_GRACE.as_nanos() as u64);
     let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
