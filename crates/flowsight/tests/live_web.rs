@@ -48,22 +48,38 @@ impl Drop for Bg {
     }
 }
 
-/// The API of a flowsight running in `ns`, asked with curl from inside the namespace.
+/// The API of a flowsight running in `ns`, asked with curl from inside the namespace with
+/// the bearer token (`--allow-control` needs one).
 struct Api<'a> {
     ns: &'a NetNs,
     base: String,
 }
 
+/// The token of the test's flowsight.
+const TOKEN: &str = "live-web-test-token-0123456789";
+
+/// A file removed when dropped.
+struct TokenFile(std::path::PathBuf);
+
+impl Drop for TokenFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 impl Api<'_> {
     fn get(&self, path: &str) -> Value {
-        let out = self.ns.sh(&format!("curl -s {}{path}", self.base));
+        let out = self.ns.sh(&format!(
+            "curl -s -H 'Authorization: Bearer {TOKEN}' {}{path}",
+            self.base
+        ));
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("GET {path}: {e}: {out}"))
     }
 
     /// A PUT with a JSON body: the status code and the answer.
     fn put(&self, path: &str, body: &str) -> (u16, Value) {
         let out = self.ns.sh(&format!(
-            "curl -s -w '\\n%{{http_code}}' -X PUT -H 'Content-Type: application/json' -d '{body}' {}{path}",
+            "curl -s -w '\\n%{{http_code}}' -X PUT -H 'Authorization: Bearer {TOKEN}' -H 'Content-Type: application/json' -d '{body}' {}{path}",
             self.base
         ));
         let (json, code) = out.trim_end().rsplit_once('\n').unwrap();
@@ -95,7 +111,12 @@ fn web_api_shows_flows_and_controls_the_capture() {
         ns: &a,
         base: "http://127.0.0.1:19465".into(),
     };
+    let token =
+        TokenFile(std::env::temp_dir().join(format!("flowsight-live-web-{}", std::process::id())));
+    std::fs::write(&token.0, format!("{TOKEN}\n")).unwrap();
     let fs = Flowsight::start(&[
+        "--token-file",
+        token.0.to_str().unwrap(),
         "--netns",
         &a.path(),
         "-i",
