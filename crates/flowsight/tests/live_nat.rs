@@ -27,6 +27,9 @@ fn peer_main() {
 /// (/proc/self of the host's procfs names it even inside a pid namespace) and as the process
 /// itself does.
 fn nat_peer_main() {
+    if std::env::var("FLOWSIGHT_PEER").as_deref() == Ok("ping") {
+        ping_main();
+    }
     if std::env::var("FLOWSIGHT_PEER").as_deref() != Ok("report-connect") {
         return;
     }
@@ -49,6 +52,44 @@ fn nat_peer_main() {
         s.local_addr().unwrap().port()
     );
     std::io::stdout().flush().unwrap();
+    std::process::exit(0);
+}
+
+/// Peer mode `ping ADDR COUNT SIZE`: COUNT echo requests with SIZE bytes of data, each
+/// answered before the next, over an ICMP datagram socket (`ping`'s unprivileged kind: the
+/// kernel chooses the identifier and sums the message; `net.ipv4.ping_group_range` must let
+/// the caller's group in).
+fn ping_main() {
+    let args: Vec<String> = std::env::var("FLOWSIGHT_PEER_ARGS")
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let to: std::net::IpAddr = args[0].parse().unwrap();
+    let (count, size): (u16, usize) = (args[1].parse().unwrap(), args[2].parse().unwrap());
+    let (family, protocol, request) = match to {
+        std::net::IpAddr::V4(_) => (libc::AF_INET, libc::IPPROTO_ICMP, 8u8),
+        std::net::IpAddr::V6(_) => (libc::AF_INET6, libc::IPPROTO_ICMPV6, 128u8),
+    };
+    // SAFETY: plain socket(2); the fd is owned below.
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM, protocol) };
+    assert!(fd >= 0, "ping socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd was just created and is owned by no one else.
+    let sock = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let sock = std::net::UdpSocket::from(sock);
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    // A ping socket is addressed like a UDP socket, port 0: connect(2) and send(2) work.
+    sock.connect((to, 0)).unwrap();
+    let mut reply = [0u8; 65536];
+    for seq in 0..count {
+        let mut msg = vec![request, 0, 0, 0, 0, 0];
+        msg.extend(seq.to_be_bytes());
+        msg.extend(std::iter::repeat_n(b'p', size));
+        sock.send(&msg).unwrap();
+        let n = sock.recv(&mut reply).unwrap();
+        assert_eq!(n, msg.len(), "an echo reply of the same size");
+    }
     std::process::exit(0);
 }
 
@@ -660,5 +701,70 @@ fn udp_through_masquerade_is_one_flow_with_both_sides() {
         assert_eq!(o["source"]["bytes"], 3 * (42 + 100));
         assert_eq!(o["destination"]["packets"], 3);
         assert_eq!(o["destination"]["bytes"], 3 * (42 + 200));
+    }
+}
+
+#[test]
+fn ping_through_masquerade_is_one_flow_with_both_sides() {
+    if root_or_skip("ping_through_masquerade_is_one_flow_with_both_sides") {
+        ping_through_masquerade(Family::V4, 21);
+    }
+}
+
+#[test]
+fn ipv6_ping_through_masquerade_is_one_flow_with_both_sides() {
+    if root_or_skip("ipv6_ping_through_masquerade_is_one_flow_with_both_sides") {
+        ping_through_masquerade(Family::V6, 22);
+    }
+}
+
+/// Three echo requests of 56 data bytes from a docker-shaped container to the outside,
+/// through masquerade: one record, joined through conntrack's ICMP entry (type, code and
+/// identifier) although the flows are keyed by ICMP's Community ID ports (request type and
+/// reply type).
+fn ping_through_masquerade(family: Family, seed: usize) {
+    let id = hex_id(seed);
+    let t = Topology::new(family, &[format!("system.slice/docker-{id}.scope")], None);
+    // Ping sockets for root (the group range is per network namespace; none by default).
+    t.containers[0]
+        .ns
+        .sh("sysctl -qw net.ipv4.ping_group_range=\"0 0\"");
+    let fs = t.flowsight(&[]);
+    let client = PeerSpec {
+        netns: Some(&t.containers[0].ns),
+        uid: None,
+        cgroup: Some(&t.containers[0].cgroup),
+    };
+    client.run("ping", &[&t.outside_ip, "3", "56"]);
+    let records = fs.stop();
+    let (transport, request, reply) = match family {
+        Family::V4 => ("icmp", 8, 0),
+        Family::V6 => ("ipv6-icmp", 128, 129),
+    };
+    let pings: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["network"]["transport"] == transport)
+        .filter(|r| r["source"]["port"] == request && r["destination"]["port"] == reply)
+        .collect();
+    assert_eq!(pings.len(), 1, "one record for the pings: {pings:#?}");
+    let f = pings[0];
+    assert_eq!(f["source"]["ip"], t.containers[0].ip.as_str(), "{f:#}");
+    assert_eq!(f["destination"]["ip"], t.outside_ip.as_str());
+    assert_eq!(f["source"]["nat"]["ip"], t.host_up_ip.as_str());
+    assert_eq!(f["source"]["nat"]["port"], request);
+    assert!(f["destination"].get("nat").is_none());
+    let up = observation(f, &t.uplink);
+    assert_eq!(up["source"]["ip"], t.host_up_ip.as_str());
+    let inner = &f["observations"][0];
+    assert_ne!(inner["interface"]["name"], t.uplink.as_str());
+    assert_eq!(inner["source"]["ip"], t.containers[0].ip.as_str());
+    // Ethernet 14, the IP header, ICMP 8 and the 56 data bytes, three times each way, on
+    // each side of the NAT.
+    let bytes = 3 * (14 + family.ip_header() + 8 + 56);
+    for o in [up, inner] {
+        for side in ["source", "destination"] {
+            assert_eq!(o[side]["packets"], 3, "{side}: {f:#}");
+            assert_eq!(o[side]["bytes"], bytes, "{side}: {f:#}");
+        }
     }
 }

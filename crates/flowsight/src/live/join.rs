@@ -12,8 +12,8 @@
 //! `destination.nat`, owners from whichever member knew them, and each member's own addresses
 //! and counts in `observations`.
 
-use flowsight_flow::{FlowKey, FlowTable, community_id};
-use flowsight_host::conntrack::{Connection, Conntrack, NatTable, TupleKey};
+use flowsight_flow::{FlowKey, FlowTable, community_id, icmp};
+use flowsight_host::conntrack::{Connection, Conntrack, Event, NatTable, Tuple, TupleKey};
 use flowsight_record::{
     EndReason, Endpoint, FlowRecord, Nat, Observation, ObservedEnd, Owner, Timestamp,
 };
@@ -87,6 +87,49 @@ fn key_of(flow: &FlowKey) -> TupleKey {
     TupleKey::new(flow.protocol, flow.endpoint(0), flow.endpoint(1))
 }
 
+fn is_icmp(protocol: u8) -> bool {
+    matches!(protocol, 1 | 58)
+}
+
+/// A conntrack tuple with the ports a flow key has. conntrack keeps an ICMP message's type,
+/// code and identifier; a flow key has the Community ID ports (the type, and the reply's type
+/// for request/reply messages, else the code) and no identifier. So an echo request and its
+/// reply, both sides of a masquerade, find the entry.
+fn as_flow(t: Tuple) -> Tuple {
+    if !is_icmp(t.protocol) {
+        return t;
+    }
+    let (kind, code) = (t.src.1 as u8, t.dst.1 as u8);
+    let (sport, dport, _) = icmp::icmp_ports(kind, code, t.protocol == 58);
+    Tuple {
+        src: (t.src.0, sport),
+        dst: (t.dst.0, dport),
+        ..t
+    }
+}
+
+/// A conntrack entry with the ports flow keys have (see [`as_flow`]).
+fn flow_view(c: Connection) -> Connection {
+    Connection {
+        orig: as_flow(c.orig),
+        reply: as_flow(c.reply),
+        ..c
+    }
+}
+
+/// A conntrack event with the ports flow keys have.
+fn event_view(e: Event) -> Event {
+    match e {
+        Event::New(c) => Event::New(flow_view(c)),
+        Event::Destroy(c) => Event::Destroy(flow_view(c)),
+    }
+}
+
+/// Load a conntrack dump into `nat`, with the ports flow keys have.
+fn reload(nat: &mut NatTable, all: Vec<Connection>) {
+    nat.reload(all.into_iter().map(flow_view).collect());
+}
+
 impl Joiner {
     /// A joiner reading NAT translations from `conntrack` (None: no NAT joins, flows still
     /// join across interfaces), keeping destroyed translations for `grace_ns`.
@@ -94,7 +137,7 @@ impl Joiner {
         let mut nat = NatTable::new(NAT_CAPACITY, grace_ns);
         if conntrack.is_some() {
             match Conntrack::dump() {
-                Ok(all) => nat.reload(all),
+                Ok(all) => reload(&mut nat, all),
                 Err(e) => log::warn!("conntrack dump failed, NAT joins start empty: {e}"),
             }
         }
@@ -114,13 +157,13 @@ impl Joiner {
             return;
         };
         let nat = &mut self.nat;
-        if let Err(e) = ct.poll(|e| nat.apply(e, now_ns)) {
+        if let Err(e) = ct.poll(|e| nat.apply(event_view(e), now_ns)) {
             log::warn!("conntrack events: {e}");
         }
         if ct.take_overflowed() {
             log::debug!("conntrack events were lost: dumping again");
             match Conntrack::dump() {
-                Ok(all) => nat.reload(all),
+                Ok(all) => reload(nat, all),
                 Err(e) => log::warn!("conntrack dump: {e}"),
             }
         }
@@ -346,12 +389,10 @@ pub fn merge(mut members: Vec<FlowRecord>, nat: Option<&Connection>) -> FlowReco
         (merged.destination.ip, merged.destination.port) = c.orig.dst;
         merged.source.nat = c.snat().map(|(ip, port)| Nat { ip, port });
         merged.destination.nat = c.dnat().map(|(ip, port)| Nat { ip, port });
-        merged.network.community_id = community_id(
-            at(&merged.source),
-            at(&merged.destination),
-            c.orig.protocol,
-            false,
-        );
+        let (src, dst) = (at(&merged.source), at(&merged.destination));
+        let one_way =
+            is_icmp(c.orig.protocol) && icmp::is_one_way(src.1, dst.1, c.orig.protocol == 58);
+        merged.network.community_id = community_id(src, dst, c.orig.protocol, one_way);
     }
     let start = members
         .iter()

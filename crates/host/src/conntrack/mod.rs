@@ -59,9 +59,11 @@ pub enum ConntrackError {
 pub struct Tuple {
     /// IP protocol number.
     pub protocol: u8,
-    /// Source address and port (ICMP: the identifier).
+    /// Source address and port. ICMP and ICMPv6: the message type as conntrack decoded it;
+    /// a flow key's ICMP ports differ (the reply's type for request/reply messages), so the
+    /// live join turns them into those before it keeps the connection.
     pub src: (IpAddr, u16),
-    /// Destination address and port.
+    /// Destination address and port (ICMP and ICMPv6: the code, as for `src`).
     pub dst: (IpAddr, u16),
 }
 

@@ -17,6 +17,12 @@ const EVENT_DESTROY_DNAT_TCP: &str = "a40000000201000000000000000000000200000034
 /// on, captured on this kernel.
 const DUMP_DNAT_UDP6: &str = "d40000000001020001000000672c00000a0000004c0001802c000180140003000000000000000000000000000000000114000400000000000000000000000000000000011c00028005000100110000000600020010e1000006000300000900004c0002802c000180140003000000000000000000000000000000000114000400000000000000000000000000000000011c000280050001001100000006000200000a00000600030010e1000008000300000001a8080008000000000008000c002b14b28908000b0000000001080007000000001d140000000300020001000000672c000000000000";
 
+/// A dump of two echo requests SNATed from a second address to the first, captured on this
+/// kernel (`snat to 10.77.0.1` and `snat to fd00:77::1`): 10.77.0.9 -> 10.77.0.2 (ICMP type 8,
+/// identifier 0x1234) and fd00:77::9 -> fd00:77::2 (ICMPv6 type 128); both messages came in
+/// one datagram, NLMSG_DONE in the next.
+const DUMP_SNAT_ICMP: &str = "b40000000001020001000000e5420000020000003c00018014000180080001000a4d0009080002000a4d00022400028005000100010000000600040012340000050005000800000005000600000000003c00028014000180080001000a4d0002080002000a4d0001240002800500010001000000060004001234000005000500000000000500060000000000080003000000019a080008000000000008000c00920e5b1208000b0000000001080007000000001ee40000000001020001000000e54200000a000000540001802c00018014000300fd00007700000000000000000000000914000400fd00007700000000000000000000000224000280050001003a000000060007001234000005000800800000000500090000000000540002802c00018014000300fd00007700000000000000000000000214000400fd00007700000000000000000000000124000280050001003a000000060007001234000005000800810000000500090000000000080003000000019a080008000000000008000c00fd9a34d108000b0000000001080007000000001d140000000300020001000000e542000000000000";
+
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -87,12 +93,40 @@ fn decodes_a_captured_ipv6_dnat_connection() {
 }
 
 #[test]
+fn decodes_the_type_and_code_of_captured_icmp_connections() {
+    let buf = hex(DUMP_SNAT_ICMP);
+    let msgs: Vec<_> = wire::messages(&buf).collect::<Result<_, _>>().unwrap();
+    assert_eq!(msgs.len(), 3);
+    assert_eq!(msgs[2].kind, wire::NLMSG_DONE);
+    let v4c = wire::connection(msgs[0].payload).unwrap();
+    assert_eq!(v4c.orig.protocol, 1);
+    // The message type and code stand for the ports; the identifier is not kept.
+    assert_eq!(v4c.orig.src, v4([10, 77, 0, 9], 8));
+    assert_eq!(v4c.orig.dst, v4([10, 77, 0, 2], 0));
+    assert_eq!(v4c.reply.src, v4([10, 77, 0, 2], 0));
+    assert_eq!(v4c.reply.dst, v4([10, 77, 0, 1], 0));
+    assert!(
+        v4c.status & IPS_NAT_MASK != 0,
+        "the kernel says it is a NAT"
+    );
+    let v6c = wire::connection(msgs[1].payload).unwrap();
+    let v6 = |s: &str, port| (s.parse::<IpAddr>().unwrap(), port);
+    assert_eq!(v6c.orig.protocol, 58);
+    assert_eq!(v6c.orig.src, v6("fd00:77::9", 128));
+    assert_eq!(v6c.orig.dst, v6("fd00:77::2", 0));
+    assert_eq!(v6c.reply.src, v6("fd00:77::2", 129));
+    assert_eq!(v6c.reply.dst, v6("fd00:77::1", 0));
+    assert!(v6c.is_nat());
+}
+
+#[test]
 fn every_truncation_is_an_error_or_skipped_never_a_panic() {
     for m in [
         DUMP_SNAT_UDP,
         EVENT_NEW_DNAT_TCP,
         EVENT_DESTROY_DNAT_TCP,
         DUMP_DNAT_UDP6,
+        DUMP_SNAT_ICMP,
     ] {
         let buf = hex(m);
         for cut in 0..buf.len() {

@@ -49,8 +49,10 @@ const CTA_IP_V6_DST: u16 = 4;
 const CTA_PROTO_NUM: u16 = 1;
 const CTA_PROTO_SRC_PORT: u16 = 2;
 const CTA_PROTO_DST_PORT: u16 = 3;
-const CTA_PROTO_ICMP_ID: u16 = 4;
-const CTA_PROTO_ICMPV6_ID: u16 = 7;
+const CTA_PROTO_ICMP_TYPE: u16 = 5;
+const CTA_PROTO_ICMP_CODE: u16 = 6;
+const CTA_PROTO_ICMPV6_TYPE: u16 = 8;
+const CTA_PROTO_ICMPV6_CODE: u16 = 9;
 
 /// One netlink message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,11 +157,13 @@ fn ip(v: &[u8]) -> Result<IpAddr, ConntrackError> {
     }
 }
 
-/// A `CTA_TUPLE_*` nest. ICMP's identifier stands in for both ports (flowsight's ICMP flows
-/// are not joined: their keys carry type and code).
+/// A `CTA_TUPLE_*` nest. ICMP and ICMPv6 tuples carry the message type as the source port and
+/// the code as the destination port (conntrack's identifier is left out: flow keys do not have
+/// it; `flowsight_flow::icmp` turns type and code into a flow key's ports).
 fn tuple(nest: &[u8]) -> Result<Tuple, ConntrackError> {
     let (mut src, mut dst, mut proto) = (None, None, None);
     let (mut sport, mut dport) = (0, 0);
+    let byte = |v: &[u8], what| v.first().copied().ok_or(ConntrackError::Malformed(what));
     for a in attributes(nest) {
         let (kind, value) = a?;
         match kind {
@@ -177,15 +181,14 @@ fn tuple(nest: &[u8]) -> Result<Tuple, ConntrackError> {
                 for a in attributes(value) {
                     let (kind, value) = a?;
                     match kind {
-                        CTA_PROTO_NUM => {
-                            proto =
-                                Some(*value.first().ok_or(ConntrackError::Malformed("protocol"))?)
-                        }
+                        CTA_PROTO_NUM => proto = Some(byte(value, "protocol")?),
                         CTA_PROTO_SRC_PORT => sport = be16(value, "source port")?,
                         CTA_PROTO_DST_PORT => dport = be16(value, "destination port")?,
-                        CTA_PROTO_ICMP_ID | CTA_PROTO_ICMPV6_ID => {
-                            sport = be16(value, "icmp id")?;
-                            dport = sport;
+                        CTA_PROTO_ICMP_TYPE | CTA_PROTO_ICMPV6_TYPE => {
+                            sport = u16::from(byte(value, "icmp type")?)
+                        }
+                        CTA_PROTO_ICMP_CODE | CTA_PROTO_ICMPV6_CODE => {
+                            dport = u16::from(byte(value, "icmp code")?)
                         }
                         _ => {}
                     }

@@ -4,9 +4,13 @@ use super::*;
 use flowsight_host::conntrack::Tuple;
 use flowsight_record::{Interface, Record};
 
+/// `IP:PORT` or `[IPV6]:PORT`.
 fn ep(s: &str) -> (IpAddr, u16) {
     let (ip, port) = s.rsplit_once(':').unwrap();
-    (ip.parse().unwrap(), port.parse().unwrap())
+    (
+        ip.trim_matches(['[', ']']).parse().unwrap(),
+        port.parse().unwrap(),
+    )
 }
 
 /// A member seen on `iface` from `src` to `dst`, with `bytes` per side; `owners` says which
@@ -290,4 +294,106 @@ fn a_later_connection_on_the_same_ports_is_not_joined() {
     let rest = j.flush_all();
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].source.bytes, 3);
+}
+
+/// An echo exchange as conntrack reports it: the message types and codes for ports.
+fn echo(protocol: u8, orig: (&str, &str), reply: (&str, &str)) -> Connection {
+    let t = |(src, dst): (&str, &str)| Tuple {
+        protocol,
+        src: ep(src),
+        dst: ep(dst),
+    };
+    Connection {
+        id: 11,
+        status: 1 << 4,
+        zone: 0,
+        orig: t(orig),
+        reply: t(reply),
+    }
+}
+
+#[test]
+fn a_ping_through_masquerade_joins_both_sides() {
+    // conntrack: type 8 code 0 out, type 0 code 0 back (v4); 128 and 129 (v6).
+    for (protocol, c, inner, outer, remote, [req, rep]) in [
+        (
+            1,
+            echo(
+                1,
+                ("172.17.0.2:8", "198.51.100.1:0"),
+                ("198.51.100.1:0", "192.0.2.10:0"),
+            ),
+            "172.17.0.2",
+            "192.0.2.10",
+            "198.51.100.1",
+            [8, 0],
+        ),
+        (
+            58,
+            echo(
+                58,
+                ("[fd00:17::2]:128", "[2001:db8::1]:0"),
+                ("[2001:db8::1]:129", "[fd00:1::10]:0"),
+            ),
+            "fd00:17::2",
+            "fd00:1::10",
+            "2001:db8::1",
+            [128, 129],
+        ),
+    ] {
+        let mut j = Joiner::new(None, 0);
+        reload(&mut j.nat, vec![c]);
+        let at = |ip: &str, port: u16| (ip.parse::<IpAddr>().unwrap(), port);
+        // The flow keys' ports: the request's type and the reply's type.
+        let (veth, _) = FlowKey::from_packet(at(inner, req), at(remote, rep), protocol, 7, 0);
+        let (uplink, _) = FlowKey::from_packet(at(outer, req), at(remote, rep), protocol, 2, 0);
+        let key = j.join_key(&veth);
+        assert!(matches!(key, JoinKey::Nat(_, 11)), "{key:?}");
+        assert_eq!(j.join_key(&uplink), key);
+        let name = |ip: &str, port| {
+            let (ip, port) = at(ip, port);
+            match ip {
+                IpAddr::V4(_) => format!("{ip}:{port}"),
+                IpAddr::V6(_) => format!("[{ip}]:{port}"),
+            }
+        };
+        let members = vec![
+            member(
+                ("eth0", 2),
+                &name(outer, req),
+                &name(remote, rep),
+                [294, 294],
+                [false, false],
+            ),
+            member(
+                ("veth1", 7),
+                &name(inner, req),
+                &name(remote, rep),
+                [294, 294],
+                [true, false],
+            ),
+        ];
+        let r = j.merge_group(members, &key);
+        assert_eq!((r.source.ip, r.source.port), at(inner, req));
+        assert_eq!((r.destination.ip, r.destination.port), at(remote, rep));
+        let nat = r.source.nat.expect("the masquerade address");
+        assert_eq!((nat.ip, nat.port), at(outer, req));
+        assert!(r.destination.nat.is_none(), "{:?}", r.destination.nat);
+        assert_eq!(r.interface.as_ref().unwrap().name, "veth1");
+        assert_eq!(r.observations.len(), 2);
+        assert_eq!(
+            r.network.community_id,
+            community_id(at(inner, req), at(remote, rep), protocol, false)
+        );
+    }
+    // A ping conntrack saw without a translation is not kept.
+    let mut j = Joiner::new(None, 0);
+    let mut plain = echo(
+        1,
+        ("10.0.0.1:8", "10.0.0.2:0"),
+        ("10.0.0.2:0", "10.0.0.1:0"),
+    );
+    plain.status = 0;
+    reload(&mut j.nat, vec![plain]);
+    assert!(j.nat.is_empty());
 }
