@@ -17,7 +17,8 @@
 //!   [`geneve`], [`gtp`] (GTP-U), [`teredo`], [`ayiya`], [`capwap`] (data channel);
 //! * [`checksum`]: the internet checksum and the TCP/UDP pseudo-header;
 //! * [`decode()`]: the one entry point that walks a whole frame down to L4;
-//! * [`l7`]: HTTP/1.x, DNS and TLS parsers, and the JA3/JA4 fingerprints.
+//! * [`l7`]: HTTP/1.x, DNS and TLS parsers, QUIC Initial packets, and the JA3/JA4
+//!   fingerprints.
 //!
 //! # The safety rule
 //! Every header view is a `Packet<T: AsRef<[u8]>>` over borrowed (or owned) bytes. Its
@@ -30,12 +31,13 @@
 //! Nothing here panics on bad input. Link, network, transport and tunnel parsers return a
 //! [`DecodeError`] that says which layer rejected the bytes and why (`Truncated { layer,
 //! needed, got }`, `BadVersion`, `BadHeaderLength`, ...); each L7 protocol has its own error
-//! enum ([`l7::http::HttpError`], [`l7::dns::DnsError`], [`l7::tls::TlsError`]).
+//! enum ([`l7::http::HttpError`], [`l7::dns::DnsError`], [`l7::tls::TlsError`],
+//! [`l7::quic::QuicError`]).
 //!
 //! # Allocation
 //! The packet path (every view and [`decode()`]) never allocates. The L7 parsers borrow from
-//! the input too; only fingerprint strings, the TLS [`l7::tls::HandshakeCollector`] and
-//! textual forms (`Display`) allocate.
+//! the input too; only fingerprint strings, the TLS [`l7::tls::HandshakeCollector`], the
+//! plaintext of a decrypted QUIC Initial packet and textual forms (`Display`) allocate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
