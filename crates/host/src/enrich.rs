@@ -280,8 +280,19 @@ mod tests {
         }
     }
 
+    /// Wait (at most 10 s) until `calls` has `n` questions.
+    fn asked(calls: &Mutex<Vec<String>>, n: usize) -> Vec<String> {
+        for _ in 0..1000 {
+            if calls.lock().unwrap().len() >= n {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        calls.lock().unwrap().clone()
+    }
+
     fn wait(l: &mut Lookups, id: &str) -> Option<Arc<RuntimeAnswer>> {
-        for _ in 0..200 {
+        for _ in 0..2000 {
             if let Some(a) = l.get(id) {
                 return Some(a);
             }
@@ -309,19 +320,15 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &l.get("known").unwrap()), "cached");
         assert!(l.get("other").is_none());
         assert!(l.get("bad1").is_none());
-        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(asked(&calls, 3), ["known", "other", "bad1"]);
+        std::thread::sleep(Duration::from_millis(20));
         assert!(l.get("other").is_none() && l.get("bad1").is_none());
-        assert_eq!(*calls.lock().unwrap(), ["known", "other", "bad1"]);
+        assert_eq!(calls.lock().unwrap().len(), 3, "asked once each");
         assert_eq!(l.len(), 3);
         l.retry_unknown();
         assert_eq!(l.len(), 1);
         assert!(l.get("other").is_none());
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(
-            calls.lock().unwrap().len(),
-            4,
-            "asked again after the retry"
-        );
+        assert_eq!(asked(&calls, 4).len(), 4, "asked again after the retry");
     }
 
     #[test]
@@ -345,8 +352,14 @@ mod tests {
             |_| -> Result<Fake, _> { Err(RuntimeApiError::Answer("no runtime".into())) },
         );
         assert!(l.get("known").is_none());
-        std::thread::sleep(Duration::from_millis(50));
-        assert!(l.get("x").is_none());
+        // Once the thread is gone, the next question finds it gone and asking stops.
+        for i in 0..1000 {
+            assert!(l.get(&format!("x{i}")).is_none());
+            if l.ask.is_none() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(l.ask.is_none(), "the thread is gone");
     }
 
@@ -415,9 +428,8 @@ mod tests {
         ] {
             assert!(apis.answer(&c(id, runtime, pod)).is_none());
         }
-        std::thread::sleep(Duration::from_millis(50));
-        assert_eq!(*docker.lock().unwrap(), ["d", "p", "dk"]);
-        assert_eq!(*cri.lock().unwrap(), ["k1", "k2", "k3"]);
+        assert_eq!(asked(&docker, 3), ["d", "p", "dk"]);
+        assert_eq!(asked(&cri, 3), ["k1", "k2", "k3"]);
         // Off: nothing is asked.
         let mut off = RuntimeApis::off();
         assert!(off.answer(&c("d", Docker, None)).is_none());

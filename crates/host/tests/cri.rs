@@ -337,6 +337,15 @@ fn assert_attributed(o: &Owner, id: &str, pod: &str) {
     assert_eq!(o.netns.unwrap().id, 4026532001);
 }
 
+/// Wait (at most 10 s: CI machines are slow) until `done`.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Ask until the owner carries the runtime's names (the first calls only ask).
 fn named_owner(tree: &Tree, host: &mut Host, pod_: &str, id: &str) -> Owner {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -443,6 +452,10 @@ fn a_containerd_pod_container_gets_its_names_once() {
     assert_eq!(runtime.counts(), (3, 2));
 
     // A container the runtime does not know: asked once, attributed, not an error.
+    assert_attributed(&tree.owner(&mut host, POD_, UNKNOWN), UNKNOWN, POD);
+    wait_until("the unknown container's question", || {
+        runtime.counts().0 == 4
+    });
     for _ in 0..5 {
         assert_attributed(&tree.owner(&mut host, POD_, UNKNOWN), UNKNOWN, POD);
         std::thread::sleep(Duration::from_millis(20));
@@ -473,8 +486,15 @@ fn an_error_answer_leaves_attribution_intact_and_is_logged_once() {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+    // The second failure is logged at debug level once its answer is in.
+    let socket_name = socket.display().to_string();
+    wait_until("the second failure", || {
+        logged(log::Level::Debug, &socket_name)
+            .iter()
+            .any(|m| m.contains(BROKEN2))
+    });
     assert_eq!(runtime.counts(), (2, 0), "each asked once");
-    let warned = logged(log::Level::Warn, &socket.display().to_string());
+    let warned = logged(log::Level::Warn, &socket_name);
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert!(warned[0].contains("database not open"), "{warned:?}");
     // The API still answers for the containers it knows.
@@ -512,14 +532,9 @@ fn without_a_runtime_attribution_is_intact() {
         assert!(o.container.as_ref().unwrap().meta.is_none());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
     let stale_name = stale.display().to_string();
-    while logged(log::Level::Debug, &stale_name).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the second failure was not logged"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("the second failure", || {
+        !logged(log::Level::Debug, &stale_name).is_empty()
+    });
     assert_eq!(logged(log::Level::Warn, &stale_name).len(), 1);
 }
