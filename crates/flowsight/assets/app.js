@@ -179,12 +179,19 @@ const hashBy = /^#by=(process|user|container)$/.exec(location.hash);
 if (hashBy) chartBy.value = hashBy[1];
 const status = document.getElementById("status");
 let tick = 0;
+// Refreshes overlap (each key typed in the search box starts one) and their answers may come
+// back in any order: one that started before the refresh last drawn is dropped, so an older
+// search never replaces a newer one's rows.
+let started = 0, drawn = 0;
 
 async function refresh() {
+  const mine = ++started;
   try {
     const q = encodeURIComponent(search.value.trim());
     const [series, flows] = await Promise.all([
       get("api/v1/timeseries?by=" + chartBy.value), get("api/v1/flows?limit=100&q=" + q)]);
+    if (mine < drawn) return;
+    drawn = mine;
     drawChart(series.points);
     drawFlows(flows);
     if (tick++ % 2 === 0) {

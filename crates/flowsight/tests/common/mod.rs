@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod tmux;
+pub mod webdriver;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -215,8 +216,7 @@ pub struct PeerSpec<'a> {
 
 impl PeerSpec<'_> {
     pub fn command(&self, mode: &str, args: &[&str]) -> Command {
-        let exe = std::env::current_exe().unwrap();
-        let mut cmd = Command::new(exe);
+        let mut cmd = self.program(std::env::current_exe().unwrap());
         cmd.args([
             "peer_main",
             "--exact",
@@ -226,6 +226,13 @@ impl PeerSpec<'_> {
         ]);
         cmd.env("FLOWSIGHT_PEER", mode);
         cmd.env("FLOWSIGHT_PEER_ARGS", args.join(" "));
+        cmd
+    }
+
+    /// Any program, started as a peer is: in this spec's namespace and cgroup, as its user
+    /// (a browser driven in the namespace, say).
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
         let netns = self.netns.map(|n| std::fs::File::open(n.path()).unwrap());
         let cgroup_procs = self.cgroup.map(|c| c.dir.join("cgroup.procs"));
         let uid = self.uid;
@@ -344,6 +351,18 @@ pub fn peer_main() {
             s.shutdown(std::net::Shutdown::Write).unwrap();
             let mut buf = Vec::new();
             s.read_to_end(&mut buf).unwrap();
+        }
+        // stream-tcp ADDR CHUNK PERIOD_MS: connect, say ready, then send CHUNK bytes every
+        // PERIOD_MS until killed (or until the other end goes away).
+        "stream-tcp" => {
+            let addr: SocketAddr = arg(0).parse().unwrap();
+            let mut s = TcpStream::connect(addr).unwrap();
+            println!("ready {}", s.local_addr().unwrap().port());
+            std::io::stdout().flush().unwrap();
+            let chunk = vec![b'c'; num(1)];
+            while s.write_all(&chunk).is_ok() {
+                std::thread::sleep(Duration::from_millis(num(2) as u64));
+            }
         }
         // hold-tcp ADDR: connect, say ready, then on each stdin line send that many bytes;
         // exit at EOF.
