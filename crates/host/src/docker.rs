@@ -7,7 +7,7 @@
 //! caches the answer; until it comes, and when there is no socket or the runtime does not know
 //! the id, records simply carry no name. Nothing here blocks the caller.
 
-use crate::enrich::{Lookups, PodName, RuntimeAnswer, RuntimeApi, RuntimeApiError};
+use crate::enrich::{Connected, Lookups, PodName, RuntimeAnswer, RuntimeApi, RuntimeApiError};
 use flowsight_record::{ContainerImage, ContainerMeta};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -103,8 +103,9 @@ impl RuntimeApi for DockerApi {
 
 /// Look-ups of docker and podman containers through the first of `sockets` that exists.
 pub fn lookups(sockets: &[PathBuf]) -> Lookups {
-    Lookups::start("Docker Engine API", "docker-names", sockets, |socket| {
-        Ok(DockerApi::new(socket))
+    Lookups::start("Docker Engine API", "docker-names", sockets, |present| {
+        // The first: a socket that exists answers the Engine API (docker's or podman's).
+        Ok(Connected::first(present, DockerApi::new(&present[0])))
     })
 }
 

@@ -11,7 +11,7 @@
 
 use flowsight_record::{Container, ContainerMeta, ContainerRuntime};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
@@ -78,6 +78,28 @@ pub trait RuntimeApi {
     fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError>;
 }
 
+/// An API ready to be asked, from the connect function given to [`Lookups::start`].
+#[derive(Debug)]
+pub struct Connected<A> {
+    /// The API.
+    pub api: A,
+    /// The socket it is asked on.
+    pub socket: PathBuf,
+    /// What the runtime said of itself (`containerd 1.7.2`), for the log; may be empty.
+    pub about: String,
+}
+
+impl<A> Connected<A> {
+    /// `api` on the first of `sockets` (which [`Lookups::start`] never gives empty).
+    pub fn first(sockets: &[PathBuf], api: A) -> Connected<A> {
+        Connected {
+            api,
+            socket: sockets.first().cloned().unwrap_or_default(),
+            about: String::new(),
+        }
+    }
+}
+
 /// Look-ups of one runtime API on a thread of its own, cached.
 #[derive(Debug)]
 pub struct Lookups {
@@ -87,15 +109,16 @@ pub struct Lookups {
 }
 
 impl Lookups {
-    /// Ask the first of `sockets` that exists, through the API `connect` makes on the look-up
-    /// thread (named `thread`); none: never ask (every look-up is None). `what` names the API
-    /// in the log lines.
+    /// Ask the API that `connect` makes, on the look-up thread (named `thread`), from those of
+    /// `sockets` that exist (in order; `connect` chooses); none: never ask (every look-up is
+    /// None). `what` names the API in the log lines.
     pub fn start<A, F>(what: &'static str, thread: &str, sockets: &[PathBuf], connect: F) -> Lookups
     where
         A: RuntimeApi,
-        F: FnOnce(&Path) -> Result<A, RuntimeApiError> + Send + 'static,
+        F: FnOnce(&[PathBuf]) -> Result<Connected<A>, RuntimeApiError> + Send + 'static,
     {
-        let Some(socket) = sockets.iter().find(|s| s.exists()).cloned() else {
+        let present: Vec<PathBuf> = sockets.iter().filter(|s| s.exists()).cloned().collect();
+        if present.is_empty() {
             if !sockets.is_empty() {
                 log::info!(
                     "no {what} socket ({}): no names from it",
@@ -107,20 +130,32 @@ impl Lookups {
                 );
             }
             return Lookups::off();
-        };
-        log::info!("container names from the {what} at {}", socket.display());
+        }
         let (ask, asked) = channel::<String>();
         let (answer, answers) = channel();
         let spawned = std::thread::Builder::new()
             .name(thread.into())
             .spawn(move || {
-                let mut api = match connect(&socket) {
-                    Ok(api) => api,
+                let Connected {
+                    mut api,
+                    socket,
+                    about,
+                } = match connect(&present) {
+                    Ok(c) => c,
                     Err(e) => {
-                        log::warn!("{what} at {}: {e}: no names from it", socket.display());
+                        log::warn!("{what}: {e}: no names from it");
                         return;
                     }
                 };
+                let about = if about.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({about})")
+                };
+                log::info!(
+                    "container names from the {what} at {}{about}",
+                    socket.display()
+                );
                 let mut failed = false;
                 for id in asked {
                     let got = match api.ask(&id) {
@@ -312,7 +347,7 @@ mod tests {
             "fake API",
             "fake-names",
             &[dir.path().join("absent.sock"), socket],
-            move |_| Ok(Fake(c)),
+            move |s| Ok(Connected::first(s, Fake(c))),
         );
         assert!(l.get("known").is_none(), "the first call only asks");
         let a = wait(&mut l, "known").expect("an answer");
@@ -337,7 +372,7 @@ mod tests {
             "fake API",
             "fake-names",
             &[PathBuf::from("/nonexistent/api.sock")],
-            |_| -> Result<Fake, _> { unreachable!("no socket, no connection") },
+            |_| -> Result<Connected<Fake>, _> { unreachable!("no socket, no connection") },
         );
         assert!(l.get("known").is_none());
         assert!(l.is_empty());
@@ -349,7 +384,7 @@ mod tests {
             "fake API",
             "fake-names",
             &[socket],
-            |_| -> Result<Fake, _> { Err(RuntimeApiError::Answer("no runtime".into())) },
+            |_| -> Result<Connected<Fake>, _> { Err(RuntimeApiError::Answer("no runtime".into())) },
         );
         assert!(l.get("known").is_none());
         // Once the thread is gone, the next question finds it gone and asking stops.
@@ -405,8 +440,12 @@ mod tests {
         let (d, c) = (Arc::clone(&docker), Arc::clone(&cri));
         let sockets = [socket];
         let mut apis = RuntimeApis {
-            docker: Lookups::start("docker", "fake-docker", &sockets, move |_| Ok(Fake(d))),
-            cri: Lookups::start("cri", "fake-cri", &sockets, move |_| Ok(Fake(c))),
+            docker: Lookups::start("docker", "fake-docker", &sockets, move |s| {
+                Ok(Connected::first(s, Fake(d)))
+            }),
+            cri: Lookups::start("cri", "fake-cri", &sockets, move |s| {
+                Ok(Connected::first(s, Fake(c)))
+            }),
         };
         let c = |id: &str, runtime, pod: Option<&str>| Container {
             id: id.into(),

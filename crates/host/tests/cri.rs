@@ -1,13 +1,14 @@
 //! Kubernetes names from a CRI runtime service: a fake `runtime.v1.RuntimeService` (a tonic
 //! server with hand-written routing, on a unix socket in this process) answers
-//! `ContainerStatus` and `PodSandboxStatus` and counts the calls; a [`Host`] over a fake
+//! `Version`, `ContainerStatus` and `PodSandboxStatus` and counts the calls; a [`Host`] over a fake
 //! procfs and cgroup2 tree, with containerd pod containers in it, attributes stamped sockets.
 
 use flowsight_host::cri::proto::{
     ContainerMetadata, ContainerStatus, ContainerStatusRequest, ContainerStatusResponse, ImageSpec,
     PodSandboxMetadata, PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse,
+    VersionRequest, VersionResponse,
 };
-use flowsight_host::cri::{CONTAINER_STATUS, POD_SANDBOX_STATUS};
+use flowsight_host::cri::{CONTAINER_STATUS, POD_SANDBOX_STATUS, VERSION};
 use flowsight_host::{Host, HostConfig, SocketStamp};
 use flowsight_record::{ContainerRuntime, Owner};
 use std::collections::BTreeMap;
@@ -159,9 +160,10 @@ fn pod_sandbox_status(r: PodSandboxStatusRequest) -> Result<PodSandboxStatusResp
     })
 }
 
-/// `runtime.v1.RuntimeService` with two methods, routed by hand.
+/// `runtime.v1.RuntimeService` with three methods, routed by hand; or, when `.1` is false, a
+/// gRPC server without that service (docker's containerd, its CRI plugin disabled).
 #[derive(Clone)]
-struct FakeCri(Arc<Calls>);
+struct FakeCri(Arc<Calls>, bool);
 
 impl tower::Service<http::Request<Body>> for FakeCri {
     type Response = http::Response<Body>;
@@ -174,8 +176,24 @@ impl tower::Service<http::Request<Body>> for FakeCri {
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
         let calls = Arc::clone(&self.0);
+        let cri = self.1;
         Box::pin(async move {
             Ok(match req.uri().path() {
+                _ if !cri => {
+                    Status::unimplemented("unknown service runtime.v1.RuntimeService").into_http()
+                }
+                VERSION => {
+                    let svc = tower::service_fn(|_: tonic::Request<VersionRequest>| {
+                        std::future::ready(Ok(tonic::Response::new(VersionResponse {
+                            version: "0.1.0".into(),
+                            runtime_name: "fake-containerd".into(),
+                            runtime_version: "v1.7.0".into(),
+                            runtime_api_version: "v1".into(),
+                        })))
+                    });
+                    let codec = ProstCodec::<VersionResponse, VersionRequest>::default();
+                    tonic::server::Grpc::new(codec).unary(svc, req).await
+                }
                 CONTAINER_STATUS => {
                     calls.container_status.fetch_add(1, Ordering::SeqCst);
                     let svc = tower::service_fn(|r: tonic::Request<ContainerStatusRequest>| {
@@ -212,9 +230,14 @@ struct Runtime {
 }
 
 impl Runtime {
+    /// A CRI runtime.
     fn serve(socket: &Path) -> Runtime {
+        Runtime::serve_cri(socket, true)
+    }
+
+    fn serve_cri(socket: &Path, cri: bool) -> Runtime {
         let calls = Arc::new(Calls::default());
-        let svc = FakeCri(Arc::clone(&calls));
+        let svc = FakeCri(Arc::clone(&calls), cri);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let socket = socket.to_path_buf();
         let (ready, is_ready) = std::sync::mpsc::channel();
@@ -365,7 +388,14 @@ fn a_containerd_pod_container_gets_its_names_once() {
     let tree = Tree::new();
     let socket = tree.dir.path().join("containerd.sock");
     let runtime = Runtime::serve(&socket);
-    let mut host = tree.host(vec![tree.dir.path().join("absent.sock"), socket.clone()]);
+    // Before it: a socket that is not there, and a containerd without CRI (docker's).
+    let no_cri = tree.dir.path().join("docker-containerd.sock");
+    let docker_containerd = Runtime::serve_cri(&no_cri, false);
+    let mut host = tree.host(vec![
+        tree.dir.path().join("absent.sock"),
+        no_cri,
+        socket.clone(),
+    ]);
 
     let first = tree.owner(&mut host, POD_, WEB);
     assert_attributed(&first, WEB, POD);
@@ -461,12 +491,14 @@ fn a_containerd_pod_container_gets_its_names_once() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(runtime.counts(), (4, 2));
+    assert_eq!(docker_containerd.counts(), (0, 0), "passed over");
     let socket_name = socket.display().to_string();
     assert!(logged(log::Level::Warn, &socket_name).is_empty());
-    assert_eq!(
-        logged(log::Level::Info, &socket_name).len(),
-        1,
-        "names from the socket: said once"
+    let said = logged(log::Level::Info, &socket_name);
+    assert_eq!(said.len(), 1, "names from the socket: said once");
+    assert!(
+        said[0].contains("fake-containerd v1.7.0, CRI v1"),
+        "{said:?}"
     );
 }
 
@@ -533,8 +565,13 @@ fn without_a_runtime_attribution_is_intact() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let stale_name = stale.display().to_string();
+    // The first container's failure is the warning, the second's a debug line.
     wait_until("the second failure", || {
-        !logged(log::Level::Debug, &stale_name).is_empty()
+        logged(log::Level::Debug, &stale_name)
+            .iter()
+            .any(|m| m.contains(SIDECAR))
     });
-    assert_eq!(logged(log::Level::Warn, &stale_name).len(), 1);
+    let warned = logged(log::Level::Warn, &stale_name);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains(WEB), "{warned:?}");
 }

@@ -2,7 +2,9 @@
 //!
 //! The kubelet's runtime serves the CRI `runtime.v1.RuntimeService` over gRPC on a unix
 //! socket (containerd: `/run/containerd/containerd.sock`, CRI-O: `/var/run/crio/crio.sock`).
-//! For a container id seen in a pod's cgroup path, [`CriApi`] asks, on the look-up thread of
+//! The first socket whose runtime answers `Version` is used (a containerd without its CRI
+//! plugin, such as docker's, answers Unimplemented and is passed over). For a container id
+//! seen in a pod's cgroup path, [`CriApi`] asks, on the look-up thread of
 //! [`crate::enrich::Lookups`] (which caches the answer per container):
 //!
 //! - `ContainerStatus` (verbose): the container's name in the pod spec, its image and labels,
@@ -18,13 +20,13 @@
 
 pub mod proto;
 
-use crate::enrich::{Lookups, PodName, RuntimeAnswer, RuntimeApi, RuntimeApiError};
+use crate::enrich::{Connected, Lookups, PodName, RuntimeAnswer, RuntimeApi, RuntimeApiError};
 use flowsight_record::{ContainerImage, ContainerMeta};
 use http::uri::PathAndQuery;
 use hyper_util::rt::TokioIo;
 use proto::{
     ContainerStatus, ContainerStatusRequest, ContainerStatusResponse, PodSandboxStatusRequest,
-    PodSandboxStatusResponse,
+    PodSandboxStatusResponse, VersionRequest, VersionResponse,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub const DEFAULT_SOCKETS: &[&str] = &[
     "/var/run/crio/crio.sock",
     "/run/k3s/containerd/containerd.sock",
 ];
+/// `Version` of the CRI runtime service.
+pub const VERSION: &str = "/runtime.v1.RuntimeService/Version";
 /// `ContainerStatus` of the CRI runtime service.
 pub const CONTAINER_STATUS: &str = "/runtime.v1.RuntimeService/ContainerStatus";
 /// `PodSandboxStatus` of the CRI runtime service.
@@ -118,6 +122,61 @@ impl CriApi {
             )
             .await
             .map(tonic::Response::into_inner)
+        })
+    }
+
+    /// The runtime's name and versions.
+    pub fn version(&mut self) -> Result<VersionResponse, Status> {
+        let request = VersionRequest {
+            version: "v1".into(),
+        };
+        self.call(VERSION, request)
+    }
+
+    /// The first of `sockets` whose runtime answers `Version`. A socket whose runtime answers
+    /// Unimplemented serves no CRI (docker's containerd) and is passed over; when none
+    /// answers (the runtime is not up yet), the first socket that did not refuse CRI, whose
+    /// runtime is asked again at each question.
+    pub fn connect(sockets: &[PathBuf]) -> Result<Connected<CriApi>, RuntimeApiError> {
+        let mut fallback = None;
+        for socket in sockets {
+            let mut api = CriApi::new(socket)?;
+            match api.version() {
+                Ok(v) => {
+                    return Ok(Connected {
+                        api,
+                        socket: socket.clone(),
+                        about: format!(
+                            "{} {}, CRI {}",
+                            v.runtime_name, v.runtime_version, v.runtime_api_version
+                        ),
+                    });
+                }
+                Err(s) if s.code() == Code::Unimplemented => {
+                    log::debug!(
+                        "{}: no CRI runtime service: {}",
+                        socket.display(),
+                        s.message()
+                    );
+                }
+                Err(s) => {
+                    log::debug!("{}: CRI Version: {s}", socket.display());
+                    if fallback.is_none() {
+                        fallback = Some(Connected {
+                            api,
+                            socket: socket.clone(),
+                            about: String::new(),
+                        });
+                    }
+                }
+            }
+        }
+        fallback.ok_or_else(|| {
+            let tried: Vec<String> = sockets.iter().map(|s| s.display().to_string()).collect();
+            RuntimeApiError::Answer(format!(
+                "no CRI runtime service at {} (Unimplemented)",
+                tried.join(", ")
+            ))
         })
     }
 
@@ -221,7 +280,7 @@ pub fn container_meta(status: ContainerStatus) -> ContainerMeta {
 
 /// Look-ups of Kubernetes containers through the first of `sockets` that exists.
 pub fn lookups(sockets: &[PathBuf]) -> Lookups {
-    Lookups::start("CRI runtime service", "cri-names", sockets, CriApi::new)
+    Lookups::start("CRI runtime service", "cri-names", sockets, CriApi::connect)
 }
 
 #[cfg(test)]
@@ -288,7 +347,13 @@ mod tests {
     #[test]
     fn a_missing_socket_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
-        let mut api = CriApi::new(&dir.path().join("absent.sock")).unwrap();
+        let absent = dir.path().join("absent.sock");
+        let mut api = CriApi::new(&absent).unwrap();
         assert!(api.ask("abc").is_err());
+        assert!(api.version().is_err());
+        // Not up yet: kept, to be asked again at each question.
+        let c = CriApi::connect(std::slice::from_ref(&absent)).unwrap();
+        assert_eq!(c.socket, absent);
+        assert!(c.about.is_empty());
     }
 }

@@ -7,6 +7,31 @@
 
 use std::collections::BTreeMap;
 
+/// `VersionRequest`.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct VersionRequest {
+    /// `version = 1`: the kubelet's runtime API version.
+    #[prost(string, tag = "1")]
+    pub version: String,
+}
+
+/// `VersionResponse`.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct VersionResponse {
+    /// `version = 1`.
+    #[prost(string, tag = "1")]
+    pub version: String,
+    /// `runtime_name = 2`: `containerd`, `cri-o`.
+    #[prost(string, tag = "2")]
+    pub runtime_name: String,
+    /// `runtime_version = 3`.
+    #[prost(string, tag = "3")]
+    pub runtime_version: String,
+    /// `runtime_api_version = 4`: `v1`.
+    #[prost(string, tag = "4")]
+    pub runtime_api_version: String,
+}
+
 /// `ContainerStatusRequest`.
 #[derive(Clone, PartialEq, Eq, prost::Message)]
 pub struct ContainerStatusRequest {
@@ -240,6 +265,31 @@ mod tests {
             ("web-0", "55c6c714-b240-4dec-9a45-57b61696ab6e", "shop", 2)
         );
         assert_eq!(s.labels["app"], "web");
+    }
+
+    #[test]
+    fn decodes_a_version_from_the_real_field_numbers() {
+        let bytes = [
+            field(1, b"0.1.0"),
+            field(2, b"containerd"),
+            field(3, b"v1.6.20"),
+            field(4, b"v1"),
+        ]
+        .concat();
+        let v = VersionResponse::decode(bytes.as_slice()).unwrap();
+        assert_eq!(
+            (
+                v.version.as_str(),
+                v.runtime_name.as_str(),
+                v.runtime_version.as_str(),
+                v.runtime_api_version.as_str()
+            ),
+            ("0.1.0", "containerd", "v1.6.20", "v1")
+        );
+        let r = VersionRequest {
+            version: "v1".into(),
+        };
+        assert_eq!(r.encode_to_vec(), field(1, b"v1"));
     }
 
     #[test]
