@@ -8,6 +8,7 @@
 
 mod dns;
 mod http;
+mod quic;
 mod tls;
 
 use crate::Clock;
@@ -190,7 +191,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// HTTP, TLS and DNS.
+    /// HTTP, TLS, DNS and QUIC.
     pub fn standard() -> Registry {
         Registry {
             protocols: vec![
@@ -198,6 +199,7 @@ impl Registry {
                 http::PROTOCOL,
                 dns::PROTOCOL_UDP,
                 dns::PROTOCOL_TCP,
+                quic::PROTOCOL,
             ],
         }
     }

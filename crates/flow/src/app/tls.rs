@@ -47,7 +47,7 @@ fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
 }
 
 /// What the ClientHello said.
-struct ClientSide {
+pub(super) struct ClientSide {
     client: TlsClient,
     /// The highest version offered, for a handshake without a ServerHello.
     offered: u16,
@@ -80,7 +80,9 @@ fn version(v: u16) -> (String, &'static str) {
     }
 }
 
-fn client_side(ch: &ClientHello<'_>) -> ClientSide {
+/// The client's part of a record; `transport` is JA4's first character (`t` for TLS over
+/// TCP, `q` for a ClientHello carried by QUIC).
+pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transport) -> ClientSide {
     let j3 = ja3(ch);
     let offered = ch
         .supported_versions()
@@ -98,7 +100,7 @@ fn client_side(ch: &ClientHello<'_>) -> ClientSide {
                 .collect(),
             ja3: j3.hash,
             ja3_string: j3.text,
-            ja4: ja4(ch, fingerprint::Transport::Tcp).fingerprint(),
+            ja4: ja4(ch, transport).fingerprint(),
         },
         offered,
     }
@@ -110,38 +112,49 @@ impl TlsAnalyzer {
             return;
         }
         self.written = true;
-        let client = self.client.take();
-        let negotiated = server
-            .map(|sh| sh.selected_version().unwrap_or(sh.legacy_version))
-            .or(client.as_ref().map(|c| c.offered));
-        let (version, version_protocol) = match negotiated.map(version) {
-            Some((v, p)) => (Some(v), Some(p)),
-            None => (None, None),
-        };
         let ts = self.client_ts.unwrap_or(ts);
-        cx.out.push(Record::Tls(TlsRecord {
-            timestamp: cx.at(ts),
-            conn: cx.conn.clone(),
-            tls: Tls {
-                version,
-                version_protocol,
-                cipher: server.map(|sh| {
-                    cipher_name(sh.cipher_suite)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("0x{:04x}", sh.cipher_suite))
-                }),
-                next_protocol: server.and_then(|sh| sh.alpn()).map(text),
-                client: client.map(|c| c.client),
-                server: server.map(|sh| {
-                    let j = ja3s(sh);
-                    TlsServer {
-                        ja3s: j.hash,
-                        ja3s_string: j.text,
-                    }
-                }),
-            },
-        }));
+        let record = record(cx, ts, self.client.take(), server);
+        cx.out.push(record);
     }
+}
+
+/// The `tls` record of a handshake (TLS over TCP, or the one QUIC carries) from what each
+/// hello said, stamped `ts`.
+pub(super) fn record(
+    cx: &Cx<'_>,
+    ts: u64,
+    client: Option<ClientSide>,
+    server: Option<&ServerHello<'_>>,
+) -> Record {
+    let negotiated = server
+        .map(|sh| sh.selected_version().unwrap_or(sh.legacy_version))
+        .or(client.as_ref().map(|c| c.offered));
+    let (version, version_protocol) = match negotiated.map(version) {
+        Some((v, p)) => (Some(v), Some(p)),
+        None => (None, None),
+    };
+    Record::Tls(TlsRecord {
+        timestamp: cx.at(ts),
+        conn: cx.conn.clone(),
+        tls: Tls {
+            version,
+            version_protocol,
+            cipher: server.map(|sh| {
+                cipher_name(sh.cipher_suite)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("0x{:04x}", sh.cipher_suite))
+            }),
+            next_protocol: server.and_then(|sh| sh.alpn()).map(text),
+            client: client.map(|c| c.client),
+            server: server.map(|sh| {
+                let j = ja3s(sh);
+                TlsServer {
+                    ja3s: j.hash,
+                    ja3s_string: j.text,
+                }
+            }),
+        },
+    })
 }
 
 impl Analyzer for TlsAnalyzer {
@@ -163,7 +176,7 @@ impl Analyzer for TlsAnalyzer {
         match side {
             Side::Client => match collector.client_hello() {
                 Some(Ok(ch)) => {
-                    let hello = client_side(&ch);
+                    let hello = client_side(&ch, fingerprint::Transport::Tcp);
                     if self.client.is_some() {
                         // A second ClientHello before any ServerHello: a retry whose
                         // HelloRetryRequest the capture missed. The first gets its record.

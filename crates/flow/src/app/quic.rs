@@ -1,0 +1,426 @@
+//! QUIC: the TLS ClientHello (and ServerHello) carried in the Initial packets of a
+//! connection, decrypted with the Initial keys every observer can derive from the client's
+//! first Destination Connection ID, and logged as a `tls` record of a flow whose
+//! `network.protocol` is `quic`.
+//!
+//! A ClientHello is a stream of CRYPTO frames that may span several Initial packets (a
+//! post-quantum key share makes it 1.5 KB and more) and arrive out of order, split into
+//! many small frames (Chrome shuffles them on purpose): each side's CRYPTO stream is
+//! reassembled here, within [`MAX_CRYPTO_BYTES`] and [`MAX_PACKETS`].
+
+use super::tls::{ClientSide, client_side, record};
+use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
+use flowsight_wire::l7::fingerprint;
+use flowsight_wire::l7::quic::{
+    Frame, Frames, InitialKeys, LongHeader, PacketType, QuicError, Version,
+};
+use flowsight_wire::l7::tls::{ClientHello, Handshake, HandshakeType, ServerHello, TlsError};
+
+pub(super) const PROTOCOL: Protocol = Protocol {
+    name: "quic",
+    transport: Transport::Udp,
+    ports: &[443],
+    detect,
+    new,
+    late: false,
+};
+
+/// The CRYPTO stream bytes kept per side: a ClientHello is rarely over 2 KB (one with a
+/// post-quantum key share and a long session ticket stays well under this).
+pub const MAX_CRYPTO_BYTES: usize = 16 * 1024;
+
+/// Datagrams read per side before the hello must be complete.
+pub const MAX_PACKETS: u8 = 16;
+
+/// Separate pieces a side's CRYPTO stream may be in at once (Chrome splits its ClientHello
+/// into a few dozen); bounds the work a datagram of tiny frames can cause.
+const MAX_PIECES: usize = 256;
+
+/// A long-header Initial packet of a known version, whatever the port: the datagram's
+/// first packet must parse with its Length inside the datagram.
+fn detect(first: &[u8], _side: Side, _port_match: bool) -> Verdict {
+    if LongHeader::is_initial(first) {
+        Verdict::Yes
+    } else {
+        Verdict::No
+    }
+}
+
+fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
+    Box::new(QuicAnalyzer {
+        keys: None,
+        streams: [CryptoStream::default(), CryptoStream::default()],
+        largest_pn: [None; 2],
+        packets: [0; 2],
+        done: [false; 2],
+        client: None,
+        client_ts: None,
+        written: false,
+    })
+}
+
+/// The Initial keys of a connection, from the client's first DCID.
+struct Keys {
+    version: Version,
+    dcid: Vec<u8>,
+    client: InitialKeys,
+    server: InitialKeys,
+}
+
+impl Keys {
+    fn new(version: Version, dcid: &[u8]) -> Keys {
+        Keys {
+            version,
+            dcid: dcid.to_vec(),
+            client: InitialKeys::client(version, dcid),
+            server: InitialKeys::server(version, dcid),
+        }
+    }
+
+    fn of(&self, side: Side) -> &InitialKeys {
+        match side {
+            Side::Client => &self.client,
+            Side::Server => &self.server,
+        }
+    }
+}
+
+/// One side's CRYPTO stream, reassembled from frames at any offset.
+#[derive(Default)]
+struct CryptoStream {
+    buf: Vec<u8>,
+    /// The byte ranges present, sorted and disjoint (touching ranges merged).
+    have: Vec<(usize, usize)>,
+}
+
+/// Why a CRYPTO frame was not kept.
+#[derive(Debug)]
+enum Overflow {
+    Bytes(u64),
+    Pieces,
+}
+
+impl CryptoStream {
+    fn add(&mut self, offset: u64, data: &[u8]) -> Result<(), Overflow> {
+        let end = offset.saturating_add(data.len() as u64);
+        if end > MAX_CRYPTO_BYTES as u64 {
+            return Err(Overflow::Bytes(end));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let (start, end) = (offset as usize, end as usize);
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        // Only the holes are filled: a retransmission's bytes are the same bytes, and where
+        // they are not the first copy is kept, as the TCP reassembly does.
+        let mut pos = start;
+        for &(s, e) in &self.have {
+            if e <= pos {
+                continue;
+            }
+            if s >= end {
+                break;
+            }
+            if s > pos {
+                self.buf[pos..s].copy_from_slice(&data[pos - start..s - start]);
+            }
+            pos = e;
+            if pos >= end {
+                break;
+            }
+        }
+        if pos < end {
+            self.buf[pos..end].copy_from_slice(&data[pos - start..]);
+        }
+        self.insert(start, end)
+    }
+
+    fn insert(&mut self, start: usize, end: usize) -> Result<(), Overflow> {
+        let mut merged = (start, end);
+        self.have.retain(|&(s, e)| {
+            let touches = s <= merged.1 && merged.0 <= e;
+            if touches {
+                merged = (merged.0.min(s), merged.1.max(e));
+            }
+            !touches
+        });
+        let at = self.have.partition_point(|&(s, _)| s < merged.0);
+        self.have.insert(at, merged);
+        if self.have.len() > MAX_PIECES {
+            return Err(Overflow::Pieces);
+        }
+        Ok(())
+    }
+
+    /// The bytes from offset 0 with no hole.
+    fn contiguous(&self) -> &[u8] {
+        match self.have.first() {
+            Some(&(0, end)) => &self.buf[..end],
+            _ => &[],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.have.is_empty()
+    }
+}
+
+struct QuicAnalyzer {
+    keys: Option<Keys>,
+    streams: [CryptoStream; 2],
+    /// Largest packet number decrypted, per side (Initial packet number space).
+    largest_pn: [Option<u64>; 2],
+    /// Datagrams read per side.
+    packets: [u8; 2],
+    /// No more datagrams are needed from this side.
+    done: [bool; 2],
+    client: Option<ClientSide>,
+    client_ts: Option<u64>,
+    written: bool,
+}
+
+impl QuicAnalyzer {
+    /// Opens an Initial packet of `side`, choosing (or changing) the connection's keys.
+    fn open(&mut self, side: Side, h: &LongHeader<'_>) -> Result<Vec<u8>, QuicError> {
+        let i = side.index();
+        let first_try = match &self.keys {
+            Some(k) => k.of(side).open(h, self.largest_pn[i]),
+            None if side == Side::Client => {
+                let k = Keys::new(h.version, h.dcid);
+                let r = k.client.open(h, None);
+                self.keys = Some(k);
+                r
+            }
+            // The server's keys come from the client's DCID, which only a client packet
+            // tells.
+            None => return Err(QuicError::Decryption),
+        };
+        let opened = match first_try {
+            Ok(o) => o,
+            // A client packet under other keys: after a Retry (keys from the Retry's
+            // connection ID), a version negotiation (another version), or a capture that
+            // missed the first packet. Its own DCID is tried, and kept when it works.
+            Err(QuicError::Decryption)
+                if side == Side::Client
+                    && self
+                        .keys
+                        .as_ref()
+                        .is_some_and(|k| k.dcid != h.dcid || k.version != h.version) =>
+            {
+                let k = Keys::new(h.version, h.dcid);
+                let o = k.client.open(h, None)?;
+                self.keys = Some(k);
+                self.largest_pn = [None; 2];
+                o
+            }
+            Err(e) => return Err(e),
+        };
+        self.largest_pn[i] =
+            Some(self.largest_pn[i].map_or(opened.packet_number, |l| l.max(opened.packet_number)));
+        Ok(opened.payload)
+    }
+
+    /// Reads one datagram of `side`: its coalesced long-header packets, the Initial ones
+    /// decrypted and their CRYPTO frames added to the side's stream.
+    fn datagram(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64, data: &[u8]) {
+        let i = side.index();
+        let mut rest = data;
+        let mut first = true;
+        while !rest.is_empty() {
+            let (h, used) = match LongHeader::parse(rest) {
+                Ok(p) => p,
+                // Padding after the last packet, or a 1-RTT packet: nothing to read.
+                Err(QuicError::ShortHeader) if !first => break,
+                Err(e) => {
+                    if first && side == Side::Client && self.client.is_none() {
+                        cx.weird(ts, "quic_bad_packet", "quic", e.to_string());
+                    }
+                    break;
+                }
+            };
+            first = false;
+            rest = &rest[used..];
+            if h.packet_type != PacketType::Initial {
+                continue;
+            }
+            let payload = match self.open(side, &h) {
+                Ok(p) => p,
+                Err(e) => {
+                    // The server's packets are only readable once a client packet gave the
+                    // keys; a client packet that does not open is worth a weird.
+                    if side == Side::Client && self.client.is_none() {
+                        cx.weird(ts, "quic_bad_packet", "quic", e.to_string());
+                    }
+                    continue;
+                }
+            };
+            for frame in Frames::new(&payload) {
+                match frame {
+                    Ok(Frame::Crypto { offset, data }) => {
+                        if let Err(e) = self.streams[i].add(offset, data) {
+                            self.done[i] = true;
+                            let detail = match e {
+                                Overflow::Bytes(end) => format!(
+                                    "CRYPTO data up to offset {end}, cap {MAX_CRYPTO_BYTES}"
+                                ),
+                                Overflow::Pieces => {
+                                    format!("CRYPTO data in over {MAX_PIECES} pieces")
+                                }
+                            };
+                            cx.weird(ts, "quic_handshake_limit", "quic", detail);
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        // What came before the unreadable frame is kept.
+                        cx.weird(ts, "quic_bad_frame", "quic", e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Looks for the side's hello in its reassembled stream.
+    fn hello(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64) {
+        let i = side.index();
+        let (want, weird) = match side {
+            Side::Client => (HandshakeType::ClientHello, "tls_bad_client_hello"),
+            Side::Server => (HandshakeType::ServerHello, "tls_bad_server_hello"),
+        };
+        let stream = self.streams[i].contiguous();
+        let hs = match Handshake::parse(stream, MAX_CRYPTO_BYTES) {
+            Ok(Some((hs, _))) if hs.msg_type == want => hs,
+            Ok(Some((hs, _))) => {
+                self.done[i] = true;
+                let e = TlsError::UnexpectedHandshake {
+                    expected: u8::from(want),
+                    got: u8::from(hs.msg_type),
+                };
+                cx.weird(ts, weird, "quic", e.to_string());
+                return;
+            }
+            Ok(None) => return,
+            Err(e) => {
+                self.done[i] = true;
+                cx.weird(ts, "quic_handshake_limit", "quic", e.to_string());
+                return;
+            }
+        };
+        self.done[i] = true;
+        match side {
+            Side::Client => match ClientHello::from_handshake(&hs) {
+                Ok(ch) => {
+                    self.client = Some(client_side(&ch, fingerprint::Transport::Quic));
+                    self.client_ts = Some(ts);
+                }
+                Err(e) => cx.weird(ts, weird, "quic", e.to_string()),
+            },
+            Side::Server => match ServerHello::from_handshake(&hs) {
+                Ok(sh) => {
+                    if self.client.is_some() {
+                        let record = record(
+                            cx,
+                            self.client_ts.unwrap_or(ts),
+                            self.client.take(),
+                            Some(&sh),
+                        );
+                        cx.out.push(record);
+                        self.written = true;
+                    }
+                }
+                Err(e) => cx.weird(ts, weird, "quic", e.to_string()),
+            },
+        }
+    }
+}
+
+impl Analyzer for QuicAnalyzer {
+    fn protocol(&self) -> &'static str {
+        "quic"
+    }
+
+    fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]) {
+        let i = side.index();
+        if self.done[i] || self.written {
+            return;
+        }
+        // The server's hello is only worth reading for a client's: without one, its
+        // packets cannot even be decrypted.
+        if side == Side::Server && self.keys.is_none() {
+            return;
+        }
+        self.packets[i] = self.packets[i].saturating_add(1);
+        self.datagram(cx, side, ts_ns, data);
+        if !self.done[i] {
+            self.hello(cx, side, ts_ns);
+        }
+        if !self.done[i] && self.packets[i] >= MAX_PACKETS {
+            self.done[i] = true;
+            if !self.streams[i].is_empty() {
+                cx.weird(
+                    ts_ns,
+                    "quic_handshake_limit",
+                    "quic",
+                    format!("no complete hello in {MAX_PACKETS} datagrams"),
+                );
+            }
+        }
+        if self.done[Side::Client.index()] && self.client.is_none() && !self.written {
+            // The client's hello failed: the server's is not logged alone.
+            self.done[Side::Server.index()] = true;
+        }
+    }
+
+    fn gap(&mut self, _cx: &mut Cx<'_>, _side: Side, _ts_ns: u64, _len: u64) {}
+
+    fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64) {
+        if !self.written && self.client.is_some() {
+            self.written = true;
+            let record = record(
+                cx,
+                self.client_ts.unwrap_or(ts_ns),
+                self.client.take(),
+                None,
+            );
+            cx.out.push(record);
+        }
+    }
+
+    fn wants(&self, side: Side) -> bool {
+        !self.done[side.index()] && !self.written
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crypto_stream_reassembles_pieces_in_any_order() {
+        let mut s = CryptoStream::default();
+        s.add(6, b"ghij").unwrap();
+        assert_eq!(s.contiguous(), b"");
+        s.add(0, b"abc").unwrap();
+        assert_eq!(s.contiguous(), b"abc");
+        // A frame over both pieces and the hole between: it fills the hole (3..6), the first
+        // copy of the rest is kept.
+        s.add(2, b"XdeXX").unwrap();
+        assert_eq!(s.contiguous(), b"abcdeXghij");
+        assert_eq!(s.have, [(0, 10)]);
+        assert!(matches!(
+            s.add(MAX_CRYPTO_BYTES as u64, b"x"),
+            Err(Overflow::Bytes(_))
+        ));
+        assert!(s.add(u64::MAX, b"x").is_err());
+        let mut s = CryptoStream::default();
+        let mut r = Ok(());
+        for k in 0..=MAX_PIECES {
+            r = s.add(2 * k as u64 + 1, b"x");
+        }
+        assert!(matches!(r, Err(Overflow::Pieces)));
+    }
+}
