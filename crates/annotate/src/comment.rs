@@ -135,6 +135,7 @@ mod tests {
                 name: None,
                 pod_uid: None,
             }),
+            netns: None,
         }
     }
 
@@ -203,6 +204,7 @@ mod tests {
                 name: Some(huge.clone()),
                 pod_uid: Some(huge.clone()),
             }),
+            netns: Some(u64::MAX),
         };
         let a = Annotation {
             owner: Some(&o),

@@ -2,7 +2,7 @@
 
 use crate::PacketOwner;
 
-/// `--pid`, `--comm`, `--user` and `--container`: values of one flag are alternatives, the
+/// `--pid`, `--comm`, `--user`, `--container` and `--owner-netns`: values of one flag are alternatives, the
 /// flags together must all match. With no flag every packet matches; with any, a packet
 /// without an owner matches none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +17,9 @@ pub struct OwnerFilter {
     /// runtime's API; LXC and systemd-nspawn names are their ids) or Kubernetes pod uids: what
     /// `flowsight live --container` matches.
     pub containers: Vec<String>,
+    /// Network namespace ids (nsfs inode numbers) of the owner's socket: what `flowsight live
+    /// --owner-netns` matches.
+    pub netns: Vec<u64>,
 }
 
 /// The kernel keeps 15 characters of a task's name.
@@ -29,6 +32,7 @@ impl OwnerFilter {
             && self.comms.is_empty()
             && self.users.is_empty()
             && self.containers.is_empty()
+            && self.netns.is_empty()
     }
 
     /// Whether a packet with this owner is kept.
@@ -53,6 +57,7 @@ impl OwnerFilter {
                             || ct.pod_uid.as_deref() == Some(c)
                     })
             })
+            && (self.netns.is_empty() || o.netns.is_some_and(|n| self.netns.contains(&n)))
     }
 }
 
@@ -75,6 +80,7 @@ mod tests {
                 name: Some("web-1".into()),
                 pod_uid: Some("pod-1".into()),
             }),
+            netns: Some(4026531840),
         }
     }
 
@@ -135,5 +141,19 @@ mod tests {
             };
             assert_eq!(f.matches(Some(&o)), kept, "{want}");
         }
+        // The socket's network namespace, alone or with another flag.
+        let ns = |netns: Vec<u64>, pids: Vec<u32>| OwnerFilter {
+            netns,
+            pids,
+            ..Default::default()
+        };
+        assert!(f(ns(vec![1, 4026531840], vec![])));
+        assert!(!f(ns(vec![4026531841], vec![])));
+        assert!(f(ns(vec![4026531840], vec![7])));
+        assert!(!f(ns(vec![4026531840], vec![8])));
+        let mut unknown = o.clone();
+        unknown.netns = None;
+        assert!(!ns(vec![4026531840], vec![]).matches(Some(&unknown)));
+        assert!(!ns(vec![4026531840], vec![]).matches(None));
     }
 }

@@ -34,6 +34,8 @@ pub struct PacketOwner {
     pub user: Option<String>,
     /// The container, when the cgroup names one.
     pub container: Option<ContainerRef>,
+    /// The network namespace of the socket (its nsfs inode number, `netns.id`), when known.
+    pub netns: Option<u64>,
 }
 
 impl From<&Owner> for PacketOwner {
@@ -54,6 +56,7 @@ impl From<&Owner> for PacketOwner {
                 name: c.meta.as_ref().and_then(|m| m.name.clone()),
                 pod_uid: c.pod_uid.clone(),
             }),
+            netns: o.netns.as_ref().map(|n| n.id),
         }
     }
 }
@@ -87,6 +90,7 @@ impl PacketOwner {
                 name: text(end.pointer("/container/name")),
                 pod_uid: text(end.pointer("/container/pod_uid")),
             }),
+            netns: end.pointer("/netns/id").and_then(Value::as_u64),
         })
     }
 }
@@ -103,12 +107,14 @@ mod tests {
                         "args": ["curl", "-s", "http://x/"]},
             "user": {"id": "1000", "name": "alice"},
             "container": {"id": "abc", "runtime": "docker", "name": "web-1",
-                          "pod_uid": "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f"}
+                          "pod_uid": "6f5c8f6e-2f0a-4b8e-9d0e-7a3b2c1d0e9f"},
+            "netns": {"id": 4026532281u64}
         });
         let o = PacketOwner::from_endpoint_json(&end).unwrap();
         assert_eq!((o.pid, o.name.as_str()), (77, "curl"));
         assert_eq!(o.args, ["curl", "-s", "http://x/"]);
         assert_eq!(o.user.as_deref(), Some("alice"));
+        assert_eq!(o.netns, Some(4026532281));
         let c = o.container.unwrap();
         assert_eq!(c.runtime, "docker");
         assert_eq!(c.name.as_deref(), Some("web-1"));

@@ -22,6 +22,7 @@ fn comment_and_custom_options_read_back() {
             name: None,
             pod_uid: None,
         }),
+        netns: None,
     };
     let a = Annotation {
         owner: Some(&owner),

@@ -632,6 +632,9 @@ fn owner_filters_keep_only_the_chosen_container_or_namespace() {
     let by_container = t.flowsight(&["--container", &a[..12]]);
     let ns_b = ns_inode(&t.containers[1].ns).to_string();
     let by_netns = t.flowsight(&["--owner-netns", &ns_b]);
+    // The same flags on `flowsight capture` keep packets.
+    let packets_by_container = Capture::start(&t, &["--container", &a[..12]]);
+    let packets_by_netns = Capture::start(&t, &["--owner-netns", &ns_b]);
     let outside = PeerSpec {
         netns: Some(&t.outside),
         uid: None,
@@ -639,8 +642,8 @@ fn owner_filters_keep_only_the_chosen_container_or_namespace() {
     };
     let (mut srv, port) = outside.start("serve-tcp", &["0.0.0.0:0", "2", "10"]);
     let addr = format!("{}:{port}", t.outside_ip);
-    let (_, _, port_a) = report_connect(&t.containers[0], false, &addr, 10);
-    let (_, _, port_b) = report_connect(&t.containers[1], false, &addr, 10);
+    let (pid_a, _, port_a) = report_connect(&t.containers[0], false, &addr, 10);
+    let (pid_b, _, port_b) = report_connect(&t.containers[1], false, &addr, 10);
     assert!(srv.wait().unwrap().success());
     for (fs, keep, drop) in [(by_container, port_a, port_b), (by_netns, port_b, port_a)] {
         let records = fs.stop();
@@ -650,6 +653,109 @@ fn owner_filters_keep_only_the_chosen_container_or_namespace() {
             records.iter().any(|r| r["type"] == "stats"),
             "stats always pass"
         );
+    }
+    // Packets wait a moment for their owners before they are written.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    for (cap, keep, pid, drop) in [
+        (packets_by_container, port_a, pid_a, port_b),
+        (packets_by_netns, port_b, pid_b, port_a),
+    ] {
+        let packets = cap.stop();
+        let kept: Vec<_> = packets.iter().filter(|p| p.ports.contains(&keep)).collect();
+        // Both directions of the handshake, the data, the close, on the container's side.
+        assert!(kept.len() >= 8, "{packets:#?}");
+        assert!(
+            !packets.iter().any(|p| p.ports.contains(&drop)),
+            "{packets:#?}"
+        );
+        for p in &packets {
+            assert!(
+                p.comment.starts_with(&format!("PID: {pid}\n")),
+                "every packet kept is the chosen owner's: {p:#?}"
+            );
+        }
+    }
+}
+
+/// One IPv4 TCP packet of a capture file: its ports and its comment.
+#[derive(Debug)]
+struct Packet {
+    ports: [u16; 2],
+    comment: String,
+}
+
+/// A running `flowsight capture -w` in a topology's host namespace, stopped on drop.
+struct Capture {
+    child: Option<Child>,
+    file: std::path::PathBuf,
+}
+
+impl Capture {
+    /// Start it with `filter` and wait until it captures.
+    fn start(t: &Topology, filter: &[&str]) -> Capture {
+        let file = std::env::temp_dir().join(format!("{}.pcapng", unique("fst-nat-capture")));
+        let mut child = Command::new(flowsight_bin())
+            .args(["capture", "-w"])
+            .arg(&file)
+            .args(["--netns", &t.host.path(), "--scan-interval-ms", "100", "-v"])
+            .args(filter)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn flowsight capture");
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in err.lines().map_while(Result::ok) {
+                eprintln!("[flowsight capture] {line}");
+                if line.contains("capturing packets on")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let mut c = Capture {
+            child: Some(child),
+            file,
+        };
+        if rx.recv_timeout(std::time::Duration::from_secs(20)).is_err() {
+            panic!("flowsight capture did not start: {:?}", c.child.take());
+        }
+        c
+    }
+
+    /// SIGTERM, wait for a clean exit, and read the IPv4 TCP packets written.
+    fn stop(mut self) -> Vec<Packet> {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        assert!(child.wait().unwrap().success());
+        let mut r = flowsight_pcapfile::CaptureReader::open(&self.file).unwrap();
+        let mut out = Vec::new();
+        while let Some(p) = r.next_packet() {
+            let p = p.unwrap();
+            // Ethernet, IPv4 without options, TCP.
+            if p.data.len() < 38 || p.data[12..14] != [8, 0] || p.data[23] != 6 {
+                continue;
+            }
+            let port = |at: usize| u16::from_be_bytes([p.data[at], p.data[at + 1]]);
+            out.push(Packet {
+                ports: [port(34), port(36)],
+                comment: p.comment.unwrap_or_default().to_string(),
+            });
+        }
+        out
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.file);
     }
 }
 

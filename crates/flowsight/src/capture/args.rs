@@ -76,7 +76,7 @@ pub struct CaptureConfig {
     pub snaplen: Option<u32>,
     /// Stop after this many packets written.
     pub count: Option<u64>,
-    /// --pid, --comm, --user, --container.
+    /// --pid, --comm, --user, --container, --owner-netns.
     pub owners: OwnerFilter,
     /// The tcpdump expression, when given.
     pub expression: Option<String>,
@@ -91,14 +91,7 @@ impl CaptureArgs {
         if self.count == Some(0) {
             bail!("--count must be at least 1");
         }
-        // Flattened from the live flags, but no packet carries a namespace to match: refused
-        // rather than silently keeping every packet.
-        if !self.live.owner_netns.is_empty() {
-            bail!(
-                "--owner-netns is for flowsight live and top; capture keeps packets by --pid, --comm, --user, --container or an expression"
-            );
-        }
-        // Likewise the server: capture does not start one.
+        // The server flags, flattened from the live flags: capture does not start a server.
         if self.live.web.is_some() || self.live.metrics.is_some() || self.live.allow_control {
             bail!("--web, --metrics and --allow-control are for flowsight live, not capture");
         }
@@ -146,6 +139,13 @@ impl CaptureArgs {
                 // `--container` is the live flag (LiveArgs, flattened here): one flag, the same
                 // meaning (id prefix, name or pod uid) for records and packets.
                 containers: self.live.containers.clone(),
+                // `--owner-netns` too: the namespace of the socket, for packets as for records.
+                netns: self
+                    .live
+                    .owner_netns
+                    .iter()
+                    .map(|ns| crate::live::filter::netns_id(ns))
+                    .collect::<Result<_>>()?,
             },
             expression: (!expression.trim().is_empty()).then_some(expression),
         })
@@ -175,6 +175,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.expression.as_deref(), Some("tcp port 80"));
         assert_eq!(c.owners.pids, [7]);
+        assert!(c.owners.netns.is_empty());
         let Source::Live(l) = c.source else {
             panic!("live")
         };
@@ -186,6 +187,39 @@ mod tests {
             panic!("live")
         };
         assert!(l.engine.is_some());
+    }
+
+    #[test]
+    fn owner_netns_filters_packets_too() {
+        let c = capture(&[
+            "-w",
+            "x",
+            "--owner-netns",
+            "4026531840",
+            "--owner-netns",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(c.owners.netns, [4026531840, 7]);
+        let Source::Live(l) = c.source else {
+            panic!("live")
+        };
+        assert_eq!(l.filter.netns, [4026531840, 7], "and the records of -o");
+        // Also when annotating a file: the owners come from the record log.
+        let c = capture(&[
+            "-r",
+            "in.pcap",
+            "-w",
+            "out",
+            "--owner-netns",
+            "/proc/self/ns/net",
+        ]);
+        let own = std::fs::metadata("/proc/self/ns/net").unwrap();
+        assert_eq!(
+            c.unwrap().owners.netns,
+            [std::os::unix::fs::MetadataExt::ino(&own)]
+        );
+        assert!(capture(&["-w", "x", "--owner-netns", "/nonexistent"]).is_err());
     }
 
     #[test]
@@ -214,14 +248,6 @@ mod tests {
             ),
             (&["-w", "x", "-s", "0"][..], "--snaplen must be at least 1"),
             (&["-w", "x", "-c", "0"][..], "--count must be at least 1"),
-            (
-                &["-w", "x", "--owner-netns", "4026531840"][..],
-                "--owner-netns is for flowsight live",
-            ),
-            (
-                &["-w", "x", "-r", "y", "--owner-netns", "4026531840"][..],
-                "--owner-netns is for flowsight live",
-            ),
             (
                 &["-w", "x", "--web", "127.0.0.1:9464"][..],
                 "--web, --metrics and --allow-control are for flowsight live",
