@@ -66,6 +66,11 @@ pub struct Flow<X = ()> {
     pub stats: Snapshot,
     /// When the last record was written for it (interim records), else its start.
     pub reported_ns: u64,
+    /// When it was last known to be active, for the idle timeout: its last packet's time, or
+    /// a flow-map scan that found its counters grown. The kernel reads the clock for only
+    /// every 64th packet of a busy flow, so `stats.last_ns` alone can be a minute old for a
+    /// flow that still sends one packet a second.
+    pub seen_ns: u64,
     /// The owner's per-flow state.
     pub ext: X,
 }
@@ -81,6 +86,7 @@ impl<X: Default> Flow<X> {
             key,
             stats,
             reported_ns: stats.first_ns,
+            seen_ns: stats.last_ns,
             ext: X::default(),
         }
     }
@@ -173,18 +179,31 @@ impl<X: Default> FlowTable<X> {
         self.flows.values_mut()
     }
 
-    /// Take the kernel's current counters for a flow. When the snapshot is of a newer
-    /// connection on the same key than the one the table holds (its first packet is later),
-    /// the old flow is returned: its record is due, with the counters last seen.
-    pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot) -> Option<Flow<X>> {
+    /// Take the kernel's current counters for a flow, read at `now_ns` (a flow whose packet
+    /// count grew since the last snapshot was active since then, whatever its `last_ns`
+    /// says). When the snapshot is of a newer connection on the same key than the one the
+    /// table holds (its first packet is later), the old flow is returned: its record is due,
+    /// with the counters last seen.
+    pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot, now_ns: u64) -> Option<Flow<X>> {
+        let sent = |s: &Snapshot| s.packets[0] + s.packets[1];
+        let fresh = |stats: Snapshot| {
+            // Its packets all came since the last scan.
+            let mut f = Flow::new(key, stats);
+            f.seen_ns = f.seen_ns.max(now_ns);
+            f
+        };
         match self.flows.get_mut(&key) {
             Some(flow) if flow.stats.first_ns == stats.first_ns => {
+                flow.seen_ns = flow.seen_ns.max(stats.last_ns);
+                if sent(&stats) > sent(&flow.stats) {
+                    flow.seen_ns = flow.seen_ns.max(now_ns);
+                }
                 flow.stats = stats;
                 None
             }
-            Some(flow) => Some(std::mem::replace(flow, Flow::new(key, stats))),
+            Some(flow) => Some(std::mem::replace(flow, fresh(stats))),
             None => {
-                self.flows.insert(key, Flow::new(key, stats));
+                self.flows.insert(key, fresh(stats));
                 None
             }
         }
@@ -253,6 +272,7 @@ impl<X: Default> FlowTable<X> {
             }
             std::collections::hash_map::Entry::Vacant(e) => e.insert(Flow::new(key, fresh())),
         };
+        flow.seen_ns = flow.seen_ns.max(ts_ns);
         let st = &mut flow.stats;
         st.packets[s] += n;
         st.bytes[s] += len;
@@ -270,7 +290,7 @@ impl<X: Default> FlowTable<X> {
     pub fn due(&self, now_ns: u64, out: &mut Vec<(FlowKey, Due)>) {
         let t = &self.timeouts;
         for flow in self.flows.values() {
-            let quiet = now_ns.saturating_sub(flow.stats.last_ns);
+            let quiet = now_ns.saturating_sub(flow.stats.last_ns.max(flow.seen_ns));
             let due = if quiet >= t.idle_ns {
                 Due::Idle
             } else if quiet >= t.linger_ns && flow.tcp_finished() {
@@ -393,6 +413,38 @@ mod tests {
         assert_eq!(new.stats.first_ns, 2);
     }
 
+    /// A busy flow's `last_ns` is read by the kernel only every 64th packet: a flow that
+    /// keeps sending a packet a second keeps the same `last_ns` for a minute. Its growing
+    /// counters keep it from idling out.
+    #[test]
+    fn a_flow_whose_counters_grow_does_not_idle_out() {
+        let (k, _) = key();
+        let sec = 1_000_000_000u64;
+        let snap = |packets| Snapshot {
+            first_ns: sec,
+            last_ns: 2 * sec,
+            packets: [packets, 0],
+            bytes: [packets * 100, 0],
+            tcp_flags: [0, 0],
+            initiator: Initiator::FirstPacket(0),
+            sockets: [None; 2],
+        };
+        let mut t: FlowTable = FlowTable::new(Timeouts::default());
+        let idle = |t: &FlowTable, now| {
+            let mut due = Vec::new();
+            t.due(now, &mut due);
+            due.iter().any(|(_, d)| *d == Due::Idle)
+        };
+        for (i, now) in (30..=120).step_by(30).enumerate() {
+            t.snapshot(k, snap(100 + i as u64), now * sec);
+            assert!(!idle(&t, now * sec + sec), "idle at {now} s");
+        }
+        // Then it stops: idle a minute after the last scan that saw it grow.
+        t.snapshot(k, snap(103), 150 * sec);
+        assert!(!idle(&t, 179 * sec));
+        assert!(idle(&t, 180 * sec));
+    }
+
     #[test]
     fn a_snapshot_of_a_newer_connection_returns_the_old_flow() {
         let (k, _) = key();
@@ -406,9 +458,9 @@ mod tests {
             sockets: [None; 2],
         };
         let mut t: FlowTable = FlowTable::new(Timeouts::default());
-        assert!(t.snapshot(k, snap(1)).is_none());
-        assert!(t.snapshot(k, snap(1)).is_none());
-        let old: Flow = t.snapshot(k, snap(5)).unwrap();
+        assert!(t.snapshot(k, snap(1), 2).is_none());
+        assert!(t.snapshot(k, snap(1), 3).is_none());
+        let old: Flow = t.snapshot(k, snap(5), 6).unwrap();
         assert_eq!(old.stats.first_ns, 1);
         assert_eq!(t.get(&k).unwrap().stats.first_ns, 5);
     }

@@ -166,3 +166,52 @@ fn reused_four_tuple_gives_one_record_per_connection() {
         );
     }
 }
+
+/// A connection that keeps sending ten small segments a second is one flow, however long it
+/// runs: the kernel reads the clock only for every 64th packet of a busy flow, so its
+/// `last_ns` stands still for seconds, and a 2 s idle timeout once cut it into a new flow
+/// every few seconds. Its growing counters now count as activity.
+#[test]
+fn a_steady_flow_is_not_cut_by_the_idle_timeout() {
+    if !root_or_skip("a_steady_flow_is_not_cut_by_the_idle_timeout") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("steady");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+        "--idle-timeout",
+        "2",
+    ]);
+    let spec = PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(&cg),
+    };
+    let (mut srv, port) = spec.start("serve-tcp", &["127.0.0.1:0", "1", "10"]);
+    let (mut client, _) = spec.start("stream-tcp", &[&format!("127.0.0.1:{port}"), "100", "100"]);
+    // 7 s: over 64 segments past the first 16, three idle timeouts' worth.
+    std::thread::sleep(std::time::Duration::from_secs(7));
+    client.kill().unwrap();
+    client.wait().unwrap();
+    assert!(srv.wait().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let records = fs.stop();
+    let port: u16 = port.parse().unwrap();
+    let flows: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .collect();
+    assert_eq!(flows.len(), 1, "{flows:#?}");
+    assert_eq!(flows[0]["event"]["reason"], "end", "{:#}", flows[0]);
+    assert!(
+        flows[0]["source"]["packets"].as_u64().unwrap() > 64,
+        "{:#}",
+        flows[0]
+    );
+}

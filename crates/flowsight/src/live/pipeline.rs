@@ -334,7 +334,10 @@ impl Pipeline {
             .context("reading the flow map")?;
         self.map_entries = buf.len() as u64;
         for (k, v) in &buf {
-            if let Some(old) = self.table.snapshot(FlowKey::from(k), Snapshot::from(v)) {
+            if let Some(old) = self
+                .table
+                .snapshot(FlowKey::from(k), Snapshot::from(v), now)
+            {
                 self.supersede(old, now);
             }
         }
@@ -395,7 +398,7 @@ impl Pipeline {
         let flows = self.capture.flows();
         match flows.get(&abi_key)? {
             Some(current) if current.first_ns != first_ns => {
-                if let Some(old) = self.table.snapshot(key, Snapshot::from(&current)) {
+                if let Some(old) = self.table.snapshot(key, Snapshot::from(&current), now) {
                     self.supersede(old, now);
                 }
                 return Ok(());
@@ -410,12 +413,12 @@ impl Pipeline {
                         "a new connection on {key:?} was split by a race with its hand-over"
                     );
                 }
-                if let Some(old) = self.table.snapshot(key, Snapshot::from(&last)) {
+                if let Some(old) = self.table.snapshot(key, Snapshot::from(&last), now) {
                     self.supersede(old, now);
                 }
                 return Ok(());
             }
-            self.table.snapshot(key, Snapshot::from(&last));
+            self.table.snapshot(key, Snapshot::from(&last), now);
         }
         if let Some(flow) = self.table.remove(&key) {
             let reason = if flow.tcp_finished() {
