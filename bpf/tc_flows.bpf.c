@@ -314,7 +314,8 @@ static __always_inline struct fsight_flow_stats *fsight_account(struct __sk_buff
 		/* The clock costs 20-40 ns here: read it for every packet of small flows and of a
 		 * flow's first packets, for SYN/FIN/RST, and for every 64th packet of bulk flows,
 		 * so `last_ns` is exact for short flows and at a TCP close, and at most 63
-		 * packets stale mid-transfer (irrelevant to the idle timeout). */
+		 * packets stale mid-transfer (user space counts a flow whose counters grew between
+		 * two scans as active, so the idle timeout does not depend on it). */
 		__u64 sent = v->packets[s & 1];
 		if (sent < FSIGHT_EXACT_PACKETS || !(sent & (FSIGHT_CLOCK_EVERY - 1)) ||
 		    (p.tcp_flags & (FSIGHT_TCP_SYN | FSIGHT_TCP_FIN | FSIGHT_TCP_RST)))
