@@ -249,18 +249,20 @@ type Series = [(String, [f64; 2])];
 
 /// `GET /api/v1/timeseries?by=process|user|container`: upload and download rates, one point
 /// per refresh window (the busiest of each window, the rest as `other`), oldest first. Each
-/// point lists them under `series` (and, by process, also under `processes`).
+/// point lists them under `series` (and, by process, also under `processes`). By user or
+/// container, the history starts at the first window after someone asked for it: earlier
+/// points are left out rather than shown as no traffic.
 pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
     let by = p.get("by").map_or("process", String::as_str);
-    let pick: fn(&Point) -> &Series = match by {
-        "process" => |p| &p.processes,
+    let pick: fn(&Point) -> Option<&Series> = match by {
+        "process" => |p| Some(&p.processes),
         "user" => {
             s.web.want(View::UserSeries);
-            |p| &p.users
+            |p| p.users.as_deref()
         }
         "container" => {
             s.web.want(View::ContainerSeries);
-            |p| &p.containers
+            |p| p.containers.as_deref()
         }
         other => {
             return bad(format!(
@@ -272,8 +274,8 @@ pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
     let points: Vec<Value> = published
         .series
         .iter()
-        .map(|p| {
-            let series: Vec<Value> = pick(p)
+        .filter_map(|p| {
+            let series: Vec<Value> = pick(p)?
                 .iter()
                 .map(|(name, r)| json!({ "name": name, "tx": r[0], "rx": r[1] }))
                 .collect();
@@ -281,7 +283,7 @@ pub async fn timeseries(State(s): State<Shared>, Query(p): Params) -> Response {
             if by == "process" {
                 point["processes"] = point["series"].clone();
             }
-            point
+            Some(point)
         })
         .collect();
     Json(json!({ "by": by, "points": points })).into_response()

@@ -39,10 +39,11 @@ pub struct Point {
     /// The busiest processes (`name (pid)`) with their upload and download rates, bytes per
     /// second, busiest first; `other` last when more were active.
     pub processes: Vec<(String, [f64; 2])>,
-    /// The same by user name.
-    pub users: Vec<(String, [f64; 2])>,
-    /// The same by container (short id; `-` for traffic outside containers).
-    pub containers: Vec<(String, [f64; 2])>,
+    /// The same by user name; `None` when nobody had asked for it (not computed).
+    pub users: Option<Vec<(String, [f64; 2])>>,
+    /// The same by container (short id; `-` for traffic outside containers); `None` when
+    /// nobody had asked for it.
+    pub containers: Option<Vec<(String, [f64; 2])>>,
 }
 
 /// What the pipeline writes into; see the module documentation.
@@ -215,16 +216,12 @@ impl Web {
         let point = Arc::new(Point {
             time: now,
             processes: busiest(&rows, process_name),
-            users: if self.wanted(View::UserSeries, now) {
-                busiest(&group::rows(&model, Grouping::User, ""), first_cell)
-            } else {
-                Vec::new()
-            },
-            containers: if self.wanted(View::ContainerSeries, now) {
-                busiest(&group::rows(&model, Grouping::Container, ""), first_cell)
-            } else {
-                Vec::new()
-            },
+            users: self
+                .wanted(View::UserSeries, now)
+                .then(|| busiest(&group::rows(&model, Grouping::User, ""), first_cell)),
+            containers: self
+                .wanted(View::ContainerSeries, now)
+                .then(|| busiest(&group::rows(&model, Grouping::Container, ""), first_cell)),
         });
         let series = {
             let mut st = lock(&self.state);
