@@ -48,7 +48,7 @@
 enum fsight_event_kind {
 	/* struct fsight_sock_owner: a process took ownership of a socket. */
 	FSIGHT_EV_SOCK_OWNER = 1,
-	/* struct fsight_sock_close: a TCP socket reached CLOSE. */
+	/* struct fsight_sock_close: a TCP socket reached CLOSE, or a UDP socket was released. */
 	FSIGHT_EV_SOCK_CLOSE = 2,
 	/* struct fsight_proc_exec: a process executed a new program. */
 	FSIGHT_EV_PROC_EXEC = 3,
@@ -191,7 +191,8 @@ struct fsight_sock_owner {
 };
 _Static_assert(sizeof(struct fsight_sock_owner) == 112, "fsight_sock_owner");
 
-/* FSIGHT_EV_SOCK_CLOSE: a TCP socket reached CLOSE; its flow is over. */
+/* FSIGHT_EV_SOCK_CLOSE: a TCP socket reached CLOSE (its flow is over), or a UDP socket was
+ * released. */
 struct fsight_sock_close {
 	struct fsight_event_header hdr;
 	__u64 cookie;

@@ -8,6 +8,8 @@
  *   connect(2)       inet_sock_set_state -> SYN_SENT  connecting task   FSIGHT_STAMP_CONNECT
  *   accept(2)        syscalls/sys_exit_accept{,4}     accepting task    FSIGHT_STAMP_ACCEPT
  *   first send/recv  sock_send_length/sock_recv_length                  FSIGHT_STAMP_SEND/RECV
+ * and closes are announced (FSIGHT_EV_SOCK_CLOSE) from the TCP CLOSE state change and, for UDP,
+ * from cgroup/sock_release.
  * The server side of TCP becomes ESTABLISHED in softirq, where the current task is whoever
  * the CPU interrupted (on loopback, the client): there only the cookie is stamped, never an
  * owner. The stamp lives in sk_storage so TC can name a socket it finds with bpf_sk_lookup_*.
@@ -91,6 +93,24 @@ int fsight_sock_create(struct bpf_sock *ctx)
 		fsight_count(FSIGHT_CNT_LOST_SK_STORAGE);
 	}
 	fsight_emit_owner(cookie, FSIGHT_STAMP_CREATE, NULL, ctx->family, ctx->protocol);
+	return 1; /* allow: flowsight only watches */
+}
+
+/*
+ * A UDP socket is released (its last close). TCP sockets say so through their CLOSE state
+ * change; UDP sockets have no states, and without this their owners would stay in user
+ * space's tables until those fill.
+ */
+SEC("cgroup/sock_release")
+int fsight_sock_release(struct bpf_sock *ctx)
+{
+	if (ctx->protocol != FSIGHT_IPPROTO_UDP || !fsight_is_inet_tcp_udp(ctx->family, ctx->protocol))
+		return 1;
+	struct fsight_sock_close *e = fsight_reserve(struct fsight_sock_close, FSIGHT_EV_SOCK_CLOSE);
+	if (e) {
+		e->cookie = bpf_get_socket_cookie(ctx);
+		bpf_ringbuf_submit(e, 0);
+	}
 	return 1; /* allow: flowsight only watches */
 }
 

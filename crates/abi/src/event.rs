@@ -10,7 +10,7 @@ use bytemuck::Pod;
 pub enum Event {
     /// A process took ownership of a socket.
     SockOwner(SockOwner),
-    /// A TCP socket closed.
+    /// A TCP socket closed, or a UDP socket was released.
     SockClose(SockClose),
     /// A process executed a program (boxed: 848 bytes, and rare next to socket events).
     ProcExec(Box<ProcExec>),

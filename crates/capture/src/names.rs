@@ -60,6 +60,8 @@ pub const PROG_TC_INGRESS_L3: &str = "fsight_tc_ingress_l3";
 pub const PROG_TC_EGRESS_L3: &str = "fsight_tc_egress_l3";
 /// cgroup/sock_create: socket creator.
 pub const PROG_SOCK_CREATE: &str = "fsight_sock_create";
+/// cgroup/sock_release: a UDP socket's last close.
+pub const PROG_SOCK_RELEASE: &str = "fsight_sock_release";
 /// tp_btf/inet_sock_set_state: connect, passive open, close.
 pub const PROG_TCP_STATE: &str = "fsight_tcp_state";
 /// tracepoint syscalls/sys_exit_accept4.
@@ -84,6 +86,7 @@ pub const PROGRAMS: &[&str] = &[
     PROG_TC_INGRESS_L3,
     PROG_TC_EGRESS_L3,
     PROG_SOCK_CREATE,
+    PROG_SOCK_RELEASE,
     PROG_TCP_STATE,
     PROG_ACCEPT4,
     PROG_ACCEPT,

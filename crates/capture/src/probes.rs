@@ -22,6 +22,8 @@ enum Hook {
     TracePoint(&'static str, &'static str),
     /// cgroup/sock_create on the cgroup2 root.
     CgroupSockCreate,
+    /// cgroup/sock_release on the cgroup2 root.
+    CgroupSockRelease,
 }
 
 impl fmt::Display for Hook {
@@ -30,6 +32,7 @@ impl fmt::Display for Hook {
             Hook::TpBtf(tp) => write!(f, "tp_btf/{tp}"),
             Hook::TracePoint(c, n) => write!(f, "tracepoint/{c}/{n}"),
             Hook::CgroupSockCreate => write!(f, "cgroup/sock_create"),
+            Hook::CgroupSockRelease => write!(f, "cgroup/sock_release"),
         }
     }
 }
@@ -49,6 +52,12 @@ const PROBES: &[ProbeSpec] = &[
         hook: Hook::CgroupSockCreate,
         opt_in: false,
         without: "sockets are not stamped at creation: UDP sockets that only receive are attributed only if they existed at start-up",
+    },
+    ProbeSpec {
+        program: PROG_SOCK_RELEASE,
+        hook: Hook::CgroupSockRelease,
+        opt_in: false,
+        without: "UDP socket closes are not seen: their owners are forgotten only when the owner table fills",
     },
     ProbeSpec {
         program: PROG_TCP_STATE,
@@ -157,7 +166,7 @@ fn load_attach(
             p.load().map_err(err)?;
             p.attach(category, name).map_err(err)?;
         }
-        Hook::CgroupSockCreate => {
+        Hook::CgroupSockCreate | Hook::CgroupSockRelease => {
             let root = cgroup2.ok_or("no cgroup2 hierarchy is mounted")?;
             let p: &mut CgroupSock = prog.try_into().map_err(err)?;
             p.load().map_err(err)?;

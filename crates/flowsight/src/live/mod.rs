@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 /// Sockets remembered at most (sized above what a busy host has open).
 const SOCKET_TABLE_CAPACITY: usize = 1 << 20;
-/// How long a closed socket's owner is kept, so flows exported after the close find it.
+/// How long a closed socket's owner is kept at least, so flows exported after the close find
+/// it (a UDP flow's record comes an idle timeout after its last packet: the grace is also at
+/// least that plus a minute).
 const SOCKET_GRACE: Duration = Duration::from_secs(120);
 
 fn open_output(output: &Output) -> Result<Box<dyn Sink + Send>> {
@@ -66,7 +68,9 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
     }
     let mut host = Host::new(host_config);
     host.scan_procfs();
-    let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, SOCKET_GRACE.as_nanos() as u64);
+    let grace =
+        SOCKET_GRACE.max(Duration::from_nanos(cfg.timeouts.idle_ns) + Duration::from_secs(60));
+    let mut sockets = SocketTable::new(SOCKET_TABLE_CAPACITY, grace.as_nanos() as u64);
     let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
     log::info!("attributed {seeded} sockets open at start-up");
 
