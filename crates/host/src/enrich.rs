@@ -13,10 +13,14 @@ use flowsight_record::{Container, ContainerMeta, ContainerRuntime};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel};
 
 /// Containers remembered at most per API; the cache is emptied when full.
 const CAPACITY: usize = 1 << 14;
+/// Questions waiting for the look-up thread at most: while an API hangs (each question can
+/// take its timeout), more are dropped and asked again at the next retry, so the queue does
+/// not grow with the containers seen.
+const ASK_QUEUE: usize = 1024;
 
 /// The kubelet's labels on every container it creates.
 const POD_NAME_LABEL: &str = "io.kubernetes.pod.name";
@@ -103,7 +107,7 @@ impl<A> Connected<A> {
 /// Look-ups of one runtime API on a thread of its own, cached.
 #[derive(Debug)]
 pub struct Lookups {
-    ask: Option<Sender<String>>,
+    ask: Option<SyncSender<String>>,
     answers: Option<Receiver<(String, Option<Arc<RuntimeAnswer>>)>>,
     known: HashMap<String, Option<Arc<RuntimeAnswer>>>,
 }
@@ -131,7 +135,7 @@ impl Lookups {
             }
             return Lookups::off();
         }
-        let (ask, asked) = channel::<String>();
+        let (ask, asked) = sync_channel::<String>(ASK_QUEUE);
         let (answer, answers) = channel();
         let spawned = std::thread::Builder::new()
             .name(thread.into())
@@ -218,9 +222,12 @@ impl Lookups {
         }
         // Asked: None until the answer comes (or for good, when the runtime does not know it).
         self.known.insert(id.to_string(), None);
-        if ask.send(id.to_string()).is_err() {
+        match ask.try_send(id.to_string()) {
+            Ok(()) => {}
+            // The thread is behind (a hanging API): not asked; the next retry asks again.
+            Err(TrySendError::Full(_)) => {}
             // The thread is gone (its API could not be set up): ask no more.
-            self.ask = None;
+            Err(TrySendError::Disconnected(_)) => self.ask = None,
         }
         None
     }
