@@ -25,8 +25,9 @@ use std::sync::Arc;
 /// the table) before the group is written without them.
 const WAIT_NS: u64 = 5_000_000_000;
 /// Members of one connection start within this of each other (the first packet crosses every
-/// interface within microseconds); a flow on the same endpoints that started further apart is
-/// another connection that reused the ports.
+/// interface within microseconds), or were open at the same time (see [`same_connection`]); a
+/// flow on the same endpoints that started further apart after the other ended is another
+/// connection that reused the ports.
 const SAME_START_NS: u64 = 1_000_000_000;
 /// NAT connections kept at most (a busy NAT gateway's table is smaller).
 const NAT_CAPACITY: usize = 1 << 18;
@@ -85,6 +86,21 @@ pub struct Joiner {
 
 fn key_of(flow: &FlowKey) -> TupleKey {
     TupleKey::new(flow.protocol, flow.endpoint(0), flow.endpoint(1))
+}
+
+/// Whether two members with the same join key, open from `a.0` to `a.1` and from `b.0` to
+/// `b.1` (one clock), are one connection: they started within [`SAME_START_NS`], or were open
+/// at the same time. A first packet held on one side for longer (a neighbour resolution that
+/// needed its retry, a SYN sent again after a drop between the two places) still crosses both
+/// with the rest of the connection; a later connection on the same ports starts after the
+/// earlier one ended.
+fn same_connection(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0.abs_diff(b.0) < SAME_START_NS || (a.0 <= b.1 && b.0 <= a.1)
+}
+
+/// A record's first and last packet, on the wall clock.
+fn span_of(r: &FlowRecord) -> (u64, u64) {
+    (r.event.start.as_nanos(), r.event.end.as_nanos())
 }
 
 fn is_icmp(protocol: u8) -> bool {
@@ -199,12 +215,13 @@ impl Joiner {
         }
     }
 
-    /// The other members of `key`'s connection (started at `first_ns`) still open in `table`.
+    /// The other members of `key`'s connection (open from `span.0` to `span.1`, on the table's
+    /// clock) still open in `table`.
     fn others_open(
         &self,
         join: &JoinKey,
         key: &FlowKey,
-        first_ns: u64,
+        span: (u64, u64),
         table: &FlowTable,
     ) -> Vec<FlowKey> {
         self.open
@@ -216,7 +233,8 @@ impl Joiner {
                     .filter(|k| {
                         *k != key
                             && table.get(k).is_some_and(|f| {
-                                f.stats.first_ns.abs_diff(first_ns) < SAME_START_NS
+                                let first = f.stats.first_ns;
+                                same_connection(span, (first, f.stats.last_ns.max(first)))
                             })
                     })
                     .copied()
@@ -237,7 +255,10 @@ impl Joiner {
         if !self.interim_written.insert(join) {
             return None;
         }
-        Some(self.others_open(&join, key, first_ns, table))
+        let last_ns = table
+            .get(key)
+            .map_or(first_ns, |f| f.stats.last_ns.max(first_ns));
+        Some(self.others_open(&join, key, (first_ns, last_ns), table))
     }
 
     /// A member's final record: the records ready to write (none while other members of its
@@ -254,18 +275,16 @@ impl Joiner {
         let mut out = Vec::new();
         // Members waiting from an earlier connection on the same endpoints go first, alone.
         if let Some(p) = self.pending.get(&join)
-            && p.members.iter().all(|m| {
-                m.event
-                    .start
-                    .as_nanos()
-                    .abs_diff(record.event.start.as_nanos())
-                    >= SAME_START_NS
-            })
+            && p.members
+                .iter()
+                .all(|m| !same_connection(span_of(m), span_of(&record)))
         {
             let p = self.pending.remove(&join).expect("just found");
             out.push(self.merge_group(p.members, &join));
         }
-        let waiting = self.hold_all || !self.others_open(&join, key, first_ns, table).is_empty();
+        // The record's last packet on the table's clock: its start is `first_ns`.
+        let span = (first_ns, first_ns.saturating_add(record.event.duration));
+        let waiting = self.hold_all || !self.others_open(&join, key, span, table).is_empty();
         if !waiting && !self.pending.contains_key(&join) {
             out.push(self.merge_group(vec![record], &join));
             return out;

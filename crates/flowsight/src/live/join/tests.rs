@@ -277,7 +277,7 @@ fn a_later_connection_on_the_same_ports_is_not_joined() {
         [1, 2],
         [true, false],
     );
-    held.event.start = Timestamp(1_000);
+    (held.event.start, held.event.end) = (Timestamp(1_000), Timestamp(2_000));
     j.hold_all();
     assert!(j.finished(held, &k1, 1_000, &table, 0).is_empty());
     let mut new = member(
@@ -287,7 +287,7 @@ fn a_later_connection_on_the_same_ports_is_not_joined() {
         [3, 4],
         [true, false],
     );
-    new.event.start = Timestamp(5_000_000_000);
+    (new.event.start, new.event.end) = (Timestamp(5_000_000_000), Timestamp(5_000_000_100));
     let out = j.finished(new, &k2, 5_000_000_000, &table, 0);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].source.bytes, 1);
@@ -396,4 +396,47 @@ fn a_ping_through_masquerade_joins_both_sides() {
     plain.status = 0;
     reload(&mut j.nat, vec![plain]);
     assert!(j.nat.is_empty());
+}
+
+#[test]
+fn a_member_that_started_late_still_joins_while_both_were_open() {
+    use flowsight_flow::Timeouts;
+    let mut j = Joiner::new(None, 0);
+    let mut table: FlowTable = FlowTable::new(Timeouts::default());
+    let a = ep("10.0.0.1:1000");
+    let b = ep("10.0.0.2:80");
+    // The first SYN crossed the uplink (5) at 0 and waited 1.5 s for a neighbour before it
+    // reached the veth (6); the connection then went on on both until 2 s.
+    let (up, s_up) = FlowKey::from_packet(a, b, 6, 5, 0);
+    let (veth, s_veth) = FlowKey::from_packet(a, b, 6, 6, 0);
+    table.packet(up, s_up, 0, 100, 0x02);
+    table.packet(up, s_up, 2_000_000_000, 100, 0x10);
+    table.packet(veth, s_veth, 1_500_000_000, 100, 0x02);
+    j.index(&table);
+    let member_at = |iface, start: u64, end: u64| {
+        let mut m = member(iface, "10.0.0.1:1000", "10.0.0.2:80", [1, 2], [false; 2]);
+        (m.event.start, m.event.end) = (Timestamp(start), Timestamp(end));
+        m.event.duration = end - start;
+        m
+    };
+    // The veth member ends first: the uplink's, open since before it started, is waited for.
+    table.remove(&veth);
+    let late = member_at(("veth", 6), 1_500_000_000, 2_000_000_000);
+    assert!(
+        j.finished(late, &veth, 1_500_000_000, &table, 0).is_empty(),
+        "waits for the uplink"
+    );
+    table.remove(&up);
+    let early = member_at(("up", 5), 0, 2_000_000_000);
+    let out = j.finished(early, &up, 0, &table, 0);
+    assert_eq!(out.len(), 1, "one record: {out:#?}");
+    assert_eq!(out[0].observations.len(), 2);
+    // Open at the same time is the test, not the start alone: a member that ended before the
+    // other started is another connection.
+    assert!(!same_connection((0, 2), (1_500_000_000, 1_600_000_000)));
+    assert!(same_connection(
+        (0, 2_000_000_000),
+        (1_500_000_000, 1_600_000_000)
+    ));
+    assert!(same_connection((0, 2), (900_000_000, 900_000_000)));
 }
