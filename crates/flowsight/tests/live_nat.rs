@@ -196,7 +196,9 @@ impl Topology {
         // link-local address, tentative for a second or two after its first port comes up, is
         // the source of the host's neighbour solicitations towards a container; while it is
         // tentative the first solicitation is not sent, and a forwarded SYN waits a second for
-        // the retry (a host whose bridge has been up for a while does not do that).
+        // the retry while the client sends it again (a host whose bridge has been up for a
+        // while does not do that). The join copes (both sides were open at once), but the
+        // exact byte counts below are those of one SYN.
         let setup = match family {
             Family::V4 => "net.ipv4.ip_forward=1",
             Family::V6 => {
