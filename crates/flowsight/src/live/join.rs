@@ -142,8 +142,8 @@ fn event_view(e: Event) -> Event {
 }
 
 /// Load a conntrack dump into `nat`, with the ports flow keys have.
-fn reload(nat: &mut NatTable, all: Vec<Connection>) {
-    nat.reload(all.into_iter().map(flow_view).collect());
+fn reload(nat: &mut NatTable, all: Vec<Connection>, now_ns: u64) {
+    nat.reload(all.into_iter().map(flow_view).collect(), now_ns);
 }
 
 impl Joiner {
@@ -153,7 +153,7 @@ impl Joiner {
         let mut nat = NatTable::new(NAT_CAPACITY, grace_ns);
         if conntrack.is_some() {
             match Conntrack::dump() {
-                Ok(all) => reload(&mut nat, all),
+                Ok(all) => reload(&mut nat, all, 0),
                 Err(e) => log::warn!("conntrack dump failed, NAT joins start empty: {e}"),
             }
         }
@@ -179,7 +179,7 @@ impl Joiner {
         if ct.take_overflowed() {
             log::debug!("conntrack events were lost: dumping again");
             match Conntrack::dump() {
-                Ok(all) => reload(nat, all),
+                Ok(all) => reload(nat, all, now_ns),
                 Err(e) => log::warn!("conntrack dump: {e}"),
             }
         }

@@ -25,9 +25,10 @@ use std::time::Duration;
 
 /// Receive buffer per `recv`.
 const RECV_BUF: usize = 64 * 1024;
-/// Socket receive buffer asked for the event socket: a burst of new connections between two
-/// polls must fit (about 300 bytes per event).
-const EVENT_SOCKET_BUFFER: i32 = 8 << 20;
+/// Socket receive buffer asked for the event socket: the events between two polls (a scan
+/// apart, a second) must fit, about 300 bytes each: 32 MiB holds a busy NAT gateway's
+/// ~100,000 new and destroyed connections a second. Memory is taken only while events wait.
+const EVENT_SOCKET_BUFFER: i32 = 32 << 20;
 /// How long a dump reply may take.
 const DUMP_TIMEOUT: Duration = Duration::from_secs(5);
 /// `IPS_SRC_NAT | IPS_DST_NAT`.
@@ -517,9 +518,33 @@ impl NatTable {
     }
 
     /// Replace everything with a fresh dump (start-up, and after lost events).
-    pub fn reload(&mut self, connections: Vec<Connection>) {
+    ///
+    /// A dump after lost events holds only the connections alive now. Those the table held
+    /// that the dump lacks were destroyed while events were lost; they, and the destroyed
+    /// ones already waiting, stay for their grace period (counted from `now_ns` for the
+    /// former), because their flows may not have ended in flowsight yet.
+    pub fn reload(&mut self, connections: Vec<Connection>, now_ns: u64) {
+        let dumped: HashMap<TupleKey, u32> =
+            connections.iter().map(|c| (c.orig.key(), c.id)).collect();
+        let mut dying = std::mem::take(&mut self.dying);
+        // Each connection is under two keys, and may be waiting already: once each.
+        let mut seen: std::collections::HashSet<*const Connection> =
+            dying.iter().map(|(_, d)| Arc::as_ptr(d)).collect();
+        for c in self.by_key.values() {
+            let gone = dumped.get(&c.orig.key()) != Some(&c.id);
+            if gone && seen.insert(Arc::as_ptr(c)) {
+                dying.push_back((now_ns + self.grace_ns, Arc::clone(c)));
+            }
+        }
+        dying.make_contiguous().sort_by_key(|(at, _)| *at);
         self.by_key.clear();
-        self.dying.clear();
+        for (_, c) in &dying {
+            for key in [c.orig.key(), c.reply.key()] {
+                self.by_key.insert(key, Arc::clone(c));
+            }
+        }
+        self.dying = dying;
+        // The live ones last: a connection that reused a dying one's tuples takes them.
         for c in connections {
             self.insert(c);
         }

@@ -313,3 +313,31 @@ fn reads_the_kernels_conntrack_as_root() {
     .join()
     .unwrap();
 }
+
+/// Events were lost and a dump replaces them: a connection destroyed meanwhile (absent from the
+/// dump) and one already destroyed before both stay for their grace period, while the dump's
+/// live connections are all there.
+#[test]
+fn a_reload_keeps_the_destroyed_for_their_grace_period() {
+    let mut t = NatTable::new(16, 1_000);
+    let find = |t: &NatTable, sport| {
+        t.find(6, v4([198, 51, 100, 1], 80), v4([172, 17, 0, 2], sport))
+            .map(|c| c.id)
+    };
+    t.apply(Event::New(snat(1, 40001)), 0);
+    t.apply(Event::New(snat(2, 40002)), 0);
+    t.apply(Event::New(snat(3, 40003)), 0);
+    t.apply(Event::Destroy(snat(1, 40001)), 500); // waiting until 1,500
+    // Lost: the destroy of 2 and the new 4. The dump has 3 and 4.
+    t.reload(vec![snat(3, 40003), snat(4, 40004)], 800);
+    assert_eq!(find(&t, 40001), Some(1));
+    assert_eq!(find(&t, 40002), Some(2), "destroyed while events were lost");
+    assert_eq!(find(&t, 40003), Some(3));
+    assert_eq!(find(&t, 40004), Some(4));
+    t.expire(1_500);
+    assert_eq!(find(&t, 40001), None);
+    assert_eq!(find(&t, 40002), Some(2), "its grace counts from the reload");
+    t.expire(1_800);
+    assert_eq!(find(&t, 40002), None);
+    assert_eq!(t.len(), 2);
+}

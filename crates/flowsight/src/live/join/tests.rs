@@ -342,7 +342,7 @@ fn a_ping_through_masquerade_joins_both_sides() {
         ),
     ] {
         let mut j = Joiner::new(None, 0);
-        reload(&mut j.nat, vec![c]);
+        reload(&mut j.nat, vec![c], 0);
         let at = |ip: &str, port: u16| (ip.parse::<IpAddr>().unwrap(), port);
         // The flow keys' ports: the request's type and the reply's type.
         let (veth, _) = FlowKey::from_packet(at(inner, req), at(remote, rep), protocol, 7, 0);
@@ -394,7 +394,7 @@ fn a_ping_through_masquerade_joins_both_sides() {
         ("10.0.0.2:0", "10.0.0.1:0"),
     );
     plain.status = 0;
-    reload(&mut j.nat, vec![plain]);
+    reload(&mut j.nat, vec![plain], 0);
     assert!(j.nat.is_empty());
 }
 
