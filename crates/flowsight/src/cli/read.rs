@@ -1,0 +1,84 @@
+//! `flowsight read`: its flags and resolved settings.
+
+use super::{AnalysisArgs, Output, output, seconds};
+use anyhow::{Result, bail};
+use clap::Args;
+use flowsight_flow::Timeouts;
+use std::time::Duration;
+
+/// `flowsight read` as typed.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The capture file ('-': standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Write records to FILE ('-': standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: String,
+    /// Write an interim record for a flow still open after SECS seconds of capture time.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
+    pub active_timeout: f64,
+    /// Consider a flow over after SECS seconds of capture time without a packet.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60.0,
+        allow_negative_numbers = true
+    )]
+    pub idle_timeout: f64,
+    /// Analyze with N threads (flows are split between them by address pair).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Never draw the progress bar (it is drawn only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Protocol analysis.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// `flowsight read`, resolved.
+#[derive(Debug, Clone)]
+pub struct ReadConfig {
+    /// The capture file, or `-`.
+    pub file: String,
+    /// Where records go.
+    pub output: Output,
+    /// Engine settings.
+    pub engine: flowsight_flow::EngineConfig,
+    /// Worker threads.
+    pub threads: usize,
+    /// Draw a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl ReadArgs {
+    /// Check the flags and build the settings.
+    pub fn resolve(&self) -> Result<ReadConfig> {
+        if self.threads == 0 || self.threads > 256 {
+            bail!("--threads must be between 1 and 256, got {}", self.threads);
+        }
+        let ns = |d: Duration| d.as_nanos() as u64;
+        Ok(ReadConfig {
+            file: self.file.clone(),
+            output: output(&self.output),
+            engine: flowsight_flow::EngineConfig {
+                timeouts: Timeouts {
+                    idle_ns: ns(seconds("idle-timeout", self.idle_timeout, false)?),
+                    active_ns: ns(seconds("active-timeout", self.active_timeout, false)?),
+                    linger_ns: Timeouts::default().linger_ns,
+                },
+                analyze: !self.analysis.no_protocols,
+                app: self.analysis.resolve()?,
+                flow_records: true,
+            },
+            threads: self.threads,
+            progress: !self.no_progress,
+        })
+    }
+}
