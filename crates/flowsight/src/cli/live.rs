@@ -50,13 +50,15 @@ pub struct LiveArgs {
     /// /proc/PID/ns/net. Process attribution stays host-wide.
     #[arg(long, value_name = "NS")]
     pub netns: Option<String>,
-    /// Write only the records of this container: an id or id prefix (docker's 12-digit short
-    /// id), an LXC or systemd-nspawn name, or a Kubernetes pod uid (repeatable).
+    /// Write only the records (capture: the packets) of this container: an id or id prefix
+    /// (docker's 12-digit short id), a name (from the Docker or CRI API once it answered),
+    /// an LXC or systemd-nspawn name, or a Kubernetes pod uid (repeatable).
     #[arg(long = "container", value_name = "ID|NAME")]
     pub containers: Vec<String>,
-    /// Write only the records of sockets in the network namespace NS: an inode number (as
-    /// lsns shows it), a name under /run/netns, or a path such as /proc/PID/ns/net
-    /// (repeatable). --netns chooses where to capture; this chooses whose records to keep.
+    /// Write only the records (capture: the packets) of sockets in the network namespace NS:
+    /// an inode number (as lsns shows it), a name under /run/netns, or a path such as
+    /// /proc/PID/ns/net (repeatable). --netns chooses where to capture; this chooses whose
+    /// records to keep.
     #[arg(long = "owner-netns", value_name = "NS")]
     pub owner_netns: Vec<String>,
     /// Ask the CRI runtime service at PATH (containerd, CRI-O) for Kubernetes containers'
