@@ -3,6 +3,9 @@
 use super::{AnalysisArgs, Output, TcModeArg, output, seconds};
 use anyhow::{Result, bail};
 use clap::Args;
+
+/// Where `--web` and `--metrics` listen when given no address: loopback only.
+const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:9464";
 use flowsight_capture::CaptureConfig;
 use flowsight_flow::Timeouts;
 use std::path::PathBuf;
@@ -94,14 +97,20 @@ pub struct LiveArgs {
     /// How often the kernel flow map is read, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub scan_interval_ms: u64,
-    /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464). An address
-    /// other than loopback needs --token-file.
-    #[arg(long, value_name = "ADDR")]
+    /// Serve Prometheus metrics on http://ADDR/metrics (127.0.0.1:9464 when ADDR is left
+    /// out). An address other than loopback needs --token-file.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_HTTP_ADDR)]
     pub metrics: Option<std::net::SocketAddr>,
     /// Serve the dashboard on http://ADDR/, the REST API under /api/v1/ and /metrics (one
-    /// server; --metrics ADDR serves the same). An address other than loopback needs
-    /// --token-file.
-    #[arg(long, value_name = "ADDR", conflicts_with = "metrics")]
+    /// server; --metrics ADDR serves the same; 127.0.0.1:9464 when ADDR is left out). An
+    /// address other than loopback needs --token-file.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        conflicts_with = "metrics",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_HTTP_ADDR
+    )]
     pub web: Option<std::net::SocketAddr>,
     /// A file holding the bearer token every HTTP request must send
     /// (`Authorization: Bearer TOKEN`).

@@ -18,6 +18,12 @@ fn web_and_metrics_start_the_same_server() {
         assert_eq!(c.metrics.unwrap().addr.port(), 9464, "{flag}");
     }
     assert!(live(&["--web", "127.0.0.1:1", "--metrics", "127.0.0.1:2"]).is_err());
+    // Without an address: loopback, never every address.
+    for flag in ["--web", "--metrics"] {
+        let c = live(&[flag]).unwrap();
+        let want: std::net::SocketAddr = "127.0.0.1:9464".parse().unwrap();
+        assert_eq!(c.metrics.unwrap().addr, want, "{flag}");
+    }
     let err = live(&["--web", "0.0.0.0:9464"]).unwrap_err().to_string();
     assert!(err.contains("--token-file"), "{err}");
     let c = live(&["--web", "127.0.0.1:1"]).unwrap();
