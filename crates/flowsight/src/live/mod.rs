@@ -56,7 +56,9 @@ fn wait_readable(fds: &[std::os::fd::BorrowedFd<'_>], timeout: Duration) {
 }
 
 /// Load and attach the programs, read the host's processes and open sockets, and build the
-/// pipeline over them (`flowsight capture` runs the same one beside its packets).
+/// pipeline over them, joining flows across interfaces and NAT and keeping the records of the
+/// chosen owners (`flowsight capture` runs the same one beside its packets, for its record
+/// log).
 pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pipeline> {
     let capture = Capture::start(&cfg.capture)?;
 
@@ -74,7 +76,7 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
     let seeded = seed::existing_sockets(&mut host, &mut sockets, Clock::now_monotonic());
     log::info!("attributed {seeded} sockets open at start-up");
 
-    Ok(Pipeline::new(
+    let mut p = Pipeline::new(
         capture,
         host,
         sockets,
@@ -82,7 +84,9 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
         sink,
         cfg.engine.clone(),
         cfg.capture.sample_packets,
-    ))
+    );
+    p.set_join_and_filter(join::joiner(cfg.timeouts.idle_ns), cfg.filter.clone());
+    Ok(p)
 }
 
 /// Run until a signal, `--duration`, or an error.
@@ -139,7 +143,6 @@ pub fn run_with(
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }
-    p.set_join_and_filter(join::joiner(cfg.timeouts.idle_ns), cfg.filter.clone());
     log::info!(
         "capturing on {}",
         p.capture
