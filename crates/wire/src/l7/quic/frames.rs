@@ -3,7 +3,7 @@
 //! Any other type ends the parse with [`QuicError::UnexpectedFrame`]: frames carry no
 //! length of their own, so nothing after an unknown one can be found.
 
-use super::{QuicError, truncated, varint};
+use super::{QuicError, Version, truncated, varint};
 
 /// The largest offset + length a CRYPTO frame may reach (RFC 9000 §19.6).
 const MAX_STREAM_END: u64 = (1 << 62) - 1;
@@ -43,16 +43,33 @@ pub struct Frames<'a> {
     pos: usize,
     len: usize,
     failed: bool,
+    /// The type code of CRYPTO frames: 0x06, or 0x08 in Google's T05x.
+    crypto: u64,
 }
 
 impl<'a> Frames<'a> {
-    /// The frames of `payload`.
+    /// The frames of `payload`, an IETF QUIC Initial packet's.
     pub fn new(payload: &'a [u8]) -> Frames<'a> {
         Frames {
             rest: payload,
             pos: 0,
             len: payload.len(),
             failed: false,
+            crypto: 0x06,
+        }
+    }
+
+    /// The frames of an Initial packet of `version`: Google's T050/T051 number the CRYPTO
+    /// frame 0x08 (same layout: offset, length, data).
+    pub fn for_version(payload: &'a [u8], version: Version) -> Frames<'a> {
+        let crypto = if matches!(version, Version::Google(_)) {
+            0x08
+        } else {
+            0x06
+        };
+        Frames {
+            crypto,
+            ..Frames::new(payload)
         }
     }
 
@@ -116,7 +133,7 @@ impl<'a> Frames<'a> {
                 }
                 Frame::Ack { largest }
             }
-            0x06 => {
+            t if t == self.crypto => {
                 let offset = self.varint("CRYPTO offset")?;
                 let len = self.varint("CRYPTO length")?;
                 if offset.saturating_add(len) > MAX_STREAM_END {

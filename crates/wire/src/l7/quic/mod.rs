@@ -15,8 +15,9 @@
 //! Reassembling the CRYPTO stream across packets (a ClientHello with a post-quantum key
 //! share spans two or more) is the caller's: it holds per-connection state.
 //!
-//! Versions: 1 (RFC 9000), 2 (RFC 9369, other salt, labels and packet type codes) and the
-//! IETF drafts 23 to 32 still found in captures (salts of draft 23 and draft 29).
+//! Versions: 1 (RFC 9000), 2 (RFC 9369, other salt, labels and packet type codes), and
+//! those still found in captures: the IETF drafts 22 to 34, mvfst's and Google's T050/T051
+//! ([`Version`]).
 
 pub mod frames;
 pub mod header;
@@ -77,17 +78,64 @@ pub enum Version {
     V1,
     /// QUIC version 2 (RFC 9369), `0x6b3343cf`.
     V2,
-    /// IETF draft `n` (23 to 32), `0xff0000nn`.
+    /// IETF draft `n` (22 to 34), `0xff0000nn`.
     Draft(u8),
+    /// Facebook's mvfst versions that follow a draft: `0xfaceb001` (draft 22),
+    /// `0xfaceb002` and the experimental `0xfaceb00e` (draft 27).
+    Mvfst(u32),
+    /// Google's QUIC with TLS, `T050` or `T051` (`0x5430353x`): IETF long headers under
+    /// Google's own salts.
+    Google(u32),
+    /// A reserved version (`0x?a?a?a?a`, RFC 9000 §15) that a client sends to force
+    /// version negotiation; the packet is protected as in draft 29 (as Wireshark reads it).
+    Reserved(u32),
+}
+
+/// The salts of the Initial secret: RFC 9001 §5.2, RFC 9369 §3.3.1, the drafts
+/// (draft-ietf-quic-tls-22, -23 and -29; drafts 33 and 34 already have version 1's) and
+/// Google's T050/T051 (as Wireshark's QUIC dissector has them).
+mod salt {
+    pub const V1: [u8; 20] = [
+        0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8, 0x0c,
+        0xad, 0xcc, 0xbb, 0x7f, 0x0a,
+    ];
+    pub const V2: [u8; 20] = [
+        0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93, 0x81, 0xbe, 0x6e, 0x26, 0x9d,
+        0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
+    ];
+    pub const DRAFT_22: [u8; 20] = [
+        0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a, 0x96, 0xcd, 0x21, 0x51, 0x9e,
+        0xbd, 0x7a, 0x02, 0x64, 0x4a,
+    ];
+    pub const DRAFT_23: [u8; 20] = [
+        0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4, 0x63,
+        0x65, 0xbe, 0xf9, 0xf5, 0x02,
+    ];
+    pub const DRAFT_29: [u8; 20] = [
+        0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61, 0x11,
+        0xe0, 0x43, 0x90, 0xa8, 0x99,
+    ];
+    pub const T050: [u8; 20] = [
+        0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4c, 0x43, 0xa2, 0x36,
+        0x7c, 0x60, 0x48, 0x83, 0x10,
+    ];
+    pub const T051: [u8; 20] = [
+        0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50, 0x6c, 0x19, 0x12, 0x4f, 0xc8,
+        0xcc, 0xda, 0x6e, 0x03, 0x3d,
+    ];
 }
 
 impl Version {
-    /// The version of a version field, `None` for versions without known Initial keys.
+    /// The version of a version field, `None` for versions without known Initial keys
+    /// (version negotiation, Google's Q0xx with their own handshake, unknown ones).
     pub fn from_wire(v: u32) -> Option<Version> {
         match v {
             0x0000_0001 => Some(Version::V1),
             0x6b33_43cf => Some(Version::V2),
-            0xff00_0017..=0xff00_0020 => Some(Version::Draft((v & 0xff) as u8)),
+            0xff00_0016..=0xff00_0022 => Some(Version::Draft((v & 0xff) as u8)),
+            0xface_b001 | 0xface_b002 | 0xface_b00e => Some(Version::Mvfst(v)),
+            0x5430_3530 | 0x5430_3531 => Some(Version::Google(v)),
+            _ if v & 0x0f0f_0f0f == 0x0a0a_0a0a => Some(Version::Reserved(v)),
             _ => None,
         }
     }
@@ -98,29 +146,21 @@ impl Version {
             Version::V1 => 1,
             Version::V2 => 0x6b33_43cf,
             Version::Draft(n) => 0xff00_0000 | u32::from(n),
+            Version::Mvfst(v) | Version::Google(v) | Version::Reserved(v) => v,
         }
     }
 
-    /// The salt of the Initial secret (RFC 9001 §5.2, RFC 9369 §3.3.1; the drafts'
-    /// from draft-ietf-quic-tls-23 and -29).
+    /// The salt of the Initial secret.
     pub(crate) fn initial_salt(self) -> &'static [u8; 20] {
         match self {
-            Version::V1 => &[
-                0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8,
-                0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a,
-            ],
-            Version::V2 => &[
-                0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93, 0x81, 0xbe, 0x6e, 0x26,
-                0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9,
-            ],
-            Version::Draft(29..) => &[
-                0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61,
-                0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99,
-            ],
-            Version::Draft(_) => &[
-                0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4,
-                0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02,
-            ],
+            Version::V1 | Version::Draft(33..) => &salt::V1,
+            Version::V2 => &salt::V2,
+            Version::Draft(29..) | Version::Reserved(_) => &salt::DRAFT_29,
+            Version::Draft(23..) => &salt::DRAFT_23,
+            Version::Draft(_) | Version::Mvfst(0xface_b001) => &salt::DRAFT_22,
+            Version::Mvfst(_) => &salt::DRAFT_23,
+            Version::Google(0x5430_3530) => &salt::T050,
+            Version::Google(_) => &salt::T051,
         }
     }
 

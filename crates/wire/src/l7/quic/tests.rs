@@ -361,6 +361,18 @@ fn frames_that_cannot_be_delimited_end_the_parse() {
     f.extend_from_slice(&[0x01, 0x00]);
     let got: Vec<_> = Frames::new(&f).collect();
     assert_eq!(got, [Err(QuicError::BadFrame("CRYPTO offset"))]);
+    // Google's T05x number CRYPTO 0x08; for IETF versions 0x08 is a STREAM frame.
+    let t051 = [0x08, 0x00, 0x02, 0x01, 0x00];
+    let got: Vec<_> = Frames::for_version(&t051, Version::Google(0x5430_3531)).collect();
+    assert_eq!(
+        got,
+        [Ok(Frame::Crypto {
+            offset: 0,
+            data: &[1, 0]
+        })]
+    );
+    let got: Vec<_> = Frames::for_version(&t051, Version::V1).collect();
+    assert_eq!(got, [Err(QuicError::UnexpectedFrame(0x08))]);
     // CONNECTION_CLOSE with a reason, then PING.
     let got: Vec<_> = Frames::new(&[0x1c, 0x0a, 0x06, 0x02, b'n', b'o', 0x01]).collect();
     assert_eq!(
@@ -428,10 +440,20 @@ fn varints_of_rfc9000_a1() {
 
 #[test]
 fn versions_round_trip() {
-    for v in [1u32, 0x6b33_43cf, 0xff00_0017, 0xff00_001d, 0xff00_0020] {
+    for v in [
+        1u32,
+        0x6b33_43cf,
+        0xff00_0016,
+        0xff00_001d,
+        0xff00_0022,
+        0xfaceb002,
+        0x5430_3531,
+    ] {
         assert_eq!(Version::from_wire(v).unwrap().to_wire(), v);
     }
-    for v in [0u32, 2, 0xff00_0016, 0xff00_0021, 0xfaceb002, 0x5130_3530] {
+    // Version negotiation, unassigned, drafts without the one-byte CID lengths or past 34,
+    // Google's Q050 (its own handshake, no TLS).
+    for v in [0u32, 2, 0xff00_0015, 0xff00_0023, 0xfaceb003, 0x5130_3530] {
         assert_eq!(Version::from_wire(v), None);
     }
 }
