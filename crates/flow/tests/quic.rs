@@ -391,3 +391,136 @@ fn an_initial_that_does_not_decrypt_and_unknown_frames_are_weirds() {
     // What came before the bad frame still counts.
     assert_eq!(out.tls().len(), 1);
 }
+
+/// A HelloRetryRequest (RFC 8446 §4.1.4): a ServerHello with the special random, asking for
+/// a key share of another group.
+fn hello_retry_request(group: u16) -> Vec<u8> {
+    // SHA-256("HelloRetryRequest").
+    const HRR_RANDOM: [u8; 32] = [
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+        0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+        0x33, 0x9c,
+    ];
+    let mut body = vec![0x03, 0x03];
+    body.extend(HRR_RANDOM);
+    body.push(0); // empty legacy session id
+    body.extend([0x13, 0x01, 0x00]); // TLS_AES_128_GCM_SHA256, no compression
+    let exts = [
+        &[0x00, 0x2b, 0x00, 0x02, 0x03, 0x04][..], // supported_versions: TLS 1.3
+        &[0x00, 0x33, 0x00, 0x02, (group >> 8) as u8, group as u8][..], // key_share: the group
+    ]
+    .concat();
+    body.extend((exts.len() as u16).to_be_bytes());
+    body.extend(exts);
+    let mut msg = vec![2, 0, (body.len() >> 8) as u8, body.len() as u8];
+    msg.extend(body);
+    msg
+}
+
+/// A HelloRetryRequest: both hellos go on in the same CRYPTO streams, and the handshake gets
+/// a second record, as over TCP.
+#[test]
+fn a_hello_retry_request_gives_a_second_record() {
+    let (client, server) = (sa(CLIENT), sa(SERVER));
+    let hello = |name: &str| ClientHello {
+        legacy_version: 0x0303,
+        ciphers: vec![0x1301],
+        extensions: vec![sni(name), alpn(&["h3"]), supported_versions(&[0x0304])],
+    };
+    let (ch1, ch2) = (
+        handshake(&hello("first.example").record()),
+        handshake(&hello("second.example").record()),
+    );
+    let hrr = hello_retry_request(23);
+    let sh = handshake(&server_hello().record());
+    let ckeys = InitialKeys::client(Version::V1, &DCID);
+    let skeys = InitialKeys::server(Version::V1, &DCID);
+    let c = |pn, f: &[u8]| {
+        udp_frame(
+            client,
+            server,
+            &initial(Version::V1, &ckeys, &DCID, &CLIENT_SCID, pn, f, 1200),
+        )
+    };
+    let s = |pn, f: &[u8]| {
+        udp_frame(
+            server,
+            client,
+            &initial(Version::V1, &skeys, &CLIENT_SCID, &SERVER_SCID, pn, f, 0),
+        )
+    };
+    let frames = vec![
+        c(0, &crypto(0, &ch1)),
+        s(0, &crypto(0, &hrr)),
+        c(1, &crypto(ch1.len(), &ch2)),
+        s(1, &crypto(hrr.len(), &sh)),
+    ];
+    let out = run(&frames);
+    let tls = out.tls();
+    assert_eq!(tls.len(), 2, "{:?}", out.all);
+    let name = |i: usize| tls[i].tls.client.as_ref().unwrap().server_name.clone();
+    assert_eq!(name(0).as_deref(), Some("first.example"));
+    assert_eq!(name(1).as_deref(), Some("second.example"));
+    assert_eq!(
+        (tls[0].timestamp, tls[1].timestamp),
+        (Timestamp(at(0)), Timestamp(at(2)))
+    );
+    assert!(
+        tls.iter()
+            .all(|t| t.tls.cipher.as_deref() == Some("TLS_AES_128_GCM_SHA256"))
+    );
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+}
+
+/// A 0-RTT packet that overtook its Initial, and a version negotiation (a reserved version
+/// the server refuses) before it: the flow waits for an Initial instead of being given up.
+#[test]
+fn zero_rtt_and_version_negotiation_before_the_initial() {
+    let (client, server) = (sa(CLIENT), sa(SERVER));
+    let small = ClientHello {
+        legacy_version: 0x0303,
+        ciphers: vec![0x1301],
+        extensions: vec![sni("late.example"), supported_versions(&[0x0304])],
+    };
+    // A reserved version (0x?a?a?a?a): no keys anyone can rely on.
+    let mut forced = vec![0xc3, 0x1a, 0x2a, 0x3a, 0x4a, 8];
+    forced.extend(DCID);
+    forced.extend([0, 0, 0x40, 0x20]);
+    forced.extend([0x77; 0x20]);
+    // The server's Version Negotiation: version 0, then the versions it speaks.
+    let mut vn = vec![0x80, 0, 0, 0, 0, 0, 8];
+    vn.extend(DCID);
+    vn.extend([0, 0, 0, 1]);
+    // 0-RTT (type 1 in version 1): a Length but no token.
+    let mut zero_rtt = vec![0xd3, 0, 0, 0, 1, 8];
+    zero_rtt.extend(DCID);
+    zero_rtt.extend([0, 0x40, 0x30]);
+    zero_rtt.extend([0x55; 0x30]);
+    let keys = InitialKeys::client(Version::V1, &DCID);
+    let frames = vec![
+        udp_frame(client, server, &forced),
+        udp_frame(server, client, &vn),
+        udp_frame(client, server, &zero_rtt),
+        udp_frame(
+            client,
+            server,
+            &initial(
+                Version::V1,
+                &keys,
+                &DCID,
+                &CLIENT_SCID,
+                0,
+                &crypto(0, &handshake(&small.record())),
+                1200,
+            ),
+        ),
+    ];
+    let out = run(&frames);
+    let tls = out.tls();
+    assert_eq!(tls.len(), 1, "{:?}", out.all);
+    assert_eq!(
+        tls[0].tls.client.as_ref().unwrap().server_name.as_deref(),
+        Some("late.example")
+    );
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+}

@@ -7,6 +7,12 @@
 //! post-quantum key share makes it 1.5 KB and more) and arrive out of order, split into
 //! many small frames (Chrome shuffles them on purpose): each side's CRYPTO stream is
 //! reassembled here, within [`MAX_CRYPTO_BYTES`] and [`MAX_PACKETS`].
+//!
+//! Keys follow the connection: after a Retry both ends start over under keys from the
+//! Retry's connection ID, and a client packet that does not open under the current keys is
+//! tried under its own DCID's (a version negotiation, or a capture that missed the first
+//! packet). A HelloRetryRequest gives a second record, as over TCP: the second hellos
+//! follow the first in the same CRYPTO streams.
 
 use super::tls::{ClientSide, client_side, record};
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
@@ -37,12 +43,19 @@ pub const MAX_PACKETS: u8 = 16;
 const MAX_PIECES: usize = 256;
 
 /// A long-header Initial packet of a known version, whatever the port: the datagram's
-/// first packet must parse with its Length inside the datagram.
+/// first packet must parse with its Length inside the datagram. Other long-header packets
+/// wait for one (0-RTT sent before its Initial arrives first when the two are reordered;
+/// a version negotiation precedes the Initial of the version both ends speak).
 fn detect(first: &[u8], _side: Side, _port_match: bool) -> Verdict {
-    if LongHeader::is_initial(first) {
-        Verdict::Yes
-    } else {
-        Verdict::No
+    match LongHeader::parse(first) {
+        Ok((h, _)) if h.packet_type == PacketType::Initial => Verdict::Yes,
+        Ok(_) => Verdict::NeedMore,
+        // Version negotiation (version 0), or a version without Initial keys the ends may
+        // negotiate away from; the fixed bit keeps most other protocols out.
+        Err(QuicError::UnsupportedVersion(_)) if first[0] & 0x40 != 0 || first[1..5] == [0; 4] => {
+            Verdict::NeedMore
+        }
+        Err(_) => Verdict::No,
     }
 }
 
@@ -56,6 +69,10 @@ fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
         client: None,
         client_ts: None,
         written: false,
+        from: [0; 2],
+        next: [0; 2],
+        retry_seen: false,
+        retried: false,
     })
 }
 
@@ -179,6 +196,16 @@ struct QuicAnalyzer {
     client: Option<ClientSide>,
     client_ts: Option<u64>,
     written: bool,
+    /// Where each side's next hello starts in its stream (after a HelloRetryRequest, the
+    /// second ClientHello and ServerHello follow the first ones).
+    from: [usize; 2],
+    /// Where each side's last hello read ended.
+    next: [usize; 2],
+    /// A Retry was seen: the client started over under keys from the Retry's connection ID.
+    retry_seen: bool,
+    /// A HelloRetryRequest was seen: the handshake goes on with a second pair of hellos,
+    /// logged as a second record (as over TCP).
+    retried: bool,
 }
 
 impl QuicAnalyzer {
@@ -231,8 +258,9 @@ impl QuicAnalyzer {
         while !rest.is_empty() {
             let (h, used) = match LongHeader::parse(rest) {
                 Ok(p) => p,
-                // Padding after the last packet, or a 1-RTT packet: nothing to read.
-                Err(QuicError::ShortHeader) if !first => break,
+                // A 1-RTT packet, or padding after the last packet: nothing to read, and
+                // nothing wrong. Another version (negotiation in progress) neither.
+                Err(QuicError::ShortHeader | QuicError::UnsupportedVersion(_)) => break,
                 Err(e) => {
                     if first && side == Side::Client && self.client.is_none() {
                         cx.weird(ts, "quic_bad_packet", "quic", e.to_string());
@@ -242,6 +270,10 @@ impl QuicAnalyzer {
             };
             first = false;
             rest = &rest[used..];
+            if h.packet_type == PacketType::Retry && side == Side::Server {
+                self.retry(&h);
+                continue;
+            }
             if h.packet_type != PacketType::Initial {
                 continue;
             }
@@ -250,13 +282,18 @@ impl QuicAnalyzer {
                 Err(e) => {
                     // The server's packets are only readable once a client packet gave the
                     // keys; a client packet that does not open is worth a weird.
-                    if side == Side::Client && self.client.is_none() {
+                    // A reserved version's packet (forcing version negotiation) may be
+                    // protected any way at all.
+                    if side == Side::Client
+                        && self.client.is_none()
+                        && !matches!(h.version, Version::Reserved(_))
+                    {
                         cx.weird(ts, "quic_bad_packet", "quic", e.to_string());
                     }
                     continue;
                 }
             };
-            for frame in Frames::new(&payload) {
+            for frame in Frames::for_version(&payload, h.version) {
                 match frame {
                     Ok(Frame::Crypto { offset, data }) => {
                         if let Err(e) = self.streams[i].add(offset, data) {
@@ -284,6 +321,21 @@ impl QuicAnalyzer {
         }
     }
 
+    /// A Retry (RFC 9000 §17.2.5): the client sends its Initial packets again, CRYPTO
+    /// stream from offset 0, under keys from the Retry's Source Connection ID, and so does
+    /// the server. The client's hello is read again (the record keeps the first one's time).
+    fn retry(&mut self, h: &LongHeader<'_>) {
+        if self.retry_seen || self.keys.is_none() {
+            return;
+        }
+        self.retry_seen = true;
+        self.keys = Some(Keys::new(h.version, h.scid));
+        self.streams = [CryptoStream::default(), CryptoStream::default()];
+        self.largest_pn = [None; 2];
+        self.from = [0; 2];
+        self.done[Side::Client.index()] = false;
+    }
+
     /// Looks for the side's hello in its reassembled stream.
     fn hello(&mut self, cx: &mut Cx<'_>, side: Side, ts: u64) {
         let i = side.index();
@@ -291,9 +343,15 @@ impl QuicAnalyzer {
             Side::Client => (HandshakeType::ClientHello, "tls_bad_client_hello"),
             Side::Server => (HandshakeType::ServerHello, "tls_bad_server_hello"),
         };
-        let stream = self.streams[i].contiguous();
+        let stream = self.streams[i]
+            .contiguous()
+            .get(self.from[i]..)
+            .unwrap_or_default();
         let hs = match Handshake::parse(stream, MAX_CRYPTO_BYTES) {
-            Ok(Some((hs, _))) if hs.msg_type == want => hs,
+            Ok(Some((hs, used))) if hs.msg_type == want => {
+                self.next[i] = self.from[i] + used;
+                hs
+            }
             Ok(Some((hs, _))) => {
                 self.done[i] = true;
                 let e = TlsError::UnexpectedHandshake {
@@ -315,7 +373,7 @@ impl QuicAnalyzer {
             Side::Client => match ClientHello::from_handshake(&hs) {
                 Ok(ch) => {
                     self.client = Some(client_side(&ch, fingerprint::Transport::Quic));
-                    self.client_ts = Some(ts);
+                    self.client_ts.get_or_insert(ts);
                 }
                 Err(e) => cx.weird(ts, weird, "quic", e.to_string()),
             },
@@ -329,7 +387,17 @@ impl QuicAnalyzer {
                             Some(&sh),
                         );
                         cx.out.push(record);
-                        self.written = true;
+                        if sh.is_hello_retry_request() && !self.retried {
+                            // The client answers with a second ClientHello, the server
+                            // with its real ServerHello, each after the first in its
+                            // stream: both read afresh.
+                            self.retried = true;
+                            self.done = [false; 2];
+                            self.from = self.next;
+                            self.client_ts = None;
+                        } else {
+                            self.written = true;
+                        }
                     }
                 }
                 Err(e) => cx.weird(ts, weird, "quic", e.to_string()),
