@@ -3,8 +3,10 @@
 //! Each stream's `JA4.n` is the n-th ClientHello of the stream; it is paired with the n-th
 //! flowsight tls record holding a ClientHello on the same connection. Fields: `ja4`
 //! (`tls.client.ja4`) and `domain` (`tls.client.server_name`, for the stream's first hello,
-//! where ja4.py takes it from). QUIC hellos (JA4 beginning with `q`) are excluded: flowsight
-//! does not parse QUIC. Streams without a JA4 (plain HTTP, SSH) are not compared.
+//! where ja4.py takes it from). QUIC hellos (JA4 beginning with `q`) are compared with the
+//! tls records of QUIC flows (ja4.py's expected output of the corpus has none: it reads QUIC
+//! only through tshark's decryption). Streams without a JA4 (plain HTTP, SSH) are not
+//! compared.
 
 use super::pair_in_order;
 use crate::fslog::{FsLog, FsTls};
@@ -21,10 +23,6 @@ pub fn compare(streams: &[Ja4Stream], fs: &FsLog, s: &mut Scope) {
     let mut refs: Vec<(ConnKey, Hello)> = Vec::new();
     for st in streams {
         for (i, ja4) in st.ja4.iter().enumerate() {
-            if ja4.starts_with('q') {
-                s.exclude("ja4", "QUIC ClientHello: flowsight does not parse QUIC", 1);
-                continue;
-            }
             let domain = if i == 0 { st.domain.as_deref() } else { None };
             refs.push((st.key(), (i, ja4.as_str(), domain)));
         }
@@ -59,7 +57,7 @@ mod tests {
     use crate::score::Scoreboard;
 
     #[test]
-    fn pairs_hellos_in_order_and_skips_quic() {
+    fn pairs_hellos_in_order_quic_included() {
         let expected = parse(
             r#"[
  {"stream":0,"src":"10.0.0.1","dst":"10.0.0.2","srcport":"5000","dstport":"443","domain":"a.example","JA4.1":"t13d_first","JA4.2":"t13d_second"},
@@ -80,8 +78,12 @@ mod tests {
             let s = &b.fields[&("ja4".to_string(), f.to_string())];
             (s.compared, s.agreed, s.excluded)
         };
-        assert_eq!(st("ja4"), (2, 2, 1));
+        assert_eq!(st("ja4"), (2, 2, 0));
         assert_eq!(st("domain"), (1, 1, 0));
-        assert_eq!(st("tls.record"), (3, 2, 0));
+        assert_eq!(
+            st("tls.record"),
+            (4, 2, 0),
+            "the QUIC and the t12 hellos are missing"
+        );
     }
 }

@@ -42,9 +42,12 @@
 //! and some flows are classified too late), so a value is compared only where nDPI shows one;
 //! a flowsight value without an nDPI tag is not a disagreement.
 //!
-//! Excluded: protocol values of QUIC flows (flowsight parses TLS over TCP and DTLS, not
-//! QUIC) and host names of other protocols (NetBIOS, DHCP, SSDP, ...: no flowsight record
-//! holds them), counted under their rule.
+//! `QUIC` flows whose ClientHello nDPI read (it shows a JA3C or JA4) are compared as TLS
+//! flows, with flowsight's tls record of the QUIC Initial packets.
+//!
+//! Excluded: host names of Google QUIC flows without TLS (Q0xx versions: a CHLO) and of
+//! other protocols (NetBIOS, DHCP, SSDP, ...: no flowsight record holds them), counted under
+//! their rule.
 
 use crate::fslog::{FsFlow, FsHttp, FsLog, Rec};
 use crate::key::{ConnKey, FlowKey};
@@ -269,7 +272,10 @@ fn protocol(f: &NdpiFlow, conn: ConnKey, fs: &FsLog, s: &mut Scope) {
                 g.starts_with(w)
             });
         }
-        "TLS" | "DTLS" => {
+        // IETF QUIC (and Google's T05x): nDPI read the TLS ClientHello of the Initial
+        // packets, as flowsight does; the fields are TLS's. Google's Q0xx carry a CHLO, no
+        // TLS: nDPI shows its host name only.
+        "TLS" | "DTLS" | "QUIC" if f.master != "QUIC" || f.ja3c.is_some() || f.ja4.is_some() => {
             let t = first(&fs.tls, conn);
             s.present(&key, "tls.record", t.is_some());
             let Some(t) = t else { return };
@@ -303,7 +309,11 @@ fn protocol(f: &NdpiFlow, conn: ConnKey, fs: &FsLog, s: &mut Scope) {
             let want = lower(f.host.as_deref());
             any_of(s, &key, "host", want.as_deref(), &recs, name, |w, g| w == g);
         }
-        "QUIC" => s.exclude("quic", "QUIC flows: flowsight does not parse QUIC", tags),
+        "QUIC" => s.exclude(
+            "quic",
+            "gQUIC (Q0xx) flows: a CHLO, no TLS ClientHello; flowsight reads the TLS of IETF QUIC",
+            tags,
+        ),
         _ => s.exclude(
             "host",
             "host name of a protocol flowsight has no record for",
@@ -338,6 +348,7 @@ mod tests {
 \t2\tTCP 10.0.0.1:4000 <-> 10.0.0.2:8080 [proto: 7/HTTP][3 pkts/300 bytes <-> 2 pkts/200 bytes][Hostname/SNI: www.example.com][URL: www.example.com:8080/index.html][User-Agent: curl/8]
 \t3\tICMP 10.0.0.1:0 <-> 10.0.0.3:0 [proto: 81/ICMP][2 pkts/196 bytes <-> 2 pkts/196 bytes]
 \t4\tUDP 10.0.0.1:5000 -> 10.0.0.9:443 [proto: 188/QUIC][1 pkts/1300 bytes -> 0 pkts/0 bytes][Hostname/SNI: q.example][JA4: q13d]
+\t6\tUDP 10.0.0.1:5001 -> 10.0.0.9:443 [proto: 188/QUIC][1 pkts/1350 bytes -> 0 pkts/0 bytes][Hostname/SNI: g.example][QUIC ver: Q046]
 \t5\tUDP 10.0.0.1:137 -> 10.0.0.255:137 [proto: 10/NetBIOS][1 pkts/92 bytes -> 0 pkts/0 bytes][Hostname/SNI: host1]
 ";
 
@@ -347,6 +358,8 @@ mod tests {
 {"type":"flow","event":{"start":"2024-01-01T00:00:00Z"},"network":{"iana_number":"1"},"source":{"ip":"10.0.0.1","port":8,"packets":1,"bytes":98},"destination":{"ip":"10.0.0.3","port":0,"packets":1,"bytes":98}}
 {"type":"flow","event":{"start":"2024-01-01T00:00:05Z"},"network":{"iana_number":"1"},"source":{"ip":"10.0.0.1","port":8,"packets":1,"bytes":98},"destination":{"ip":"10.0.0.3","port":0,"packets":1,"bytes":97}}
 {"type":"flow","event":{"start":"2024-01-01T00:00:00Z"},"network":{"iana_number":"17"},"source":{"ip":"10.0.0.1","port":5000,"packets":1,"bytes":1300},"destination":{"ip":"10.0.0.9","port":443,"packets":0,"bytes":0}}
+{"type":"flow","event":{"start":"2024-01-01T00:00:00Z"},"network":{"iana_number":"17"},"source":{"ip":"10.0.0.1","port":5001,"packets":1,"bytes":1350},"destination":{"ip":"10.0.0.9","port":443,"packets":0,"bytes":0}}
+{"type":"tls","source":{"ip":"10.0.0.1","port":5000},"destination":{"ip":"10.0.0.9","port":443},"tls":{"client":{"server_name":"q.example","ja3":"x","ja3_string":"x","ja4":"q13d"}}}
 {"type":"tls","source":{"ip":"192.168.1.13","port":55523},"destination":{"ip":"178.62.197.130","port":443},"tls":{"next_protocol":"h2","client":{"server_name":"WWW.ntop.org","alpn":["h2","http/1.1"],"ja3":"2a26","ja3_string":"x","ja4":"t12d"}}}
 {"type":"http","source":{"ip":"10.0.0.1","port":4000},"destination":{"ip":"10.0.0.2","port":8080},"http":{"request":{"method":"GET"}},"url":{"domain":"www.example.com","original":"/index.html"},"user_agent":{"original":"curl/8"}}
 "#;
@@ -356,13 +369,13 @@ mod tests {
         let b = run(OUT, FS);
         assert_eq!(
             stat(&b, "flow.record"),
-            (5, 4),
+            (6, 5),
             "the NetBIOS flow is missing"
         );
-        assert_eq!(stat(&b, "src2dst_packets"), (4, 4));
+        assert_eq!(stat(&b, "src2dst_packets"), (5, 5));
         assert_eq!(
             stat(&b, "dst2src_bytes"),
-            (4, 3),
+            (5, 4),
             "ICMP replies: 196 against 195"
         );
     }
@@ -370,15 +383,19 @@ mod tests {
     #[test]
     fn protocol_fields() {
         let b = run(OUT, FS);
-        assert_eq!(stat(&b, "tls.record"), (1, 1));
-        assert_eq!(stat(&b, "host"), (2, 2), "case and port do not matter");
+        assert_eq!(stat(&b, "tls.record"), (2, 2), "TLS, and QUIC with a JA4");
+        assert_eq!(stat(&b, "host"), (3, 3), "case and port do not matter");
         assert_eq!(stat(&b, "alpn_advertised"), (1, 1));
         assert_eq!(stat(&b, "alpn_negotiated"), (1, 1));
         assert_eq!(stat(&b, "ja3c"), (1, 1));
-        assert_eq!(stat(&b, "ja4"), (1, 1));
+        assert_eq!(stat(&b, "ja4"), (2, 2));
         assert_eq!(stat(&b, "url"), (1, 1));
         assert_eq!(stat(&b, "user_agent"), (1, 1));
-        assert_eq!(b.fields[&("ndpi".into(), "quic".into())].excluded, 2);
+        assert_eq!(
+            b.fields[&("ndpi".into(), "quic".into())].excluded,
+            1,
+            "gQUIC's host name"
+        );
         assert_eq!(b.fields[&("ndpi".into(), "host".into())].excluded, 1);
     }
 

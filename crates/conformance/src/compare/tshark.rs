@@ -37,8 +37,8 @@
 //! UPnP multicast, which tshark dissects as HTTP; flowsight's HTTP is over TCP); messages tshark dissected
 //! inside an ICMP error's quoted packet; frames holding several HTTP or DNS messages (the
 //! values of one column are joined with commas that also occur inside values, so they
-//! cannot be split back); TLS hellos over UDP (QUIC, which flowsight does not parse; tshark
-//! writes DTLS under other column names).
+//! cannot be split back). TLS hellos over UDP are QUIC's (tshark writes DTLS under other
+//! column names), compared with flowsight's tls records of QUIC flows.
 
 use super::pair_in_order;
 use super::zeek::DnsKey;
@@ -368,10 +368,6 @@ fn tls(rows: &[(&TsharkRow, ConnKey)], fs: &FsLog, s: &mut Scope) {
         if !(c || h) {
             continue;
         }
-        if r.transport() != Some(proto::TCP) {
-            s.exclude("tls.client.record", "TLS hello over UDP (QUIC)", 1);
-            continue;
-        }
         if c {
             ch.push((*k, *r));
         }
@@ -604,16 +600,19 @@ mod tests {
             ("tls.handshake.extensions_alpn_str", "h2"),
             ("tls.handshake.ja3s", "bb"),
         ];
+        // A QUIC ClientHello: a UDP row, paired with the tls record of the QUIC flow.
         let quic = vec![
             ("ip.src", "10.0.0.1"),
             ("ip.dst", "10.0.0.2"),
             ("ip.proto", "17"),
-            ("udp.srcport", "4000"),
+            ("udp.srcport", "4001"),
             ("udp.dstport", "443"),
             ("tls.handshake.type", "1"),
+            ("tls.handshake.extensions_server_name", "q.example"),
         ];
-        let fs = r#"{"type":"tls","source":{"ip":"10.0.0.1","port":4000},"destination":{"ip":"10.0.0.2","port":443},"tls":{"version":"1.3","next_protocol":"h2","client":{"server_name":"ex.com","alpn":["h2","http/1.1"],"ja3":"aa","ja3_string":"771,1-2","ja4":"t"},"server":{"ja3s":"bb","ja3s_string":"x"}}}"#;
-        let b = run(&[&ch, &sh, &quic], fs);
+        let fs = r#"{"type":"tls","source":{"ip":"10.0.0.1","port":4000},"destination":{"ip":"10.0.0.2","port":443},"tls":{"version":"1.3","next_protocol":"h2","client":{"server_name":"ex.com","alpn":["h2","http/1.1"],"ja3":"aa","ja3_string":"771,1-2","ja4":"t"},"server":{"ja3s":"bb","ja3s_string":"x"}}}
+{"type":"tls","network":{"transport":"udp","protocol":"quic"},"source":{"ip":"10.0.0.1","port":4001},"destination":{"ip":"10.0.0.2","port":443},"tls":{"version":"1.3","client":{"server_name":"q.example","ja3":"cc","ja3_string":"771,1","ja4":"q"}}}"#;
+        let b = run(&[&ch, &sh], fs);
         for f in [
             "tls.client.record",
             "tls.client.sni",
@@ -628,6 +627,8 @@ mod tests {
             let (c, a, _) = stat(&b, f);
             assert_eq!((c, a), (1, 1), "{f}");
         }
-        assert_eq!(stat(&b, "tls.client.record").2, 1, "QUIC excluded");
+        let b = run(&[&quic], fs);
+        assert_eq!(stat(&b, "tls.client.record").0, 1, "QUIC compared");
+        assert_eq!(stat(&b, "tls.client.sni"), (1, 1, 0));
     }
 }
