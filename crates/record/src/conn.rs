@@ -28,7 +28,7 @@ pub struct ConnNetwork {
     /// IP version.
     #[serde(rename = "type")]
     pub kind: NetworkType,
-    /// The application protocol of this record: `http`, `dns` or `tls` (ECS
+    /// The application protocol of this record: `http`, `dns`, `tls` or `quic` (ECS
     /// `network.protocol`).
     pub protocol: &'static str,
     /// Community ID v1 of the flow.

@@ -25,7 +25,7 @@ pub struct Weird {
     /// `http_bad_request_line`, `ipv4_truncated_header`); the list is in docs/schema.md.
     pub name: &'static str,
     /// The layer or analyzer that found it (`ip`, `tcp`, `udp`, `http`, `dns`, `tls`,
-    /// `capture`).
+    /// `quic`, `capture`).
     pub source: &'static str,
     /// The parser's own explanation.
     #[serde(skip_serializing_if = "Option::is_none")]
