@@ -65,7 +65,10 @@ function drawChart(points) {
     ctx.beginPath(); ctx.moveTo(left, y(v)); ctx.lineTo(w - right, y(v)); ctx.stroke();
     ctx.fillText(bytes(v) + "/s", 2, y(v) + 4);
   }
-  ctx.fillText(points.length + " s", w - right - 40, h - 6);
+  // The span the points cover, from their own times (one point per flow-map scan).
+  const span = points.length > 1
+    ? (Date.parse(points[points.length - 1].time) - Date.parse(points[0].time)) / 1000 : 0;
+  ctx.fillText(Math.round(span) + " s", w - right - 40, h - 6);
   ctx.lineWidth = 2;
   for (const [name, vals] of series) {
     ctx.strokeStyle = color(name);
