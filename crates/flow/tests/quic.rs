@@ -238,8 +238,8 @@ fn version_2_on_another_port_without_a_server_answer() {
     assert!(out.weirds().is_empty(), "{:?}", out.weirds());
 }
 
-/// After a Retry the client's Initial packets use keys from the Retry's connection ID: the
-/// analyzer switches to the keys of the DCID that opens the packet.
+/// After a Retry both ends' Initial packets use keys from the Retry's connection ID: the
+/// analyzer switches to them, and reads the client's hello again.
 #[test]
 fn keys_follow_a_retry_connection_id() {
     let (client, server) = (sa(CLIENT), sa(SERVER));
@@ -254,15 +254,15 @@ fn keys_follow_a_retry_connection_id() {
     };
     let hello = handshake(&small.record());
     let keys = InitialKeys::client(Version::V1, &DCID);
-    // The first Initial is cut short of its second half (the hello never completes under the
-    // first keys); the server's Retry sends the client to a new connection ID.
+    // The whole hello in the first Initial; the server's Retry sends the client to a new
+    // connection ID, whose keys protect the hello sent again and the server's answer.
     let first = initial(
         Version::V1,
         &keys,
         &DCID,
         &CLIENT_SCID,
         0,
-        &crypto(0, &hello[..20]),
+        &crypto(0, &hello),
         1200,
     );
     let mut retry = vec![0xf0, 0, 0, 0, 1, 4];
@@ -282,17 +282,32 @@ fn keys_follow_a_retry_connection_id() {
         &crypto(0, &hello),
         1200,
     );
+    // The server's Initial is under keys from the Retry's connection ID too.
+    let skeys = InitialKeys::server(Version::V1, &new_dcid);
+    let answer = initial(
+        Version::V1,
+        &skeys,
+        &CLIENT_SCID,
+        &SERVER_SCID,
+        0,
+        &crypto(0, &handshake(&server_hello().record())),
+        0,
+    );
     let frames = vec![
         udp_frame(client, server, &first),
         udp_frame(server, client, &retry),
         udp_frame(client, server, &again),
+        udp_frame(server, client, &answer),
     ];
     let out = run(&frames);
     let tls = out.tls();
     assert_eq!(tls.len(), 1, "{:?}", out.all);
     let c = tls[0].tls.client.as_ref().unwrap();
     assert_eq!(c.server_name.as_deref(), Some("retry.example"));
-    assert_eq!(tls[0].timestamp, Timestamp(at(2)));
+    // The record keeps the first hello's time.
+    assert_eq!(tls[0].timestamp, Timestamp(at(0)));
+    assert_eq!(tls[0].tls.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
 }
 
 #[test]
