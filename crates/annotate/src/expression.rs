@@ -36,9 +36,21 @@ type OfflineFilter = unsafe extern "C" fn(*const BpfProgram, *const PcapPkthdr, 
 
 /// `PCAP_NETMASK_UNKNOWN`: `ip broadcast` cannot be used, everything else can.
 const NETMASK_UNKNOWN: u32 = 0xffff_ffff;
-/// Link types whose libpcap DLT number differs from the LINKTYPE number in files.
+/// Raw IP in files (LINKTYPE_RAW).
 const LINKTYPE_RAW: u32 = 101;
-const DLT_RAW: c_int = 12;
+
+/// libpcap's DLT_ number for a file's LINKTYPE_ number: the same but for the few that
+/// libpcap's `linktype_to_dlt` translates (its table, as built on Linux).
+fn dlt_of(linktype: u32) -> c_int {
+    match linktype {
+        100 => 11,          // ATM_RFC1483
+        LINKTYPE_RAW => 12, // RAW
+        102 => 15,          // SLIP_BSDOS
+        103 => 16,          // PPP_BSDOS
+        106 => 19,          // ATM_CLIP
+        other => c_int::try_from(other).unwrap_or(c_int::MAX),
+    }
+}
 
 /// The few libpcap functions used, from a library opened once.
 struct Libpcap {
@@ -111,7 +123,9 @@ struct Program(BpfProgram);
 /// A tcpdump filter expression, compiled once per link type it meets.
 pub struct ExpressionFilter {
     // Field order: the programs are freed (in Drop) before the library is closed.
-    programs: HashMap<u32, Program>,
+    /// Per link type: the program, or None when the expression means nothing there (a
+    /// `tcp port 80` on a link type libpcap cannot filter): its packets never match.
+    programs: HashMap<u32, Option<Program>>,
     lib: Libpcap,
     expression: CString,
     text: String,
@@ -140,7 +154,9 @@ impl ExpressionFilter {
             expression: c,
             text: expression.to_string(),
         };
-        f.program(1)?;
+        // Ethernet: a bad expression is refused here, before anything starts.
+        let ethernet = f.compile(1)?;
+        f.programs.insert(1, Some(ethernet));
         Ok(f)
     }
 
@@ -149,44 +165,51 @@ impl ExpressionFilter {
         &self.text
     }
 
-    fn program(&mut self, linktype: u32) -> Result<&Program, AnnotateError> {
+    /// The program for `linktype`, compiled the first time; None when the expression cannot
+    /// apply to that link type (said once in the log).
+    fn program(&mut self, linktype: u32) -> Option<&Program> {
         if !self.programs.contains_key(&linktype) {
-            let dlt = if linktype == LINKTYPE_RAW {
-                DLT_RAW
-            } else {
-                c_int::try_from(linktype).unwrap_or(c_int::MAX)
+            let compiled = match self.compile(linktype) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    log::warn!("{e}: packets of link type {linktype} never match it");
+                    None
+                }
             };
-            let lib = &self.lib;
-            // SAFETY: pcap_open_dead allocates a handle for compiling; checked for NULL.
-            let p = unsafe { (lib.open_dead)(dlt, 262_144) };
-            if p.is_null() {
-                return Err(AnnotateError::NoLibpcap("pcap_open_dead failed".into()));
-            }
-            let mut prog = BpfProgram {
-                bf_len: 0,
-                bf_insns: std::ptr::null_mut(),
-            };
-            // SAFETY: a live handle, a program to fill and a NUL-terminated expression.
-            let rc = unsafe {
-                (lib.compile)(p, &mut prog, self.expression.as_ptr(), 1, NETMASK_UNKNOWN)
-            };
-            let result = if rc != 0 {
-                // SAFETY: pcap_geterr returns the handle's NUL-terminated message buffer.
-                let msg = unsafe { CStr::from_ptr((lib.geterr)(p)) }
-                    .to_string_lossy()
-                    .into_owned();
-                Err(AnnotateError::BadExpression {
-                    expression: self.text.clone(),
-                    message: msg,
-                })
-            } else {
-                Ok(Program(prog))
-            };
-            // SAFETY: the handle is not used after this; the program does not refer to it.
-            unsafe { (lib.close)(p) };
-            self.programs.insert(linktype, result?);
+            self.programs.insert(linktype, compiled);
         }
-        Ok(&self.programs[&linktype])
+        self.programs.get(&linktype).and_then(Option::as_ref)
+    }
+
+    fn compile(&self, linktype: u32) -> Result<Program, AnnotateError> {
+        let lib = &self.lib;
+        // SAFETY: pcap_open_dead allocates a handle for compiling; checked for NULL.
+        let p = unsafe { (lib.open_dead)(dlt_of(linktype), 262_144) };
+        if p.is_null() {
+            return Err(AnnotateError::NoLibpcap("pcap_open_dead failed".into()));
+        }
+        let mut prog = BpfProgram {
+            bf_len: 0,
+            bf_insns: std::ptr::null_mut(),
+        };
+        // SAFETY: a live handle, a program to fill and a NUL-terminated expression.
+        let rc =
+            unsafe { (lib.compile)(p, &mut prog, self.expression.as_ptr(), 1, NETMASK_UNKNOWN) };
+        let result = if rc != 0 {
+            // SAFETY: pcap_geterr returns the handle's NUL-terminated message buffer.
+            let msg = unsafe { CStr::from_ptr((lib.geterr)(p)) }
+                .to_string_lossy()
+                .into_owned();
+            Err(AnnotateError::BadExpression {
+                expression: self.text.clone(),
+                message: msg,
+            })
+        } else {
+            Ok(Program(prog))
+        };
+        // SAFETY: the handle is not used after this; the program does not refer to it.
+        unsafe { (lib.close)(p) };
+        result
     }
 
     /// Whether a packet of link type `linktype` (a pcap LINKTYPE_ number) passes the
@@ -206,7 +229,9 @@ impl ExpressionFilter {
             len: orig_len.max(data.len() as u32),
         };
         let offline_filter = self.lib.offline_filter;
-        let prog = self.program(linktype)?;
+        let Some(prog) = self.program(linktype) else {
+            return Ok(false);
+        };
         // SAFETY: a compiled program, a header whose caplen is data's length, and data; the
         // interpreter reads only within caplen.
         Ok(unsafe { offline_filter(&prog.0, &hdr, data.as_ptr()) } != 0)
@@ -215,7 +240,7 @@ impl ExpressionFilter {
 
 impl Drop for ExpressionFilter {
     fn drop(&mut self) {
-        for (_, mut p) in self.programs.drain() {
+        for (_, mut p) in self.programs.drain().filter_map(|(k, p)| Some((k, p?))) {
             // SAFETY: a program pcap_compile filled, freed once.
             unsafe { (self.lib.freecode)(&mut p.0) };
         }
@@ -269,5 +294,19 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains('\n'));
+    }
+
+    /// A link type the expression cannot apply to (user DLT 147 has no IP layer for
+    /// libpcap): its packets never match, and the run goes on.
+    #[test]
+    fn a_link_type_the_expression_cannot_filter_never_matches() {
+        if !libpcap_or_skip() {
+            return;
+        }
+        let mut f = ExpressionFilter::new("udp port 53").unwrap();
+        for _ in 0..2 {
+            assert!(!f.matches(147, &frame(53), 42).unwrap());
+        }
+        assert!(f.matches(1, &frame(53), 42).unwrap());
     }
 }
