@@ -16,6 +16,7 @@ impl Capture {
     /// changes nothing.
     pub fn attach_interface(&mut self, name: &str) -> Result<Interface, CaptureError> {
         let iface = interfaces::by_name(name)?;
+        self.forget_stale(&iface);
         if self.tc_links.attached(iface.index) {
             return Ok(iface);
         }
@@ -34,10 +35,30 @@ impl Capture {
         Ok(iface)
     }
 
+    /// Forget attachments to an interface that had `iface`'s name but is gone (deleted, and
+    /// maybe made again with a new index): its links died with it, and a detach by name must
+    /// find the interface of that name now.
+    fn forget_stale(&mut self, iface: &Interface) {
+        let stale: Vec<u32> = self
+            .interfaces
+            .iter()
+            .filter(|i| i.name == iface.name && i.index != iface.index)
+            .map(|i| i.index)
+            .collect();
+        for index in stale {
+            // The kernel removed the links with the device; this only drops flowsight's ids.
+            let _ = tc::detach(&mut self._ebpf, &mut self.tc_links, index);
+            self.interfaces.retain(|i| i.index != index);
+        }
+    }
+
     /// Detach the TC programs from the interface `name`: its packets are no longer counted
     /// (its flows end by the idle timeout, with what was counted until now). False when
     /// nothing was attached to it.
     pub fn detach_interface(&mut self, name: &str) -> Result<bool, CaptureError> {
+        if let Ok(current) = interfaces::by_name(name) {
+            self.forget_stale(&current);
+        }
         let Some(index) = self
             .interfaces
             .iter()
