@@ -18,8 +18,9 @@ use std::collections::HashMap;
 /// be analyzed a few samples beyond the budget, never fewer).
 const COUNTED_FLOWS: usize = 1 << 20;
 
-/// Whether to analyze a payload sample under `settings`, and whether the flow has had
-/// enough (its sampling is to be stopped in the kernel).
+/// Whether to analyze a payload sample under `settings`, and whether the flow has just had
+/// enough (its sampling is to be stopped in the kernel: said once, by the sample that used
+/// the last of the budget; samples already on their way after it are not analyzed).
 pub fn admit(
     settings: &Settings,
     counts: &mut HashMap<FlowKey, [u32; 2]>,
@@ -41,7 +42,7 @@ pub fn admit(
     if analyze {
         c[side] += 1;
     }
-    (analyze, c[0] >= budget && c[1] >= budget)
+    (analyze, analyze && c[0] >= budget && c[1] >= budget)
 }
 
 fn refusal(status: u16, message: String) -> Refusal {
@@ -223,6 +224,8 @@ mod tests {
         assert_eq!(admit(&s, &mut counts, &sample(1)), (true, false));
         // Both directions had theirs: the kernel is told to stop.
         assert_eq!(admit(&s, &mut counts, &sample(1)), (true, true));
-        assert_eq!(admit(&s, &mut counts, &sample(1)), (false, true));
+        // The kernel was told; samples already on their way are dropped without telling
+        // it again.
+        assert_eq!(admit(&s, &mut counts, &sample(1)), (false, false));
     }
 }
