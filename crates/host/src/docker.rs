@@ -101,6 +101,41 @@ impl RuntimeApi for DockerApi {
     }
 }
 
+/// The ids of the running containers named by `values` (the `--container` filter's
+/// values that look like names), asked of the first of `sockets` that exists, once, at
+/// start-up: a container's records written before its name came back from the look-up
+/// thread would otherwise miss a filter by name. Values that are not container names, and
+/// every error, give nothing (the filter still matches names once they are known).
+pub fn ids_of_names(sockets: &[PathBuf], values: &[String]) -> Vec<String> {
+    let Some(socket) = sockets.iter().find(|s| s.exists()) else {
+        return Vec::new();
+    };
+    // Docker's name rule, which also keeps the path below free of anything to escape.
+    let is_name = |v: &str| {
+        let mut chars = v.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    values
+        .iter()
+        .filter(|v| is_name(v))
+        .filter_map(
+            |name| match get(socket, &format!("/containers/{name}/json")) {
+                Ok(Some(body)) => serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()?
+                    .get("Id")?
+                    .as_str()
+                    .map(str::to_string),
+                Ok(None) => None,
+                Err(e) => {
+                    log::debug!("container {name}: {e}");
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
 /// Look-ups of docker and podman containers through the first of `sockets` that exists.
 pub fn lookups(sockets: &[PathBuf]) -> Lookups {
     Lookups::start("Docker Engine API", "docker-names", sockets, |present| {
@@ -140,7 +175,9 @@ mod tests {
                 let Ok(mut conn) = conn else { return };
                 let mut line = String::new();
                 std::io::BufReader::new(&conn).read_line(&mut line).unwrap();
-                let answer = if line.contains("/containers/7dea796eb5d6826a85978fa316612874aa3d576ac576495bed83d77fbc9dc744/json") {
+                let answer = if line.contains("/containers/7dea796eb5d6826a85978fa316612874aa3d576ac576495bed83d77fbc9dc744/json")
+                    || line.contains("/containers/web-1/json")
+                {
                     format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{INSPECT}")
                 } else if line.contains("/containers/boom/") {
                     "HTTP/1.0 500 Internal Server Error\r\n\r\n{}".to_string()
@@ -179,6 +216,18 @@ mod tests {
         assert_eq!(names.len(), 2);
         names.retry_unknown();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn names_given_to_the_filter_are_resolved_to_ids_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = fake_engine(dir.path());
+        let values = ["web-1", "7dea", "db", "../x", "boom"].map(String::from);
+        assert_eq!(
+            ids_of_names(&[socket], &values),
+            vec!["7dea796eb5d6826a85978fa316612874aa3d576ac576495bed83d77fbc9dc744".to_string()]
+        );
+        assert!(ids_of_names(&[dir.path().join("absent.sock")], &values).is_empty());
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
     if !cfg.cri_sockets.is_empty() {
         host_config.cri_sockets = cfg.cri_sockets.clone();
     }
+    let docker_sockets = host_config.docker_sockets.clone();
     let mut host = Host::new(host_config);
     host.scan_procfs();
     let grace =
@@ -85,7 +86,15 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
         cfg.engine.clone(),
         cfg.capture.sample_packets,
     );
-    p.set_join_and_filter(join::joiner(cfg.timeouts.idle_ns), cfg.filter.clone());
+    // Containers named in --container that run now: by id too, so their records written
+    // before the name look-up answers are kept.
+    let mut filter = cfg.filter.clone();
+    let ids = flowsight_host::docker::ids_of_names(&docker_sockets, &filter.containers);
+    if !ids.is_empty() {
+        log::info!("--container names resolved to {}", ids.join(", "));
+        filter.containers.extend(ids);
+    }
+    p.set_join_and_filter(join::joiner(cfg.timeouts.idle_ns), filter);
     Ok(p)
 }
 
