@@ -22,6 +22,7 @@ pub mod cri;
 pub mod docker;
 pub mod enrich;
 mod host;
+mod netlink;
 mod netns;
 mod process;
 mod procfs;

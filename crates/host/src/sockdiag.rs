@@ -21,7 +21,7 @@ pub mod wire;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::Duration;
 
@@ -116,37 +116,12 @@ pub fn dump_sockets() -> Result<Vec<DiagSocket>, SockDiagError> {
 
 /// Open a sock_diag netlink socket in the calling thread's network namespace.
 fn open() -> Result<OwnedFd, SockDiagError> {
-    // SAFETY: plain socket(2); the fd is owned below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            libc::NETLINK_SOCK_DIAG,
-        )
-    };
-    if fd < 0 {
-        return Err(SockDiagError::Socket(io::Error::last_os_error()));
-    }
-    // SAFETY: fd was just created and is owned by no one else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let tv = libc::timeval {
-        tv_sec: RECV_TIMEOUT.as_secs() as libc::time_t,
-        tv_usec: 0,
-    };
-    // SAFETY: a valid timeval of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(SockDiagError::Socket(io::Error::last_os_error()));
-    }
-    Ok(fd)
+    crate::netlink::socket(
+        libc::SOCK_DGRAM,
+        libc::NETLINK_SOCK_DIAG,
+        Some(RECV_TIMEOUT),
+    )
+    .map_err(SockDiagError::Socket)
 }
 
 /// One family/protocol dump, retried when the kernel flags it as inconsistent.
@@ -175,37 +150,13 @@ fn dump_once(
     seq: u32,
 ) -> Result<(Vec<DiagSocket>, bool), SockDiagError> {
     let req = wire::dump_request(family, protocol, seq);
-    // SAFETY: sockaddr_nl is plain data; zero is "the kernel, no groups".
-    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-    // SAFETY: `req` and `kernel` are valid for the sizes given.
-    let sent = unsafe {
-        libc::sendto(
-            sock.as_raw_fd(),
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&kernel as *const libc::sockaddr_nl).cast(),
-            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-        )
-    };
-    if sent < 0 {
-        return Err(SockDiagError::Send(io::Error::last_os_error()));
-    }
+    crate::netlink::send_to_kernel(sock, &req).map_err(SockDiagError::Send)?;
     let mut buf = vec![0u8; RECV_BUF];
     let mut out = Vec::new();
     let mut interrupted = false;
     loop {
-        // SAFETY: `buf` is valid for its length.
-        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(SockDiagError::Recv(e));
-        }
-        for m in wire::messages(&buf[..n as usize]) {
+        let n = crate::netlink::recv(sock, &mut buf).map_err(SockDiagError::Recv)?;
+        for m in wire::messages(&buf[..n]) {
             let m = m?;
             if m.seq != seq {
                 continue; // a late reply to an earlier, abandoned request

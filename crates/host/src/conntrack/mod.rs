@@ -19,7 +19,7 @@ pub mod wire;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -145,20 +145,10 @@ pub struct Conntrack {
     overflowed: bool,
 }
 
-fn netlink_socket() -> Result<OwnedFd, ConntrackError> {
-    // SAFETY: plain socket(2); the fd is owned below.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_NETFILTER,
-        )
-    };
-    if fd < 0 {
-        return Err(ConntrackError::Socket(io::Error::last_os_error()));
-    }
-    // SAFETY: fd was just created and is owned by no one else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+/// A ctnetlink socket; with `timeout`, receives give up after it.
+fn netlink_socket(timeout: Option<Duration>) -> Result<OwnedFd, ConntrackError> {
+    crate::netlink::socket(libc::SOCK_RAW, libc::NETLINK_NETFILTER, timeout)
+        .map_err(ConntrackError::Socket)
 }
 
 fn set_int_option(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -182,7 +172,7 @@ impl Conntrack {
     /// Subscribe to new and destroyed connections. Open it before [`Conntrack::dump`], so
     /// that no connection falls between the two.
     pub fn open() -> Result<Conntrack, ConntrackError> {
-        let fd = netlink_socket()?;
+        let fd = netlink_socket(None)?;
         // SAFETY: sockaddr_nl is plain data; zero is "the kernel assigns the port id".
         let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
@@ -231,56 +221,15 @@ impl Conntrack {
 
     /// Every connection conntrack holds now, over a socket of its own.
     pub fn dump() -> Result<Vec<Connection>, ConntrackError> {
-        let fd = netlink_socket()?;
-        let tv = libc::timeval {
-            tv_sec: DUMP_TIMEOUT.as_secs() as libc::time_t,
-            tv_usec: 0,
-        };
-        // SAFETY: a valid timeval of the size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(ConntrackError::Socket(io::Error::last_os_error()));
-        }
+        let fd = netlink_socket(Some(DUMP_TIMEOUT))?;
         let seq = 1;
-        let req = wire::dump_request(seq);
-        // SAFETY: sockaddr_nl is plain data; zero is the kernel.
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: `req` and `kernel` are valid for the sizes given.
-        let sent = unsafe {
-            libc::sendto(
-                fd.as_raw_fd(),
-                req.as_ptr().cast(),
-                req.len(),
-                0,
-                (&kernel as *const libc::sockaddr_nl).cast(),
-                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if sent < 0 {
-            return Err(ConntrackError::Send(io::Error::last_os_error()));
-        }
+        crate::netlink::send_to_kernel(&fd, &wire::dump_request(seq))
+            .map_err(ConntrackError::Send)?;
         let mut buf = vec![0u8; RECV_BUF];
         let mut out = Vec::new();
         loop {
-            // SAFETY: `buf` is valid for its length.
-            let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(ConntrackError::Recv(e));
-            }
-            for m in wire::messages(&buf[..n as usize]) {
+            let n = crate::netlink::recv(&fd, &mut buf).map_err(ConntrackError::Recv)?;
+            for m in wire::messages(&buf[..n]) {
                 let m = m?;
                 if m.seq != seq {
                     continue;
@@ -316,29 +265,19 @@ impl Conntrack {
     pub fn poll(&mut self, mut f: impl FnMut(Event)) -> Result<usize, ConntrackError> {
         let mut n_events = 0;
         loop {
-            // SAFETY: `buf` is valid for its length.
-            let n = unsafe {
-                libc::recv(
-                    self.events.as_raw_fd(),
-                    self.buf.as_mut_ptr().cast(),
-                    self.buf.len(),
-                    0,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                match e.raw_os_error() {
+            let n = match crate::netlink::recv(&self.events, &mut self.buf) {
+                Ok(n) => n,
+                Err(e) => match e.raw_os_error() {
                     Some(libc::EAGAIN) => return Ok(n_events),
-                    Some(libc::EINTR) => continue,
                     // The kernel dropped events: the caller dumps again.
                     Some(libc::ENOBUFS) => {
                         self.overflowed = true;
                         continue;
                     }
                     _ => return Err(ConntrackError::Recv(e)),
-                }
-            }
-            n_events += parse_events(&self.buf[..n as usize], &mut f);
+                },
+            };
+            n_events += parse_events(&self.buf[..n], &mut f);
         }
     }
 

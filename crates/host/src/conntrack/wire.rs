@@ -10,18 +10,11 @@
 //! error, never a panic.
 
 use super::{Connection, ConntrackError, Tuple};
+pub use crate::netlink::{DUMP_REQUEST_FLAGS, Message, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// `sizeof(struct nlmsghdr)`.
-pub const NLMSG_HDRLEN: usize = 16;
 /// `sizeof(struct nfgenmsg)`.
 pub const NFGENMSG_LEN: usize = 4;
-/// `NLMSG_ERROR`: an error (or acknowledgement) reply.
-pub const NLMSG_ERROR: u16 = 2;
-/// `NLMSG_DONE`: the end of a dump.
-pub const NLMSG_DONE: u16 = 3;
-/// `NLM_F_REQUEST | NLM_F_DUMP`.
-pub const DUMP_REQUEST_FLAGS: u16 = 0x0001 | 0x0300;
 /// `NFNL_SUBSYS_CTNETLINK`, the high byte of a ctnetlink message type.
 pub const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 /// `IPCTNL_MSG_CT_NEW`: a new (or, without `NLM_F_CREATE`, updated) connection.
@@ -54,19 +47,6 @@ const CTA_PROTO_ICMP_CODE: u16 = 6;
 const CTA_PROTO_ICMPV6_TYPE: u16 = 8;
 const CTA_PROTO_ICMPV6_CODE: u16 = 9;
 
-/// One netlink message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Message<'a> {
-    /// `nlmsg_type`.
-    pub kind: u16,
-    /// `nlmsg_flags`.
-    pub flags: u16,
-    /// `nlmsg_seq`.
-    pub seq: u32,
-    /// What follows the header.
-    pub payload: &'a [u8],
-}
-
 /// A dump request for every connection of every family.
 pub fn dump_request(seq: u32) -> [u8; NLMSG_HDRLEN + NFGENMSG_LEN] {
     let mut m = [0u8; NLMSG_HDRLEN + NFGENMSG_LEN];
@@ -80,37 +60,13 @@ pub fn dump_request(seq: u32) -> [u8; NLMSG_HDRLEN + NFGENMSG_LEN] {
 }
 
 /// Split a datagram into its netlink messages.
-pub fn messages(mut buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, ConntrackError>> {
-    std::iter::from_fn(move || {
-        if buf.is_empty() {
-            return None;
-        }
-        let Some(header) = buf.get(..NLMSG_HDRLEN) else {
-            buf = &[];
-            return Some(Err(ConntrackError::Malformed("netlink header")));
-        };
-        let len = u32::from_ne_bytes(header[0..4].try_into().unwrap()) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            buf = &[];
-            return Some(Err(ConntrackError::Malformed("netlink message length")));
-        }
-        let m = Message {
-            kind: u16::from_ne_bytes(header[4..6].try_into().unwrap()),
-            flags: u16::from_ne_bytes(header[6..8].try_into().unwrap()),
-            seq: u32::from_ne_bytes(header[8..12].try_into().unwrap()),
-            payload: &buf[NLMSG_HDRLEN..len],
-        };
-        buf = buf.get(len.next_multiple_of(4)..).unwrap_or(&[]);
-        Some(Ok(m))
-    })
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, ConntrackError>> {
+    crate::netlink::messages(buf).map(|m| m.map_err(ConntrackError::Malformed))
 }
 
 /// The error number of an `NLMSG_ERROR` payload (a negative errno, 0 for an ack).
 pub fn error_code(payload: &[u8]) -> Result<i32, ConntrackError> {
-    let b = payload
-        .get(0..4)
-        .ok_or(ConntrackError::Malformed("netlink error message"))?;
-    Ok(i32::from_ne_bytes(b.try_into().unwrap()))
+    crate::netlink::error_code(payload).map_err(ConntrackError::Malformed)
 }
 
 /// The attributes in `buf`: (type without the NLA_F_* bits, value).

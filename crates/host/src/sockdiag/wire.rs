@@ -8,23 +8,16 @@
 //! never a panic.
 
 use super::{DiagSocket, SockDiagError};
+pub use crate::netlink::{DUMP_REQUEST_FLAGS, Message, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// `SOCK_DIAG_BY_FAMILY`: the request (and reply) type of sock_diag.
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
-/// `NLMSG_ERROR`: an error (or acknowledgement) reply.
-pub const NLMSG_ERROR: u16 = 2;
-/// `NLMSG_DONE`: the end of a dump.
-pub const NLMSG_DONE: u16 = 3;
-/// `NLM_F_REQUEST | NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
-pub const DUMP_REQUEST_FLAGS: u16 = 0x0001 | 0x0300;
 /// `NLM_F_DUMP_INTR`: the dump was inconsistent (the table changed during it).
 pub const NLM_F_DUMP_INTR: u16 = 0x0010;
 /// `INET_DIAG_CGROUP_ID`: the cgroup v2 id of the socket's creator (Linux 5.9+).
 pub const INET_DIAG_CGROUP_ID: u16 = 21;
 
-/// `sizeof(struct nlmsghdr)`.
-pub const NLMSG_HDRLEN: usize = 16;
 /// `sizeof(struct inet_diag_req_v2)`.
 pub const REQ_V2_LEN: usize = 56;
 /// `sizeof(struct inet_diag_msg)`.
@@ -63,55 +56,14 @@ pub fn dump_request(family: u8, protocol: u8, seq: u32) -> [u8; NLMSG_HDRLEN + R
     m
 }
 
-/// One netlink message of a reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Message<'a> {
-    /// `nlmsg_type`.
-    pub kind: u16,
-    /// `nlmsg_flags`.
-    pub flags: u16,
-    /// `nlmsg_seq`.
-    pub seq: u32,
-    /// What follows the header.
-    pub payload: &'a [u8],
-}
-
 /// Split a datagram into its netlink messages.
-pub fn messages(mut buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, SockDiagError>> {
-    std::iter::from_fn(move || {
-        if buf.is_empty() {
-            return None;
-        }
-        let header = match buf.get(..NLMSG_HDRLEN) {
-            Some(h) => h,
-            None => {
-                buf = &[];
-                return Some(Err(SockDiagError::Malformed("netlink header")));
-            }
-        };
-        let len = u32::from_ne_bytes(header[0..4].try_into().unwrap()) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            buf = &[];
-            return Some(Err(SockDiagError::Malformed("netlink message length")));
-        }
-        let m = Message {
-            kind: u16::from_ne_bytes(header[4..6].try_into().unwrap()),
-            flags: u16::from_ne_bytes(header[6..8].try_into().unwrap()),
-            seq: u32::from_ne_bytes(header[8..12].try_into().unwrap()),
-            payload: &buf[NLMSG_HDRLEN..len],
-        };
-        // Messages are 4-byte aligned (NLMSG_ALIGN); the last one may end the buffer unpadded.
-        buf = buf.get(len.next_multiple_of(4)..).unwrap_or(&[]);
-        Some(Ok(m))
-    })
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, SockDiagError>> {
+    crate::netlink::messages(buf).map(|m| m.map_err(SockDiagError::Malformed))
 }
 
 /// The error number of an `NLMSG_ERROR` payload (a negative errno, 0 for an ack).
 pub fn error_code(payload: &[u8]) -> Result<i32, SockDiagError> {
-    let b = payload
-        .get(0..4)
-        .ok_or(SockDiagError::Malformed("netlink error message"))?;
-    Ok(i32::from_ne_bytes(b.try_into().unwrap()))
+    crate::netlink::error_code(payload).map_err(SockDiagError::Malformed)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
