@@ -1,24 +1,12 @@
 //! Attaching and detaching interfaces while a capture runs (root; skips loudly otherwise),
 //! including an interface deleted and made again under the same name.
 
+mod common;
+
+use common::root_or_skip;
+
 use flowsight_capture::{Capture, CaptureConfig};
 use std::process::Command;
-
-fn root_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var("FLOWSIGHT_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: root tests are required but this is not root");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIP (not root): {test} needs root to load BPF programs"
-    );
-    false
-}
 
 fn ip(args: &str) {
     let ok = Command::new("ip")

@@ -1,26 +1,14 @@
 //! Socket events from the attribution probes, as a live capture reads them (root; skips
 //! loudly otherwise): a UDP socket's release is announced, so its owner can be forgotten.
 
+mod common;
+
+use common::root_or_skip;
+
 use flowsight_abi::Event;
 use flowsight_capture::{Capture, CaptureConfig};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
-
-fn root_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var("FLOWSIGHT_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: root tests are required but this is not root");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIP (not root): {test} needs root to load BPF programs"
-    );
-    false
-}
 
 /// The kernel's cookie of a socket (`SO_COOKIE`), the number the events carry.
 fn cookie(fd: &impl AsRawFd) -> u64 {

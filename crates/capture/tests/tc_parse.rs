@@ -2,28 +2,14 @@
 //! BPF_PROG_TEST_RUN and reading the flow map (root; skips loudly otherwise). Nothing is
 //! attached to any interface.
 
+mod common;
+
+use common::root_or_skip;
+
 use bytemuck::Zeroable;
 use flowsight_abi::{Event, FlowKey, FlowStats, counter, initiator};
 use flowsight_capture::testbed::{Hook, TcTestBed};
 use std::net::{Ipv4Addr, Ipv6Addr};
-
-fn root_or_skip(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    if std::env::var("FLOWSIGHT_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: root tests are required but this is not root");
-    }
-    // Straight to the stderr handle: libtest captures eprintln! of passing tests, and a skip
-    // must be seen.
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIP (not root): {test} needs root to load BPF programs"
-    );
-    false
-}
 
 const LO: u32 = 1;
 const TCP: u8 = 6;
