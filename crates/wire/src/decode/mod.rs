@@ -24,7 +24,10 @@
 //! unwrapped: their payload is incomplete until the flow table reassembles it (and can
 //! decode the result again as [`LinkType::Raw`]).
 
+mod pair;
 mod types;
+
+pub use pair::innermost_pair;
 
 pub use types::{
     Decoded, Encap, Encaps, Fragment, IcmpInfo, IcmpKind, IpInfo, L4, MAX_ENCAPS, TcpInfo, UdpInfo,
