@@ -172,6 +172,98 @@ fn gzip_threads_and_output_file_give_the_same_records() {
     assert_eq!(normalize(records(&std::fs::read(&out_file).unwrap())), base);
 }
 
+/// A classic pcap whose packet `i` is at `ts_us[i]` microseconds.
+fn pcap_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let mut out = pcap(&[]);
+    for (us, f) in frames {
+        out.extend_from_slice(&((1_700_000_000 + us / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((us % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+/// Many flows over a minute of capture time, with pauses longer than the idle timeout and
+/// lives longer than the active one: records are written at ageing passes, stamped with
+/// their time, and each thread count and input path must age at the same instants.
+#[test]
+fn threads_age_flows_at_the_same_instants_as_one_engine() {
+    let mut frames = Vec::new();
+    for i in 0..3000u64 {
+        let flow = (i * 7919) % 61;
+        // Flows with a multiple of 5 fall silent for a while in the middle.
+        if flow % 5 == 0 && (1000..1600).contains(&i) {
+            continue;
+        }
+        let src = [10, 0, (flow / 8) as u8, (flow % 8) as u8 + 1];
+        let payload = format!("payload {i}");
+        let f = if i % 2 == 0 {
+            udp_frame(src, SERVER, 20000 + flow as u16, 5000, payload.as_bytes())
+        } else {
+            udp_frame(SERVER, src, 5000, 20000 + flow as u16, payload.as_bytes())
+        };
+        // 20 ms apart, a few microseconds of jitter: 60 s in all.
+        frames.push((i * 20_000 + (i * 37) % 11, f));
+    }
+    let plain = write_capture("aged.pcap", &pcap_at(&frames));
+    let gz = scratch("aged.pcap.gz");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}", path(&plain), path(&gz)))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = |threads: &str, file: &Path| -> Vec<String> {
+        let out = read(&[
+            "--threads",
+            threads,
+            "--idle-timeout",
+            "3",
+            "--active-timeout",
+            "7",
+            path(file),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: Vec<String> = records(&out.stdout)
+            .into_iter()
+            .filter(|r| r["type"] != "stats")
+            .map(|r| r.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let base = run("1", &plain);
+    let of = |reason: &str| {
+        base.iter()
+            .filter(|r| r.contains(&format!("\"reason\":\"{reason}\"")))
+            .count()
+    };
+    // Interim records of the long flows, idle ends of the paused ones, and the rest at
+    // the end of the input.
+    assert!(of("active-timeout") > 50, "{}", of("active-timeout"));
+    assert!(of("idle-timeout") >= 12, "{}", of("idle-timeout"));
+    for threads in ["2", "3"] {
+        // The plain file is re-read by each thread; the gzip stream is read once and
+        // handed out.
+        assert_eq!(
+            run(threads, &plain),
+            base,
+            "--threads {threads} on a plain file"
+        );
+        assert_eq!(
+            run(threads, &gz),
+            base,
+            "--threads {threads} on a gzip stream"
+        );
+    }
+}
+
 #[test]
 fn a_capture_cut_mid_packet_warns_once_and_keeps_what_came_before() {
     let bytes = pcap(&http_frames());

@@ -44,10 +44,19 @@ impl<W: Write> JsonLines<W> {
 }
 
 impl JsonLines<Vec<u8>> {
-    /// Take the serialized records out, leaving the sink empty and ready for more.
-    pub fn take_buffer(&mut self) -> Vec<u8> {
-        let _ = self.drain();
-        std::mem::take(&mut self.out)
+    /// Bytes serialized and not yet taken out.
+    pub fn pending(&self) -> usize {
+        self.out.len() + self.buf.len()
+    }
+
+    /// Write the serialized records to `w` and forget them, keeping the memory for the
+    /// next ones (a thread that hands out megabytes at a time allocates nothing anew).
+    pub fn write_pending(&mut self, w: &mut dyn Write) -> std::io::Result<()> {
+        w.write_all(&self.out)?;
+        w.write_all(&self.buf)?;
+        self.out.clear();
+        self.buf.clear();
+        Ok(())
     }
 }
 
@@ -74,6 +83,28 @@ impl<W: Write> Sink for JsonLines<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_records_go_out_whole_and_the_memory_is_kept() {
+        let mut sink = JsonLines::new(Vec::new());
+        let r = &Record::examples()[0];
+        // More than a chunk: some bytes moved to the inner vector, some still gathered.
+        while sink.pending() <= CHUNK {
+            sink.write(r).unwrap();
+        }
+        let n = sink.pending();
+        let mut out = Vec::new();
+        sink.write_pending(&mut out).unwrap();
+        assert_eq!(out.len(), n);
+        assert_eq!(sink.pending(), 0);
+        assert!(sink.out.capacity() >= CHUNK && sink.buf.capacity() >= CHUNK);
+        let one = String::from_utf8(out).unwrap();
+        assert!(
+            one.lines()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+        );
+        assert!(one.ends_with('\n'));
+    }
 
     #[test]
     fn one_object_per_line_with_type_first_class() {

@@ -607,6 +607,13 @@ impl Engine {
         self.now = self.now.max(ts);
     }
 
+    /// The capture time of the engine's last ageing pass (0 before the first): an engine
+    /// that sees every timestamp, and one moved to each of these by [`Engine::advance`],
+    /// age at the same instants.
+    pub fn last_tick(&self) -> u64 {
+        self.last_tick
+    }
+
     /// Move the engine's clock to `ts`: age flows and time out analyzers, once per second
     /// of capture time.
     pub fn advance(&mut self, ts: u64) {
