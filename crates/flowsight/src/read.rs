@@ -40,8 +40,7 @@ fn warn_partial(file: &str, e: &ReadError, packets: u64) {
 
 /// Run `flowsight read`.
 pub fn run(cfg: &ReadConfig) -> Result<()> {
-    let mut reader =
-        CaptureReader::open(&cfg.file).with_context(|| format!("reading {}", cfg.file))?;
+    let mut reader = cfg.open()?;
     let started = Timestamp::now();
     let mut sink = open_output(&cfg.output)?;
     let bar = Bar::new(cfg.progress, reader.progress().total_bytes());

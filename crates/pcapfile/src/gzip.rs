@@ -6,7 +6,7 @@ use flate2::read::MultiGzDecoder;
 use std::io::{self, BufReader, Read};
 
 /// The first two bytes of every gzip member.
-const MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// The decoder's input buffer: compressed reads of this size.
 const INPUT_BUFFER: usize = 64 * 1024;

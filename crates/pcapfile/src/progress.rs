@@ -40,6 +40,11 @@ impl Progress {
         }
     }
 
+    /// Says `n` bytes were taken (a mapped file, whose reading is the parsers' walk).
+    pub(crate) fn set(&self, n: u64) {
+        self.read.store(n, Ordering::Relaxed);
+    }
+
     /// Wraps `inner` so that every read is counted here.
     pub(crate) fn counting<R: Read>(&self, inner: R) -> Counting<R> {
         Counting {

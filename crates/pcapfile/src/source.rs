@@ -5,17 +5,28 @@
 //! a returned packet borrows the buffer until the next call, which is when the window may
 //! move. The buffer grows only when one record does not fit, and records are bounded by
 //! [`crate::MAX_BLOCK_LEN`], so memory is bounded whatever the file size.
+//!
+//! A plain file can instead be mapped into memory whole: the window is then the file itself
+//! and nothing is copied (see [`Source::mapped`]).
 
+use memmap2::Mmap;
 use std::io::{self, Read};
 
 /// Start size; also the size of each read from the input (fewer, larger reads are faster,
 /// and a compaction copies at most one partial record).
 const INITIAL_CAPACITY: usize = 256 * 1024;
 
+/// Where the bytes are.
+enum Bytes {
+    /// A buffer refilled from a stream.
+    Read(Box<dyn Read + Send>, Vec<u8>),
+    /// The whole file, mapped.
+    Mapped(Mmap),
+}
+
 /// A buffered window over the input stream.
 pub(crate) struct Source {
-    inner: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    bytes: Bytes,
     /// Start of the unconsumed bytes.
     pos: usize,
     /// End of the valid bytes.
@@ -31,14 +42,30 @@ pub(crate) struct Source {
 impl Source {
     pub(crate) fn new(inner: Box<dyn Read + Send>) -> Source {
         Source {
-            inner,
-            buf: vec![0; INITIAL_CAPACITY],
+            bytes: Bytes::Read(inner, vec![0; INITIAL_CAPACITY]),
             pos: 0,
             end: 0,
             base: 0,
             eof: false,
             cut_short: false,
         }
+    }
+
+    /// The whole of a mapped file: every byte is available at once, none is copied.
+    pub(crate) fn mapped(map: Mmap) -> Source {
+        Source {
+            pos: 0,
+            end: map.len(),
+            base: 0,
+            eof: true,
+            cut_short: false,
+            bytes: Bytes::Mapped(map),
+        }
+    }
+
+    /// Whether the source is a mapped file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.bytes, Bytes::Mapped(_))
     }
 
     /// The stream offset of the next unconsumed byte.
@@ -56,7 +83,10 @@ impl Source {
     /// The whole buffer; only ranges handed out by the parsers are meaningful.
     #[inline]
     pub(crate) fn buf(&self) -> &[u8] {
-        &self.buf
+        match &self.bytes {
+            Bytes::Read(_, buf) => buf,
+            Bytes::Mapped(map) => map,
+        }
     }
 
     /// Makes at least `n` unconsumed bytes available unless the input ends first, and returns
@@ -72,17 +102,21 @@ impl Source {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
-        if self.pos + n > self.buf.len() {
-            self.buf.copy_within(self.pos..self.end, 0);
+        let Bytes::Read(inner, buf) = &mut self.bytes else {
+            // A mapped file has nothing more to read.
+            return Ok(self.end - self.pos);
+        };
+        if self.pos + n > buf.len() {
+            buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
             self.end -= self.pos;
             self.pos = 0;
-            if n > self.buf.len() {
-                self.buf.resize(n.next_power_of_two(), 0);
+            if n > buf.len() {
+                buf.resize(n.next_power_of_two(), 0);
             }
         }
         while self.end - self.pos < n && !self.eof {
-            match self.inner.read(&mut self.buf[self.end..]) {
+            match inner.read(&mut buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -107,7 +141,7 @@ impl Source {
     /// The next `n` unconsumed bytes; `n` must not exceed what [`Source::fill`] returned.
     #[inline]
     pub(crate) fn peek(&self, n: usize) -> &[u8] {
-        &self.buf[self.pos..self.pos + n]
+        &self.buf()[self.pos..self.pos + n]
     }
 
     /// Marks `n` available bytes as read.
@@ -127,6 +161,9 @@ impl Source {
             left -= here;
             if left == 0 {
                 return Ok(n);
+            }
+            if self.is_mapped() {
+                return Ok(n - left);
             }
             // The buffer is drained: refill from its start.
             self.base += self.end as u64;

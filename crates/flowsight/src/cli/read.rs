@@ -37,6 +37,11 @@ pub struct ReadArgs {
     /// Never draw the progress bar (it is drawn only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Read the file with read(2) rather than mapping it into memory. A mapped file that
+    /// another process cuts shorter while it is read ends flowsight with SIGBUS (as with
+    /// ripgrep's maps); mapping saves copying every byte.
+    #[arg(long)]
+    pub no_mmap: bool,
     /// Protocol analysis.
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -55,6 +60,21 @@ pub struct ReadConfig {
     pub threads: usize,
     /// Draw a progress bar when stderr is a terminal.
     pub progress: bool,
+    /// Map a plain file into memory rather than read it.
+    pub mmap: bool,
+}
+
+impl ReadConfig {
+    /// Open the capture as configured.
+    pub fn open(&self) -> Result<flowsight_pcapfile::CaptureReader> {
+        use anyhow::Context;
+        let r = if self.mmap {
+            flowsight_pcapfile::CaptureReader::open(&self.file)
+        } else {
+            flowsight_pcapfile::CaptureReader::open_read(&self.file)
+        };
+        r.with_context(|| format!("reading {}", self.file))
+    }
 }
 
 impl ReadArgs {
@@ -79,6 +99,7 @@ impl ReadArgs {
             },
             threads: self.threads,
             progress: !self.no_progress,
+            mmap: !self.no_mmap,
         })
     }
 }

@@ -93,6 +93,12 @@ fn read_flags() {
     assert_eq!(c.engine.app.http_headers, vec!["accept"]);
     assert_eq!(c.threads, 2);
     assert!(c.engine.analyze);
+    assert!(c.mmap, "plain files are mapped unless --no-mmap");
+    let cli = Cli::try_parse_from(["flowsight", "read", "x.pcap", "--no-mmap"]).unwrap();
+    let Command::Read(a) = cli.command else {
+        unreachable!()
+    };
+    assert!(!a.resolve().unwrap().mmap);
     let cli = Cli::try_parse_from(["flowsight", "read", "x.pcap", "--threads", "0"]).unwrap();
     let Command::Read(a) = cli.command else {
         unreachable!()

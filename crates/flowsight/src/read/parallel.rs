@@ -231,7 +231,7 @@ fn run_rereading(
     let out = open_out(&cfg.output)?;
     let mut others = Vec::with_capacity(n);
     for me in 1..n {
-        let r = CaptureReader::open(&cfg.file).with_context(|| format!("reading {}", cfg.file))?;
+        let r = cfg.open()?;
         let mut engine = Engine::new(cfg.engine.clone());
         name_interfaces(&mut engine, &r);
         others.push((me, r, engine));
