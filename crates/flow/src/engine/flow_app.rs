@@ -338,6 +338,28 @@ impl StreamSink for AppSink<'_> {
                 let udp = self.transport == Transport::Udp;
                 // A UDP datagram is judged on its own; a TCP side on its first bytes so far.
                 let room = DETECT_BYTES.saturating_sub(first[side.index()].len());
+                // The common first chunk of a connection (nothing kept from either side yet)
+                // is judged where it lies, and copied only if that does not decide.
+                let alone = !udp && first[0].is_empty() && first[1].is_empty();
+                let early = (alone && !refused[side.index()]).then(|| {
+                    let candidate = &bytes[..bytes.len().min(room)];
+                    self.registry
+                        .detect(self.transport, self.ports, candidate, side)
+                });
+                if let Some(Detected::Protocol(proto)) = early {
+                    let mut analyzer = (proto.new)(self.cfg);
+                    self.conn.network.protocol = proto.name;
+                    {
+                        // The same pieces as through the buffer below.
+                        let mut cx = self.cx();
+                        analyzer.data(&mut cx, side, ts, &bytes[..bytes.len().min(room)]);
+                        if bytes.len() > room {
+                            analyzer.data(&mut cx, side, ts, &bytes[room..]);
+                        }
+                    }
+                    *self.app_state = AppState::Active(analyzer);
+                    return;
+                }
                 if !udp {
                     first[side.index()].extend_from_slice(&bytes[..bytes.len().min(room)]);
                 }
@@ -346,10 +368,13 @@ impl StreamSink for AppSink<'_> {
                     return;
                 }
                 let candidate: &[u8] = if udp { bytes } else { &first[side.index()] };
-                let proto = match self
-                    .registry
-                    .detect(self.transport, self.ports, candidate, side)
-                {
+                let detected = match early {
+                    Some(d) => d,
+                    None => self
+                        .registry
+                        .detect(self.transport, self.ports, candidate, side),
+                };
+                let proto = match detected {
                     Detected::Protocol(p) => p,
                     Detected::Nothing => {
                         refused[side.index()] = true;
