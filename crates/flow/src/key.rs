@@ -1,13 +1,14 @@
 //! The canonical flow key.
 
 use flowsight_abi as abi;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Identifies a bidirectional flow on one interface (and VLAN). The endpoints are in canonical
 /// order, endpoint 0 being the smaller (address, port) in network byte order, so both directions
 /// of a flow have the same key. The same order as the kernel's, so a key converts to and from
 /// the kernel map's key exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// Endpoint addresses.
     pub addr: [IpAddr; 2],
@@ -30,6 +31,28 @@ fn addr_bytes(a: IpAddr) -> [u8; 16] {
             b
         }
         IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// Hashed as four words, not field by field and byte by byte as derived: the flow table
+/// hashes a key per packet. An IPv4 address hashes like the IPv4-compatible IPv6 one; the
+/// two are still unequal keys.
+impl Hash for FlowKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let word = |a: &IpAddr| match a {
+            IpAddr::V4(v4) => u128::from(u32::from(*v4)),
+            IpAddr::V6(v6) => u128::from(*v6),
+        };
+        h.write_u128(word(&self.addr[0]));
+        h.write_u128(word(&self.addr[1]));
+        h.write_u64(
+            (u64::from(self.port[0]) << 48)
+                | (u64::from(self.port[1]) << 32)
+                | (u64::from(self.vlan) << 16)
+                | u64::from(self.protocol),
+        );
+        h.write_u32(self.ifindex);
     }
 }
 
@@ -109,6 +132,7 @@ impl From<&abi::FlowKey> for FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::BuildHasher;
 
     #[test]
     fn both_directions_have_one_key() {
@@ -119,6 +143,35 @@ mod tests {
         assert_eq!(k1, k2);
         assert_eq!((s1, s2), (1, 0));
         assert_eq!(k1.endpoint(0), b);
+    }
+
+    #[test]
+    fn equal_keys_hash_alike_and_the_families_stay_apart() {
+        let h = |k: &FlowKey| foldhash::fast::FixedState::with_seed(7).hash_one(k);
+        let a = ("10.0.0.2".parse().unwrap(), 40000);
+        let b = ("10.0.0.1".parse().unwrap(), 80);
+        let (k1, _) = FlowKey::from_packet(a, b, 6, 1, 0);
+        let (k2, _) = FlowKey::from_packet(b, a, 6, 1, 0);
+        assert_eq!(h(&k1), h(&k2));
+        // Every field counts.
+        for other in [
+            FlowKey::from_packet(a, b, 17, 1, 0).0,
+            FlowKey::from_packet(a, b, 6, 2, 0).0,
+            FlowKey::from_packet(a, b, 6, 1, 5).0,
+            FlowKey::from_packet((a.0, 40001), b, 6, 1, 0).0,
+        ] {
+            assert_ne!(h(&other), h(&k1), "{other:?}");
+        }
+        // An IPv4 key and its IPv4-compatible IPv6 twin collide in the hash, not in the map.
+        let v6 = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let (k6, _) =
+            FlowKey::from_packet((v6("::10.0.0.2"), 40000), (v6("::10.0.0.1"), 80), 6, 1, 0);
+        assert_eq!(h(&k6), h(&k1));
+        assert_ne!(k6, k1);
+        let mut m = std::collections::HashMap::new();
+        m.insert(k1, 1);
+        m.insert(k6, 2);
+        assert_eq!((m[&k1], m[&k6]), (1, 2));
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub struct Dns {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<DnsAnswer>,
     /// Every A and AAAA address in the answers (ECS `dns.resolved_ip`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::ip::serialize_all"
+    )]
     pub resolved_ip: Vec<IpAddr>,
 }
 

@@ -129,12 +129,29 @@ pub(crate) fn serialize<S: Serializer>(ip: &IpAddr, s: S) -> Result<S::Ok, S::Er
     s.serialize_str(text(ip).as_str())
 }
 
+/// `#[serde(serialize_with = "crate::ip::serialize_all")]` for a list of addresses.
+pub(crate) fn serialize_all<S: Serializer>(ips: &[IpAddr], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(ips.len()))?;
+    for ip in ips {
+        seq.serialize_element(text(ip).as_str())?;
+    }
+    seq.end()
+}
+
+/// An address as log text: `ip.to_string()`, without `fmt` (for address text a record
+/// carries as a string, such as a DNS answer's data).
+pub fn ip_string(ip: &IpAddr) -> String {
+    text(ip).as_str().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn same(ip: IpAddr) {
         assert_eq!(text(&ip).as_str(), ip.to_string(), "{ip:?}");
+        assert_eq!(ip_string(&ip), ip.to_string(), "{ip:?}");
     }
 
     #[test]

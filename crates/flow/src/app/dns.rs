@@ -215,7 +215,12 @@ fn describe(msg: &Message<'_>) -> Dns {
                 kind: r.rtype.to_string(),
                 class: class_name(r.class()),
                 ttl: r.ttl,
-                data: rdata.to_string(),
+                // Addresses (most answers) without `fmt`: the same text.
+                data: match rdata {
+                    RData::A(a) => flowsight_record::ip_string(&a.into()),
+                    RData::Aaaa(a) => flowsight_record::ip_string(&a.into()),
+                    _ => rdata.to_string(),
+                },
             });
         }
     }
