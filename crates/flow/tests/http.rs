@@ -817,3 +817,38 @@ fn snap_length_cut_heads_are_logged_with_their_complete_lines() {
         (cl.bytes, sv.bytes)
     );
 }
+
+/// A connection picked up in the middle of a response (no handshake, the server's first
+/// segments not captured): where a head should start there is the end of a body. The
+/// analyzer skips to the next response, which begins a segment after body bytes that end
+/// without a newline, and pairs it with the request the server had received when it
+/// answered; the first request is written without a response.
+#[test]
+fn connection_picked_up_in_the_middle_of_a_response() {
+    let mut c = TcpConn::new(CLIENT, SERVER);
+    let mut frames = vec![c.client(&get("/1"))]; // 0
+    let lost = ok(&"x".repeat(300));
+    let _ = c.server(&lost[..200]); // never captured: the head and the body's start
+    frames.push(c.server(&lost[200..])); // 1
+    frames.push(c.client(&get("/2"))); // 2
+    frames.push(c.server(&ok("two"))); // 3
+    frames.push(c.client(&get("/3"))); // 4
+    frames.push(c.server(&ok("three"))); // 5
+    let out = run(&frames);
+    let conn = c.conn("http");
+    assert_eq!(
+        owned(out.http()),
+        vec![
+            txn(&conn, at(0), "GET", "/1", 0, None),
+            txn(&conn, at(2), "GET", "/2", 0, Some(resp_ok(at(3), 3))),
+            txn(&conn, at(4), "GET", "/3", 0, Some(resp_ok(at(5), 5))),
+        ]
+    );
+    assert_eq!(
+        out.weirds()
+            .iter()
+            .map(|w| (w.weird.name, w.timestamp))
+            .collect::<Vec<_>>(),
+        vec![("http_bad_response", Timestamp(at(1)))]
+    );
+}

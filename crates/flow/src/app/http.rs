@@ -65,18 +65,26 @@ fn message_start(side: Side, buf: &[u8]) -> Option<usize> {
     let mut at = 0;
     loop {
         let line_end = at + buf[at..].iter().position(|&b| b == b'\n')?;
-        let line = &buf[at..line_end];
-        let starts = match side {
-            Side::Server => looks_like_response(line),
-            Side::Client => {
-                looks_like_request(line)
-                    && line.windows(6).any(|w| w.eq_ignore_ascii_case(b" HTTP/"))
-            }
-        };
-        if starts {
+        if is_start_line(side, &buf[at..line_end]) {
             return Some(at);
         }
         at = line_end + 1;
+    }
+}
+
+/// Whether `buf` begins with a whole line that starts a message of `side`.
+fn begins_message(side: Side, buf: &[u8]) -> bool {
+    buf.iter()
+        .position(|&b| b == b'\n')
+        .is_some_and(|end| is_start_line(side, &buf[..end]))
+}
+
+fn is_start_line(side: Side, line: &[u8]) -> bool {
+    match side {
+        Side::Server => looks_like_response(line),
+        Side::Client => {
+            looks_like_request(line) && line.windows(6).any(|w| w.eq_ignore_ascii_case(b" HTTP/"))
+        }
     }
 }
 
@@ -101,9 +109,11 @@ enum Phase {
     Head,
     /// Reading a body.
     Body(BodyDecoder),
-    /// After a gap outside a body: skipping bytes until a line that starts a message.
+    /// After a gap outside a body, or bytes that are not a head where one should start:
+    /// skipping bytes until a line that starts a message.
     Resync,
-    /// Lost: a parse error, or not HTTP any more. Nothing more is read on this side.
+    /// Lost: a body that does not parse, a head too long, or not HTTP any more (after a
+    /// 101 or a CONNECT). Nothing more is read on this side.
     Dead,
 }
 
@@ -347,6 +357,14 @@ impl HttpAnalyzer {
         if matches!(self.sides[i].phase, Phase::Dead) {
             return;
         }
+        // While resynchronizing, a delivery that begins with a start line begins a message
+        // (a server writes a head as a segment of its own): the bytes held before it are the
+        // end of a lost message, not the start of the line.
+        let st = &mut self.sides[i];
+        if matches!(st.phase, Phase::Resync) && !st.buf.is_empty() && begins_message(side, data) {
+            st.consumed += st.buf.len() as u64;
+            st.buf.clear();
+        }
         let base = self.sides[i].consumed;
         let mut held = std::mem::take(&mut self.sides[i].buf);
         let owned = !held.is_empty();
@@ -434,12 +452,20 @@ impl HttpAnalyzer {
                             break;
                         }
                         Err(e) => {
-                            self.sides[i].phase = Phase::Dead;
                             let name = match side {
                                 Side::Client => "http_bad_request",
                                 Side::Server => "http_bad_response",
                             };
                             cx.weird(ts, name, "http", e.to_string());
+                            // Not a head where one should start (a connection picked up in
+                            // the middle of a message, a capture that lost segments before
+                            // its first): skip to the next line that starts a message, as
+                            // after a gap. One byte on, so this line is not taken again.
+                            if side == Side::Server {
+                                self.response_lost = true;
+                            }
+                            self.sides[i].phase = Phase::Resync;
+                            pos += 1;
                         }
                     }
                 }

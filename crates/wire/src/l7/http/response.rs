@@ -66,6 +66,17 @@ impl ResponseHead<'_> {
 /// Parses a response head from the start of `buf`: `Ok(Some((head, consumed)))` when the
 /// head is complete, `Ok(None)` when more bytes are needed.
 pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize)>, HttpError> {
+    // Bytes that cannot begin `HTTP/` are not a status line, whether or not its end is here
+    // yet (the middle of a body, when a capture lost a response's start): said at once, not
+    // after waiting for a line end that may be a whole head's length away.
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let begins = &buf[start..buf.len().min(start + 5)];
+    if !begins.eq_ignore_ascii_case(&b"HTTP/"[..begins.len()]) {
+        return Err(HttpError::BadVersion);
+    }
     let Some((line, next)) = first_line(buf)? else {
         return Ok(None);
     };

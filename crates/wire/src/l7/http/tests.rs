@@ -263,6 +263,25 @@ fn response_errors_say_why() {
     );
 }
 
+/// The middle of a body where a head should start is an error without a line end, and a
+/// status line's beginning (after empty lines too) still waits for more bytes.
+#[test]
+fn response_start_that_cannot_be_a_status_line() {
+    for junk in [&b"\xff\xd8\xff\xe0 JFIF"[..], b"x", b"\r\nHTTX", b"<html>"] {
+        assert_eq!(
+            parse_response_head(junk).unwrap_err(),
+            HttpError::BadVersion,
+            "{junk:?}"
+        );
+    }
+    for partial in [&b""[..], b"H", b"http/", b"\r\n\r\nHTTP/1.1 200", b"\n"] {
+        assert!(
+            parse_response_head(partial).unwrap().is_none(),
+            "{partial:?}"
+        );
+    }
+}
+
 #[test]
 fn content_length_body_in_pieces() {
     let mut d = BodyDecoder::new(BodyLength::Length(10));
