@@ -510,6 +510,52 @@ fn dns_over_tcp_with_length_prefixes_split_across_segments() {
     assert!(out.weirds().is_empty(), "{:?}", out.weirds());
 }
 
+/// A query longer than what protocol detection holds (2 KiB: a TKEY query with a GSS-API
+/// token is 3 KiB), over three segments: its header and question are enough to recognise
+/// DNS, and the analyzer reads the whole message.
+#[test]
+fn dns_over_tcp_query_longer_than_the_detection_buffer() {
+    let mut t = TcpConn::new(CLIENT, SERVER);
+    const NULL: u16 = 10;
+    let q = Msg::new(0x0303, RD, 1, 0, 0, 1)
+        .question("big.example.net", A)
+        .record(&QNAME_PTR, NULL, 0, &[0x5a; 3000])
+        .build();
+    let r = Msg::new(0x0303, QR | RD | RA, 1, 1, 0, 0)
+        .question("big.example.net", A)
+        .record(&QNAME_PTR, A, 60, &[192, 0, 2, 9])
+        .build();
+    let framed = tcp_framed(&q);
+    let mut frames = t.handshake(); // 0..=2
+    for chunk in framed.chunks(1400) {
+        frames.push(t.client(chunk)); // 3, 4, 5
+    }
+    frames.push(t.server(&tcp_framed(&r))); // 6
+    frames.extend(t.close());
+    let out = run(&frames);
+    assert_eq!(
+        out.dns().into_iter().cloned().collect::<Vec<_>>(),
+        vec![record(
+            t.client,
+            t.server,
+            PROTO_TCP,
+            at(5),
+            Some(at(6)),
+            Dns {
+                id: 0x0303,
+                kind: "answer",
+                op_code: "QUERY".into(),
+                header_flags: vec!["RD", "RA"],
+                response_code: Some("NOERROR".into()),
+                question: question("big.example.net", "A"),
+                answers: vec![answer("big.example.net", "A", 60, "192.0.2.9")],
+                resolved_ip: vec!["192.0.2.9".parse().unwrap()],
+            },
+        )]
+    );
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+}
+
 /// A capture that starts with a response (its query came before): the response is logged
 /// alone, and the flow's source is its first sender, the server.
 #[test]

@@ -45,12 +45,23 @@ fn parses_enough(m: &[u8]) -> bool {
     }
 }
 
+/// The beginning of a message: a header and a whole first question.
+fn starts_with_question(m: &[u8]) -> bool {
+    match Message::parse_partial(m) {
+        Ok((msg, _)) => msg.header().qdcount > 0 && msg.question().is_some(),
+        Err(_) => false,
+    }
+}
+
 fn detect_tcp(first: &[u8], _side: Side, port_match: bool) -> Verdict {
     if !port_match {
         return Verdict::No;
     }
     match tcp_message(first) {
         Ok(Some((m, _))) if parses_enough(m) => Verdict::Yes,
+        // A message longer than what detection holds (a TKEY or a zone transfer of a few
+        // KiB): its header and first question decide; the analyzer reads it whole.
+        Ok(None) if first.len() > 2 && starts_with_question(&first[2..]) => Verdict::Yes,
         Ok(None) => Verdict::NeedMore,
         _ => Verdict::No,
     }
