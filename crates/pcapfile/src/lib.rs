@@ -32,7 +32,8 @@
 //! blocks the reader skips may be any length (they are skipped without being buffered). A
 //! file may describe at most 65,536 interfaces, which bounds what the reader keeps about
 //! them.
-// One `unsafe` block in the crate: mapping a file (reader.rs, `map_file`).
+// Two `unsafe` blocks in the crate: mapping a file (reader.rs, `map_file`) and giving its
+// pages back (source.rs, `release`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

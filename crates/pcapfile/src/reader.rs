@@ -198,6 +198,8 @@ impl CaptureReader {
             return None;
         }
         let number = self.packets + 1;
+        // The packet lent out last is no longer borrowed: the pages behind may go.
+        self.src.release_behind();
         let res: Result<Option<Meta>, ReadError> = match &mut self.kind {
             Kind::Pcap(st) => pcap::next(st, &mut self.src, number),
             Kind::Pcapng(st) => pcapng::next(st, &mut self.src, &mut self.info, number),

@@ -16,6 +16,9 @@ use std::io::{self, Read};
 /// and a compaction copies at most one partial record).
 const INITIAL_CAPACITY: usize = 256 * 1024;
 
+/// How far a mapped file's parsers move before the pages behind them are given back.
+const RELEASE_STEP: usize = 16 << 20;
+
 /// Where the bytes are.
 enum Bytes {
     /// A buffer refilled from a stream.
@@ -37,6 +40,9 @@ pub(crate) struct Source {
     eof: bool,
     /// The input ended with `UnexpectedEof`: a decompressor whose stream was cut short.
     cut_short: bool,
+    /// A mapped file's bytes before this offset were given back (see
+    /// [`Source::release_behind`]).
+    released: usize,
 }
 
 impl Source {
@@ -48,6 +54,7 @@ impl Source {
             base: 0,
             eof: false,
             cut_short: false,
+            released: 0,
         }
     }
 
@@ -59,7 +66,25 @@ impl Source {
             base: 0,
             eof: true,
             cut_short: false,
+            released: 0,
             bytes: Bytes::Mapped(map),
+        }
+    }
+
+    /// For a mapped file, gives back the pages the parsers have left behind, every
+    /// [`RELEASE_STEP`] bytes. They stay in the page cache; only this process's mapping of
+    /// them goes, so its resident size stays the heap's plus a few megabytes instead of
+    /// growing to the file's size. Nothing before the next unconsumed byte is lent out any
+    /// more: a packet borrows the reader until the next call.
+    #[inline]
+    pub(crate) fn release_behind(&mut self) {
+        if let Bytes::Mapped(map) = &self.bytes
+            && self.pos >= self.released + RELEASE_STEP
+        {
+            // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
+            let end = self.pos & !0xffff;
+            release(map, self.released, end - self.released);
+            self.released = end;
         }
     }
 
@@ -174,6 +199,18 @@ impl Source {
             }
         }
     }
+}
+
+/// Drops `len` bytes of `map` from `offset` from the process's mapping.
+#[allow(unsafe_code)]
+fn release(map: &Mmap, offset: usize, len: usize) {
+    // SAFETY: MADV_DONTNEED on a read-only shared file mapping only removes the page table
+    // entries: a later access faults the same file bytes back in from the page cache, so no
+    // reference into the map can see anything else. None is held here anyway (see
+    // `release_behind`). An error leaves the pages mapped, which is only memory.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+    };
 }
 
 #[cfg(test)]

@@ -65,3 +65,54 @@ fn gzip_files_and_empty_files_are_not_mapped() {
     std::fs::write(&empty, b"").unwrap();
     assert!(CaptureReader::open(&empty).is_err());
 }
+
+/// A file longer than the step at which a mapped file's pages are given back: every packet
+/// still reads exactly as through a buffer, the ones lent out after a release included.
+#[test]
+fn a_long_mapped_file_reads_exactly_after_its_pages_are_given_back() {
+    let dir = TempDir::new("mapped-long");
+    let mut bytes = Vec::with_capacity(48 << 20);
+    for v in [
+        0xa1b2_c3d4u32.to_le_bytes().as_slice(),
+        &2u16.to_le_bytes(),
+        &4u16.to_le_bytes(),
+    ] {
+        bytes.extend_from_slice(v);
+    }
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&65535u32.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    let mut i = 0u32;
+    while bytes.len() < 40 << 20 {
+        // Odd lengths, so records straddle every page and release boundary somewhere.
+        let len = 60 + (i * 7919) % 1400;
+        bytes.extend_from_slice(&i.to_le_bytes());
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend((0..len).map(|j| (i ^ j) as u8));
+        i += 1;
+    }
+    let path = dir.path("long.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut mapped = CaptureReader::open(&path).unwrap();
+    let mut read = CaptureReader::open_read(&path).unwrap();
+    assert!(mapped.is_mapped());
+    let mut n = 0;
+    loop {
+        match (mapped.next_packet(), read.next_packet()) {
+            (None, None) => break,
+            (Some(Ok(m)), Some(Ok(r))) => {
+                assert_eq!((m.ts_ns, m.data), (r.ts_ns, r.data), "packet {n}");
+                n += 1;
+            }
+            (m, r) => panic!(
+                "packet {n}: {:?} vs {:?}",
+                m.map(|x| x.is_ok()),
+                r.map(|x| x.is_ok())
+            ),
+        }
+    }
+    assert_eq!(n, i as usize);
+    assert_eq!(mapped.bytes_read(), bytes.len() as u64);
+}
