@@ -3,7 +3,7 @@
 use crate::packet::Meta;
 use crate::pcap::{self, PcapState};
 use crate::pcapng::{self, PcapngState};
-use crate::source::Source;
+use crate::source::{MappedFile, Source};
 use crate::{ByteOrder, Compression, FileInfo, Format, Packet, Progress, ReadError, gzip};
 use std::fmt;
 use std::fs::File;
@@ -265,6 +265,13 @@ impl CaptureReader {
     /// Whether the file is mapped into memory rather than read (see [`CaptureReader::open`]).
     pub fn is_mapped(&self) -> bool {
         self.src.is_mapped()
+    }
+
+    /// The mapped file, when it is one: a handle through which other threads can read the
+    /// packets this reader lent out ([`MappedFile::range_of`] says where each lies) after
+    /// it moved on.
+    pub fn mapped_file(&self) -> Option<MappedFile> {
+        self.src.mapped_file().cloned()
     }
 
     /// The offset in the (decompressed) capture stream of the next record: what error

@@ -71,7 +71,7 @@ fn gzip_files_and_empty_files_are_not_mapped() {
 #[test]
 fn a_long_mapped_file_reads_exactly_after_its_pages_are_given_back() {
     let dir = TempDir::new("mapped-long");
-    let mut bytes = Vec::with_capacity(48 << 20);
+    let mut bytes = Vec::with_capacity(80 << 20);
     for v in [
         0xa1b2_c3d4u32.to_le_bytes().as_slice(),
         &2u16.to_le_bytes(),
@@ -83,7 +83,7 @@ fn a_long_mapped_file_reads_exactly_after_its_pages_are_given_back() {
     bytes.extend_from_slice(&65535u32.to_le_bytes());
     bytes.extend_from_slice(&1u32.to_le_bytes());
     let mut i = 0u32;
-    while bytes.len() < 40 << 20 {
+    while bytes.len() < 72 << 20 {
         // Odd lengths, so records straddle every page and release boundary somewhere.
         let len = 60 + (i * 7919) % 1400;
         bytes.extend_from_slice(&i.to_le_bytes());
