@@ -20,9 +20,10 @@ const INITIAL_CAPACITY: usize = 256 * 1024;
 /// How far a mapped file's parsers move before the pages behind them are given back.
 const RELEASE_STEP: usize = 16 << 20;
 
-/// How far behind the parsers pages are kept mapped: other threads may still be reading
-/// packets lent through [`MappedFile`] a little while ago (a page given back too early is
-/// only faulted in again from the page cache: slower, never wrong).
+/// How far behind the parsers pages are kept mapped while the file is shared through a
+/// [`MappedFile`]: other threads may still be reading packets lent a little while ago (a
+/// page given back too early is only faulted in again from the page cache: slower, never
+/// wrong).
 const RELEASE_LAG: usize = 32 << 20;
 
 /// The bytes of a mapped capture file, shareable with other threads: packets the reader
@@ -100,16 +101,22 @@ impl Source {
     }
 
     /// For a mapped file, gives back the pages the parsers have left behind, every
-    /// [`RELEASE_STEP`] bytes, [`RELEASE_LAG`] behind them. They stay in the page cache;
-    /// only this process's mapping of them goes, so its resident size stays the heap's plus
-    /// some megabytes instead of growing to the file's size.
+    /// [`RELEASE_STEP`] bytes ([`RELEASE_LAG`] behind them when the file is shared). They
+    /// stay in the page cache; only this process's mapping of them goes, so its resident
+    /// size stays the heap's plus some megabytes instead of growing to the file's size.
     #[inline]
     pub(crate) fn release_behind(&mut self) {
-        if let Bytes::Mapped(map) = &self.bytes
-            && self.pos >= self.released + RELEASE_LAG + RELEASE_STEP
-        {
+        let Bytes::Mapped(map) = &self.bytes else {
+            return;
+        };
+        let lag = if Arc::strong_count(&map.0) > 1 {
+            RELEASE_LAG
+        } else {
+            0
+        };
+        if self.pos >= self.released + lag + RELEASE_STEP {
             // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
-            let end = (self.pos - RELEASE_LAG) & !0xffff;
+            let end = (self.pos - lag) & !0xffff;
             release(&map.0, self.released, end - self.released);
             self.released = end;
         }
