@@ -12,6 +12,10 @@ use crate::bytes::{be16, be32};
 use crate::error::{DecodeError, Layer, need};
 use crate::ethernet::EtherType;
 
+/// The UDP port of GRE-in-UDP (RFC 8086): a GRE header, then the packet, as the UDP
+/// payload.
+pub const UDP_PORT: u16 = 4754;
+
 mod field {
     use core::ops::Range;
     pub const FLAGS: usize = 0;

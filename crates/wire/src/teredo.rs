@@ -9,6 +9,10 @@
 //! accepts a datagram only when an IPv6 header follows those indicators and its payload
 //! length accounts for exactly the rest of the UDP payload — or it is a bubble (no next
 //! header, no payload), which Zeek accepts with trailing bytes too.
+//!
+//! Only the qualification with the server uses port 3544: a client's traffic with a relay
+//! or a peer flows between any ports (a relay's NAT-mapped port, for one), where Zeek finds
+//! it by its content. [`relayed`] recognizes it there, more strictly.
 
 use crate::bytes::{be16, be32};
 use crate::error::{DecodeError, Layer, need};
@@ -23,6 +27,9 @@ pub const ORIGIN_LEN: usize = 8;
 
 /// Length of the authentication indicator without client id and authentication value.
 pub const MIN_AUTH_LEN: usize = 13;
+
+/// The first 32 bits of every Teredo client's address (RFC 4380: 2001:0000::/32).
+const PREFIX: [u8; 4] = [0x20, 0x01, 0x00, 0x00];
 
 /// The IPv6 "no next header" value that bubbles carry.
 const NO_NEXT_HEADER: u8 = 59;
@@ -164,6 +171,29 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
     }
 }
 
+/// Whether a UDP payload on a port other than [`PORT`] is Teredo: it passes
+/// [`Packet::new_checked`] and one of the IPv6 addresses is a Teredo client's (a relay or a
+/// peer always talks to one), so that no other protocol is taken for it.
+pub fn relayed(payload: &[u8]) -> bool {
+    // The usual UDP payload starts with neither an indicator nor an IPv6 header.
+    if !may_be_relayed(payload) || check(payload, false).is_err() {
+        return false;
+    }
+    let Ok(l) = layout(payload) else {
+        return false;
+    };
+    let ip = &payload[l.ipv6..];
+    ip.get(8..12) == Some(&PREFIX) || ip.get(24..28) == Some(&PREFIX)
+}
+
+/// Whether [`relayed`] could hold for `payload` or a prefix of it, from its first byte and
+/// length alone (an indicator, 0x00, or an IPv6 header, 0x6_): what a caller that cannot
+/// afford the whole check asks first.
+#[inline]
+pub fn may_be_relayed(payload: &[u8]) -> bool {
+    payload.len() >= ipv6::HEADER_LEN && matches!(payload[0], 0x00 | 0x60..=0x6f)
+}
+
 fn check(b: &[u8], cut: bool) -> Result<(), DecodeError> {
     let at = layout(b)?.ipv6;
     need(Layer::Teredo, b, at + ipv6::HEADER_LEN)?;
@@ -190,6 +220,27 @@ fn check(b: &[u8], cut: bool) -> Result<(), DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relayed_needs_a_whole_ipv6_packet_with_a_teredo_address() {
+        let mut p = ipv6(&[1, 2, 3]);
+        assert!(!relayed(&p), "no Teredo address");
+        p[8..12].copy_from_slice(&PREFIX);
+        assert!(relayed(&p));
+        let mut o = vec![0, 0, 0x12, 0x34, 1, 2, 3, 4];
+        o.extend_from_slice(&p);
+        assert!(relayed(&o), "after an origin indication");
+        assert!(!relayed(&p[..p.len() - 1]), "cut");
+        let mut longer = p.clone();
+        longer.push(0);
+        assert!(!relayed(&longer), "a byte more than the IPv6 length says");
+        let mut dst = ipv6(&[]);
+        dst[24..28].copy_from_slice(&PREFIX);
+        assert!(relayed(&dst), "a bubble to a client");
+        // DNS, QUIC and other UDP payloads are refused at the first byte.
+        assert!(!relayed(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01"));
+        assert!(!may_be_relayed(&[0xc3; 64]));
+    }
 
     /// An IPv6 header with `payload` (next header 58), or a bubble when it is empty.
     fn ipv6(payload: &[u8]) -> Vec<u8> {

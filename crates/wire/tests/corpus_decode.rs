@@ -368,20 +368,21 @@ fn ppp_nflog_and_udp_tunnel_captures_decode_to_ip() {
             10,
             Some(&teredo),
         ),
-        // The rest: IPv4 traffic, and Teredo between client and relay on other ports
-        // (which tshark does not decode either).
+        // The rest: IPv4 traffic. Teredo is the 4 packets with the server on port 3544 and
+        // the 25 between the client (port 3797) and its relay (port 32900), which Zeek
+        // follows and tshark decodes only when told (`-d udp.port==32900,teredo`).
         (
             "zeek/Traces/tunnels/Teredo.pcap",
             LinkType::Ethernet,
             78,
-            4,
+            29,
             Some(&teredo),
         ),
         (
             "zeek/Traces/tunnels/teredo_bubble_with_payload.pcap",
             LinkType::Ethernet,
             29,
-            4,
+            29,
             Some(&teredo),
         ),
         // The rest: three heartbeats (opcode 0, no next header).

@@ -20,7 +20,8 @@
 //! 2152 (GTP-U), 3544 (Teredo), 5072 (AYIYA) or 5247 (CAPWAP data). The port-based ones
 //! are a guess, so a tunnel whose payload does not decode falls back to the outer packet
 //! (see [`Decoded`]); Teredo is only unwrapped when an IPv6 header whose length matches
-//! the datagram follows its indicators. Tunnels inside a fragmented datagram are not
+//! the datagram follows its indicators, and on other ports only when one of its addresses
+//! is a Teredo client's ([`teredo::relayed`]: a relay talks to a client from any port). Tunnels inside a fragmented datagram are not
 //! unwrapped: their payload is incomplete until the flow table reassembles it (and can
 //! decode the result again as [`LinkType::Raw`]).
 
@@ -393,6 +394,9 @@ impl<'a> Walker<'a> {
                 let payload_off = off + udp::HEADER_LEN;
                 if may_unwrap && let Some(kind) = Tunnel::by_udp_ports(p.src_port(), p.dst_port()) {
                     self.tunnel(kind, payload_off);
+                } else if may_unwrap && !self.d.truncated && teredo::relayed(p.payload()) {
+                    // A Teredo client's traffic with a relay, on the relay's port.
+                    self.tunnel(Tunnel::Teredo, payload_off);
                 }
             }
             IpProtocol::Icmp | IpProtocol::Icmpv6 => {
@@ -617,8 +621,9 @@ enum Tunnel {
 
 impl Tunnel {
     /// The tunnel a UDP port suggests, checked in this order on either port.
-    const UDP_PORTS: [(u16, Tunnel); 6] = [
+    const UDP_PORTS: [(u16, Tunnel); 7] = [
         (vxlan::PORT, Tunnel::Vxlan),
+        (gre::UDP_PORT, Tunnel::Gre),
         (geneve::PORT, Tunnel::Geneve),
         (gtp::PORT, Tunnel::Gtp),
         (teredo::PORT, Tunnel::Teredo),

@@ -10,6 +10,7 @@
 use super::{Tunnel, decode};
 use crate::ip::IpProtocol;
 use crate::link::LinkType;
+use crate::teredo;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The innermost IP packet's addresses and protocol, as `(source, destination, protocol)`:
@@ -85,7 +86,10 @@ fn plain(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
                 u16::from_be_bytes([ports[0], ports[1]]),
                 u16::from_be_bytes([ports[2], ports[3]]),
             );
-            if Tunnel::by_udp_ports(s, d).is_some() {
+            // A tunnel port, or maybe Teredo on another port: decode decides.
+            if Tunnel::by_udp_ports(s, d).is_some()
+                || upper.get(8..).is_some_and(teredo::may_be_relayed)
+            {
                 return None;
             }
         }
@@ -172,6 +176,34 @@ mod tests {
             // IP in IP.
             (LinkType::Ethernet, eth(&[], 0x0800, &ipv4(a, b, 4, &inner))),
             (LinkType::Ethernet, frag),
+            // GRE-in-UDP, and Teredo with a relay on other ports than Teredo's.
+            (
+                LinkType::Ethernet,
+                eth(
+                    &[],
+                    0x0800,
+                    &ipv4(
+                        a,
+                        b,
+                        17,
+                        &udp(a, b, 50000, 4754, &{
+                            let mut v = vec![0, 0, 0x08, 0];
+                            v.extend_from_slice(&inner);
+                            v
+                        }),
+                    ),
+                ),
+            ),
+            (LinkType::Ethernet, {
+                let client: IpAddr = "2001:0:4137:9e50:8000:f12a:b9c8:2815".parse().unwrap();
+                let six = ipv6(
+                    client,
+                    b6,
+                    6,
+                    &tcp(client, b6, 1286, 80, 0x002, 9, &[], b""),
+                );
+                eth(&[], 0x0800, &ipv4(a, b, 17, &udp(a, b, 3797, 32900, &six)))
+            }),
             (LinkType::Ethernet, eth(&[], 0x0806, &[0u8; 28])),
         ]
     }

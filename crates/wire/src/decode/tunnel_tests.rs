@@ -94,6 +94,47 @@ fn erspan_types() {
 }
 
 #[test]
+fn gre_in_udp_and_teredo_with_a_relay() {
+    let (o1, o2) = (v4(192, 0, 2, 1), v4(192, 0, 2, 2));
+    let (inner, s, d) = inner_v4_udp();
+    // GRE-in-UDP (RFC 8086): port 4754, a GRE header, the packet.
+    let mut g = vec![0x00, 0x00, 0x08, 0x00];
+    g.extend_from_slice(&inner);
+    let frame = eth(
+        &[],
+        V4_ETH,
+        &ipv4(o1, o2, 17, &udp(o1, o2, 50000, 4754, &g)),
+    );
+    let r = decode(LinkType::Ethernet, &frame).unwrap();
+    assert_inner(&r, s, d);
+    assert_eq!(r.encaps.as_slice(), &[Encap::Gre { key: None }]);
+
+    // Teredo between a client (2001:0::/32) and a relay, on neither's Teredo port.
+    let client: std::net::IpAddr = "2001:0:4137:9e50:8000:f12a:b9c8:2815".parse().unwrap();
+    let server = v6(0x68);
+    let six = ipv6(client, server, 17, &udp(client, server, 1286, 53, b"inner"));
+    let frame = eth(
+        &[],
+        V4_ETH,
+        &ipv4(o1, o2, 17, &udp(o1, o2, 3797, 32900, &six)),
+    );
+    let r = decode(LinkType::Ethernet, &frame).unwrap();
+    assert_eq!(r.encaps.as_slice(), &[Encap::Teredo]);
+    assert_eq!((r.ip.unwrap().src, r.ip.unwrap().dst), (client, server));
+    // The same without a Teredo address is plain UDP: no other protocol is taken for it.
+    let other = v6(7);
+    let six = ipv6(other, server, 17, &udp(other, server, 1286, 53, b"inner"));
+    let frame = eth(
+        &[],
+        V4_ETH,
+        &ipv4(o1, o2, 17, &udp(o1, o2, 3797, 32900, &six)),
+    );
+    let r = decode(LinkType::Ethernet, &frame).unwrap();
+    assert!(r.encaps.is_empty());
+    assert_eq!(r.ip.unwrap().src, o1);
+}
+
+#[test]
 fn vxlan_and_geneve() {
     let (o1, o2) = (v4(192, 0, 2, 1), v4(192, 0, 2, 2));
     let (inner, s, d) = inner_v4_udp();
