@@ -582,6 +582,46 @@ fn ethernet_padding_after_a_one_byte_segment_is_not_payload() {
     );
 }
 
+/// nDPI's heuristic_tcp_ack_payload: every pure ACK's IP length (the SYN-ACK's too) counts
+/// the frame's zero padding as 2 or 6 bytes of payload, at the sequence number where the
+/// request and the response then start. The padding is not data: the exchange is logged as sent.
+#[test]
+fn ethernet_padding_counted_in_the_ip_length_of_acks_is_not_payload() {
+    let mut c = TcpConn::new(CLIENT, SERVER);
+    c.pad = true;
+    let mut frames = vec![
+        c.syn(),
+        c.syn_ack_with_padding(2),
+        c.ack_with_padding(true, 2),
+    ];
+    frames.push(c.client(&get("/padded"))); // 3
+    frames.push(c.ack_with_padding(false, 6)); // 4
+    frames.push(c.server(&ok("fine"))); // 5
+    frames.push(c.ack_with_padding(true, 2)); // 6
+    assert_eq!((frames[1].len(), frames[4].len()), (60, 60));
+    let out = run(&frames);
+    let conn = c.conn("http");
+    assert_eq!(
+        owned(out.http()),
+        vec![txn(
+            &conn,
+            at(3),
+            "GET",
+            "/padded",
+            0,
+            Some(resp_ok(at(5), 4))
+        )]
+    );
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+    // The flow still counts every byte the IP headers announced.
+    let (cl, sv) = tally(&frames, is_client(&c));
+    let f = out.flows();
+    assert_eq!(
+        (f[0].source.bytes, f[0].destination.bytes),
+        (cl.bytes, sv.bytes)
+    );
+}
+
 /// HEAD: the response announces a length but has no body. 100 Continue: an interim
 /// response, then the real one.
 #[test]

@@ -16,8 +16,10 @@ use flowsight_wire::{DecodeError, Decoded, IpVersion, L4, LinkType, decode};
 use foldhash::HashMap;
 
 mod flow_app;
+mod padding;
 
 use flow_app::{AppState, Segment, Slot, ack_above_hole, analyze_payload, end_app};
+use padding::padding_as_payload;
 
 /// Bytes of each side kept while a flow's protocol is being recognised.
 const DETECT_BYTES: usize = 2048;
@@ -483,9 +485,13 @@ impl Engine {
         let v6 = ip.version == IpVersion::V6;
         let mut ack = None;
         let mut cut = 0;
+        let mut payload = d.payload;
         let (sport, dport, flags, tcp) = match d.l4 {
             L4::Tcp(t) => {
                 let f = t.flags;
+                if !d.truncated && padding_as_payload(f, ip.total_len, payload) {
+                    payload = &[];
+                }
                 if f.contains(Flags::ACK) {
                     ack = Some(t.ack);
                 }
@@ -493,7 +499,7 @@ impl Engine {
                     let sent = ip
                         .total_len
                         .saturating_sub(u32::from(ip.header_len) + u32::from(t.header_len));
-                    cut = sent.saturating_sub(d.payload.len() as u32);
+                    cut = sent.saturating_sub(payload.len() as u32);
                 }
                 (
                     t.src_port,
@@ -518,7 +524,7 @@ impl Engine {
         );
         let carries = matches!(d.l4, L4::Udp(_))
             || (matches!(d.l4, L4::Tcp(_))
-                && (!d.payload.is_empty() || cut > 0 || tcp.is_some_and(|t| t.1 || t.2)));
+                && (!payload.is_empty() || cut > 0 || tcp.is_some_and(|t| t.1 || t.2)));
         let mut finished = None;
         let (table, mut parts) = self.parts();
         let flow = if packets == 0 {
@@ -539,7 +545,7 @@ impl Engine {
                     ts,
                     Segment {
                         tcp,
-                        payload: d.payload,
+                        payload,
                         cut,
                         ack,
                     },

@@ -373,6 +373,19 @@ impl TcpConn {
         f
     }
 
+    /// A SYN+ACK without options whose IP length counts `zeros` bytes of padding as data.
+    pub fn syn_ack_with_padding(&mut self, zeros: usize) -> Vec<u8> {
+        let f = self.frame(
+            false,
+            self.server_isn,
+            self.cseq,
+            SYN | ACK,
+            &vec![0; zeros],
+        );
+        self.sseq = self.server_isn.wrapping_add(1);
+        f
+    }
+
     pub fn syn_ack(&mut self) -> Vec<u8> {
         let f = self.frame(false, self.server_isn, self.cseq, SYN | ACK, b"");
         self.sseq = self.server_isn.wrapping_add(1);
@@ -401,6 +414,18 @@ impl TcpConn {
     /// A pure ACK from the server.
     pub fn server_ack(&self) -> Vec<u8> {
         self.frame(false, self.sseq, self.cseq, ACK, b"")
+    }
+
+    /// A pure ACK whose IP length counts `zeros` bytes of the frame's padding as TCP
+    /// payload (a broken stack or middlebox), at the sender's next sequence number, which
+    /// the real data then uses too.
+    pub fn ack_with_padding(&self, from_client: bool, zeros: usize) -> Vec<u8> {
+        let (seq, ack) = if from_client {
+            (self.cseq, self.sseq)
+        } else {
+            (self.sseq, self.cseq)
+        };
+        self.frame(from_client, seq, ack, ACK, &vec![0; zeros])
     }
 
     /// The client closes: FIN from the client, FIN+ACK from the server, the client's ACK.
