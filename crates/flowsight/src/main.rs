@@ -23,7 +23,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// as it returns freed memory to the kernel and takes it back, each 2 MiB page is zeroed
 /// again: `flowsight read` on 1.5M packets zeroed ~2 GiB for a 165 MiB peak and spent
 /// 10-25% of its time in the kernel's `clear_page`, with a wide spread between runs.
-/// With 4 KiB pages the run is faster and steady (benches/README.md). The flag is the
+/// With 4 KiB pages the run is faster and steady (docs/benchmarks.md, run E). The flag is the
 /// process's own and overrides `madvise`, so it holds for the allocator's first arena too.
 fn no_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.

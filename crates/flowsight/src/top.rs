@@ -103,9 +103,10 @@ pub fn run(cfg: &TopConfig) -> Result<()> {
         }
         TopConfig::Replay(r) => {
             // Opened here so a missing or unreadable file is an error before the screen
-            // changes.
+            // changes. Read, not mapped: a file cut shorter under a map raises SIGBUS, which
+            // would leave the terminal in raw mode.
             let reader =
-                CaptureReader::open(&r.file).with_context(|| format!("reading {}", r.file))?;
+                CaptureReader::open_read(&r.file).with_context(|| format!("reading {}", r.file))?;
             set(&status, format!("reading {}", name(&r.file)));
             let (r, model, stop, st) = (
                 r.clone(),

@@ -249,8 +249,8 @@ fn threads_age_flows_at_the_same_instants_as_one_engine() {
     assert!(of("active-timeout") > 50, "{}", of("active-timeout"));
     assert!(of("idle-timeout") >= 12, "{}", of("idle-timeout"));
     for threads in ["2", "3"] {
-        // The plain file is re-read by each thread; the gzip stream is read once and
-        // handed out.
+        // The plain file is mapped and its frames handed out as places in it; the gzip
+        // stream's are copied.
         assert_eq!(
             run(threads, &plain),
             base,

@@ -21,8 +21,9 @@ impl Progress {
         }
     }
 
-    /// Bytes taken from the underlying input so far. The reader reads ahead in blocks, so
-    /// this runs up to a few hundred KiB ahead of the packets handed out.
+    /// Bytes taken from the underlying input so far. A read file is read ahead in blocks, so
+    /// this runs up to a few hundred KiB ahead of the packets handed out; for a mapped file
+    /// it is exactly the end of the last record handed out.
     pub fn bytes_read(&self) -> u64 {
         self.read.load(Ordering::Relaxed)
     }

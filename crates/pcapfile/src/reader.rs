@@ -46,9 +46,10 @@ impl CaptureReader {
     ///
     /// A plain (uncompressed) regular file is mapped into memory rather than read: its
     /// packets are lent straight out of the page cache, with no copy (a third less kernel
-    /// time on a warm file, and threads reading one file share nothing but the cache). As
-    /// with ripgrep's maps, a file cut shorter by another process while it is read ends the
-    /// process with SIGBUS; [`CaptureReader::open_read`] reads with `read(2)` instead.
+    /// time on a warm file; other threads read the lent packets through
+    /// [`CaptureReader::mapped_file`]). As with ripgrep's maps, a file changed or cut shorter
+    /// by another process while it is read is not supported (a cut ends the process with
+    /// SIGBUS); [`CaptureReader::open_read`] reads with `read(2)` instead.
     pub fn open(path: impl AsRef<Path>) -> Result<CaptureReader, ReadError> {
         CaptureReader::open_with(path.as_ref(), true)
     }
@@ -295,10 +296,11 @@ impl fmt::Debug for CaptureReader {
 /// `file` mapped read-only, or `None` when the platform refuses (the caller reads it).
 #[allow(unsafe_code)]
 fn map_file(file: &File) -> Option<memmap2::Mmap> {
-    // SAFETY: the map is only read. Another process may still change the file under it:
-    // a rewrite changes the bytes seen (parsed like any other bytes, never trusted), and a
-    // truncation raises SIGBUS on the next access past the new end, which `open`'s doc
-    // states (as ripgrep's does); `open_read` is the way around it.
+    // SAFETY: the map is only read, and is sound as long as no one writes or truncates the
+    // file while it is mapped: the same contract ripgrep's maps rely on. A truncation raises
+    // SIGBUS on the next access past the new end, a rewrite under a live slice breaks
+    // Rust's aliasing rules; `open`'s doc says so, and `open_read` (`read --no-mmap`) is the
+    // way around it. Captures being read are rarely still being written.
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     // Read ahead, and drop pages behind: a capture is walked once, front to back.
     let _ = map.advise(memmap2::Advice::Sequential);

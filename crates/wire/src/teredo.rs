@@ -172,8 +172,10 @@ impl<'a, T: AsRef<[u8]> + ?Sized> Packet<&'a T> {
 }
 
 /// Whether a UDP payload on a port other than [`PORT`] is Teredo: it passes
-/// [`Packet::new_checked`] and one of the IPv6 addresses is a Teredo client's (a relay or a
-/// peer always talks to one), so that no other protocol is taken for it.
+/// [`Packet::new_checked`] (the IPv6 packet fills the datagram, or is a bubble, which Zeek
+/// takes with bytes after it too) and one of its addresses is a Teredo client's (a relay or
+/// a peer always talks to one), so that no other protocol is taken for it. A datagram cut
+/// by the capture's snap length is not unwrapped here.
 pub fn relayed(payload: &[u8]) -> bool {
     // The usual UDP payload starts with neither an indicator nor an IPv6 header.
     if !may_be_relayed(payload) || check(payload, false).is_err() {
@@ -237,6 +239,12 @@ mod tests {
         let mut dst = ipv6(&[]);
         dst[24..28].copy_from_slice(&PREFIX);
         assert!(relayed(&dst), "a bubble to a client");
+        let mut trailing = dst.clone();
+        trailing.extend_from_slice(&[0, 0]);
+        assert!(
+            relayed(&trailing),
+            "a bubble with bytes after it, as Zeek takes it"
+        );
         // DNS, QUIC and other UDP payloads are refused at the first byte.
         assert!(!relayed(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01"));
         assert!(!may_be_relayed(&[0xc3; 64]));

@@ -32,7 +32,9 @@ pub fn run(cfg: &CaptureConfig, path: &str, records: Option<&PathBuf>) -> Result
         cfg.snaplen,
         cfg.count,
     )?;
-    let mut reader = CaptureReader::open(path).with_context(|| format!("reading {path}"))?;
+    // Read, not mapped: every packet is copied out anyway, and a file cut shorter while
+    // mapped would end the run with SIGBUS.
+    let mut reader = CaptureReader::open_read(path).with_context(|| format!("reading {path}"))?;
     // Input interface -> output interface (added when first used: pcapng may describe
     // interfaces anywhere).
     let mut interfaces: HashMap<u32, u32> = HashMap::new();

@@ -34,6 +34,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 /// few enough that the frames are still in the shared cache when the worker reads them.
 const BATCH: usize = 512;
 
+/// Copied frame bytes (a stream's) after which a batch goes out whatever its length, and
+/// the most a recycled batch keeps: large frames (64 KiB ones from a GRO host capture) must
+/// not make the batches in flight hold gigabytes.
+const BATCH_BYTES: usize = 1 << 20;
+
 /// Batches waiting for each worker before the reading thread waits.
 const QUEUE: usize = 32;
 
@@ -68,6 +73,8 @@ struct FrameMeta {
     link: LinkType,
     orig_len: u32,
     interface: u32,
+    /// `start..end` is in the mapped file, not in the batch's copy.
+    in_map: bool,
     start: usize,
     end: usize,
 }
@@ -192,19 +199,21 @@ fn worker(
 ) -> Result<Tally> {
     let mut shard = Shard::new(engine);
     for mut batch in rx {
-        let bytes: &[u8] = match mapped {
-            Some(m) => m,
-            None => &batch.data,
-        };
         for item in &batch.items {
             match item {
-                Item::Frame(f) => shard.engine.frame(
-                    f.ts_ns,
-                    f.link,
-                    &bytes[f.start..f.end],
-                    f.orig_len,
-                    f.interface,
-                ),
+                Item::Frame(f) => {
+                    let bytes: &[u8] = match mapped {
+                        Some(m) if f.in_map => m,
+                        _ => &batch.data,
+                    };
+                    shard.engine.frame(
+                        f.ts_ns,
+                        f.link,
+                        &bytes[f.start..f.end],
+                        f.orig_len,
+                        f.interface,
+                    )
+                }
                 Item::Tick(ts) => shard.engine.advance(*ts),
             }
             shard.write_out()?;
@@ -214,6 +223,7 @@ fn worker(
         }
         shard.flush(out, false)?;
         batch.data.clear();
+        batch.data.shrink_to(BATCH_BYTES);
         batch.items.clear();
         let _ = recycle.try_send(batch);
     }
@@ -281,12 +291,12 @@ pub fn run(
                             .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
                     } else {
                         let b = &mut batches[w - 1];
-                        let (start, end) = match mapped.and_then(|m| m.range_of(p.data)) {
-                            Some(r) => (r.start, r.end),
+                        let (in_map, start, end) = match mapped.and_then(|m| m.range_of(p.data)) {
+                            Some(r) => (true, r.start, r.end),
                             None => {
                                 let start = b.data.len();
                                 b.data.extend_from_slice(p.data);
-                                (start, b.data.len())
+                                (false, start, b.data.len())
                             }
                         };
                         b.items.push(Item::Frame(FrameMeta {
@@ -294,6 +304,7 @@ pub fn run(
                             link,
                             orig_len: p.orig_len,
                             interface: p.interface,
+                            in_map,
                             start,
                             end,
                         }));
@@ -312,7 +323,7 @@ pub fn run(
                     }
                     for i in if ticked { 0..n - 1 } else { w.max(1) - 1..w } {
                         let b = &mut batches[i];
-                        if b.items.len() >= BATCH
+                        if (b.items.len() >= BATCH || b.data.len() >= BATCH_BYTES)
                             && txs[i].send(std::mem::replace(b, fresh())).is_err()
                         {
                             failed = Some(anyhow!("analysis thread {} stopped", i + 1));
@@ -338,12 +349,13 @@ pub fn run(
         drop(txs);
         own.engine.end_of_input(last_ns);
         // Engine 0 closes its flows while the others close theirs.
-        let mut tally = own.finish(out)?;
-        for h in handles {
-            tally.merge(
-                h.join()
-                    .map_err(|_| anyhow!("an analysis thread panicked"))??,
-            );
+        let own = own.finish(out);
+        // Every thread is joined before any error is returned: a second failure must not
+        // turn into a panic of the scope.
+        let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        let mut tally = own?;
+        for r in joined {
+            tally.merge(r.map_err(|_| anyhow!("an analysis thread panicked"))??);
         }
         Ok(tally)
     })?;
@@ -357,7 +369,7 @@ mod tests {
 
     #[test]
     fn shares_cover_every_bucket_and_give_engine_0_less() {
-        for n in 2..=64 {
+        for n in 2..=256 {
             let s = shares(n);
             assert_eq!(s.len(), n);
             assert_eq!(s[0], 0);
