@@ -622,6 +622,32 @@ fn ethernet_padding_counted_in_the_ip_length_of_acks_is_not_payload() {
     );
 }
 
+/// A first segment longer than the 2 KiB recognition looks at (a POST with its body): the
+/// bytes past the first 2 KiB reach the analyzer too.
+#[test]
+fn a_first_segment_longer_than_recognition_looks_at_is_analyzed_whole() {
+    let mut c = TcpConn::new(CLIENT, SERVER);
+    let mut frames = c.handshake(); // 0..=2
+    let body = "z".repeat(3000);
+    frames.push(c.client(&post("/big", &body))); // 3
+    frames.push(c.server(&ok("stored"))); // 4
+    frames.push(c.client(&get("/after"))); // 5
+    frames.push(c.server(&ok("x"))); // 6
+    assert!(frames[3].len() > 3000);
+    let out = run(&frames);
+    let conn = c.conn("http");
+    let http = owned(out.http());
+    assert_eq!(http.len(), 2, "{http:#?}");
+    let post = &http[0];
+    assert_eq!(post.http.request.as_ref().unwrap().body.bytes, 3000);
+    assert_eq!(post.http.response.as_ref().unwrap().body.bytes, 6);
+    assert_eq!(
+        http[1],
+        txn(&conn, at(5), "GET", "/after", 0, Some(resp_ok(at(6), 1)))
+    );
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+}
+
 /// HEAD: the response announces a length but has no body. 100 Continue: an interim
 /// response, then the real one.
 #[test]
