@@ -648,6 +648,43 @@ fn a_first_segment_longer_than_recognition_looks_at_is_analyzed_whole() {
     assert!(out.weirds().is_empty(), "{:?}", out.weirds());
 }
 
+/// A request with a bad Content-Length (Zeek's http/261 cl-negative: a GET smuggled behind
+/// `Content-Length: -1`): logged with no body and an anomaly, and the bytes after its head
+/// read as the next request, as Zeek logs them.
+#[test]
+fn a_request_with_a_bad_content_length_is_logged_and_the_next_one_too() {
+    let mut c = TcpConn::new(CLIENT, SERVER);
+    let mut frames = c.handshake(); // 0..=2
+    frames.push(c.client(
+        b"POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: -1\r\n\r\n\
+          GET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    )); // 3
+    frames.push(c.server(&ok("a"))); // 4
+    frames.push(c.server(&ok("b"))); // 5
+    let out = run(&frames);
+    let http = owned(out.http());
+    let methods: Vec<_> = http
+        .iter()
+        .map(|r| {
+            let req = r.http.request.as_ref().unwrap();
+            (
+                req.method.clone(),
+                req.body.bytes,
+                r.http.response.as_ref().map(|x| x.body.bytes),
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            ("POST".to_string(), 0, Some(1)),
+            ("GET".to_string(), 0, Some(1))
+        ]
+    );
+    let weirds: Vec<_> = out.weirds().iter().map(|w| w.weird.name.clone()).collect();
+    assert_eq!(weirds, vec!["http_bad_content_length"]);
+}
+
 /// HEAD: the response announces a length but has no body. 100 Continue: an interim
 /// response, then the real one.
 #[test]

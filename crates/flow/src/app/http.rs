@@ -420,6 +420,16 @@ impl HttpAnalyzer {
                     let parsed = match side {
                         Side::Client => parse_request_head(rest).map(|r| {
                             r.map(|(head, used)| {
+                                if head.bad_content_length {
+                                    // Logged with no body, as Zeek does: the bytes after
+                                    // the head are read as the next request.
+                                    cx.weird(
+                                        ts,
+                                        "http_bad_content_length",
+                                        "http",
+                                        "a request's Content-Length is not a number, or several differ; its body is taken as empty".into(),
+                                    );
+                                }
                                 self.request(cx, ts, &head, base + pos as u64);
                                 (head.body_length(), used)
                             })

@@ -10,7 +10,8 @@
 //! HTTP/0.9 request lines (no version; the target must start with `/`, and headers are
 //! still read up to the empty line), obsolete folded header lines (kept in the value, raw),
 //! spaces inside the target (everything up to the version). Strict where framing depends on it: Content-Length must be a number
-//! (repeated values must agree), chunk sizes must be hex.
+//! (repeated values must agree; a request with a bad one is parsed and flagged, a response
+//! is an error), chunk sizes must be hex.
 //!
 //! Limits, so a peer cannot make the parser hold or scan without end: [`MAX_LINE_LEN`] per
 //! line, [`MAX_HEAD_LEN`] per head, [`MAX_HEADERS`] header lines.
@@ -224,21 +225,24 @@ impl<'a> Headers<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 struct Framing {
     content_length: Option<u64>,
+    /// A Content-Length that is not a number, or several that differ: `content_length` is
+    /// then `None`.
+    bad_content_length: bool,
     chunked: bool,
     has_transfer_encoding: bool,
 }
 
 impl Framing {
-    fn of(headers: &Headers<'_>) -> Result<Framing, HttpError> {
+    fn of(headers: &Headers<'_>) -> Framing {
         let mut f = Framing::default();
         for h in headers.iter() {
             if h.name.eq_ignore_ascii_case(b"content-length") {
                 // "5, 5" is allowed (RFC 9110 §8.6) when every value is the same.
                 for part in h.value.split(|&b| b == b',') {
-                    let n = parse_decimal(trim(part)).ok_or(HttpError::BadContentLength)?;
-                    match f.content_length {
-                        Some(m) if m != n => return Err(HttpError::BadContentLength),
-                        _ => f.content_length = Some(n),
+                    match (parse_decimal(trim(part)), f.content_length) {
+                        (Some(n), Some(m)) if m != n => f.bad_content_length = true,
+                        (Some(n), _) => f.content_length = Some(n),
+                        (None, _) => f.bad_content_length = true,
                     }
                 }
             } else if h.name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -248,7 +252,10 @@ impl Framing {
                 f.chunked = last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
             }
         }
-        Ok(f)
+        if f.bad_content_length {
+            f.content_length = None;
+        }
+        f
     }
 }
 

@@ -25,8 +25,13 @@ pub struct RequestHead<'a> {
     pub user_agent: Option<&'a [u8]>,
     /// The first Referer header.
     pub referer: Option<&'a [u8]>,
-    /// The Content-Length, when sent.
+    /// The Content-Length, when sent (`None` when it is bad too).
     pub content_length: Option<u64>,
+    /// The Content-Length is not a number, or several differ. A server must refuse such a
+    /// request (RFC 9112 §6.3); the head is still a request a log wants, and its body is
+    /// taken as empty (no Content-Length), as Zeek does: what follows is the next request
+    /// (a request smuggled behind a negative length is then seen as the server may see it).
+    pub bad_content_length: bool,
     /// True when chunked is the last transfer coding.
     pub chunked: bool,
     /// The first Connection header.
@@ -127,7 +132,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead<'_>, usize)>
     let Some((headers, consumed)) = parse_headers(buf, next)? else {
         return Ok(None);
     };
-    let framing = Framing::of(&headers)?;
+    let framing = Framing::of(&headers);
     let head = RequestHead {
         method,
         target,
@@ -136,6 +141,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead<'_>, usize)>
         user_agent: headers.get("user-agent"),
         referer: headers.get("referer"),
         content_length: framing.content_length,
+        bad_content_length: framing.bad_content_length,
         chunked: framing.chunked,
         connection: headers.get("connection"),
         has_transfer_encoding: framing.has_transfer_encoding,

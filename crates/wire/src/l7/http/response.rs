@@ -95,7 +95,11 @@ pub fn parse_response_head(buf: &[u8]) -> Result<Option<(ResponseHead<'_>, usize
     let Some((headers, consumed)) = parse_headers(buf, next)? else {
         return Ok(None);
     };
-    let framing = Framing::of(&headers)?;
+    let framing = Framing::of(&headers);
+    // A response whose length cannot be known cannot be framed (RFC 9112 §6.3).
+    if framing.bad_content_length {
+        return Err(HttpError::BadContentLength);
+    }
     let content_type = headers.get("content-type").map(|v| {
         let mime = v.split(|&b| b == b';').next().unwrap_or_default();
         trim(mime)
