@@ -681,7 +681,7 @@ fn a_request_with_a_bad_content_length_is_logged_and_the_next_one_too() {
             ("GET".to_string(), 0, Some(1))
         ]
     );
-    let weirds: Vec<_> = out.weirds().iter().map(|w| w.weird.name.clone()).collect();
+    let weirds: Vec<_> = out.weirds().iter().map(|w| w.weird.name).collect();
     assert_eq!(weirds, vec!["http_bad_content_length"]);
 }
 
