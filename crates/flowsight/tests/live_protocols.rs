@@ -295,3 +295,53 @@ fn live_tls_record_with_both_processes() {
     assert_eq!(r["source"]["process"]["name"], "curl");
     assert_eq!(r["destination"]["process"]["name"], "openssl", "{r:#}");
 }
+
+/// QUIC, live: the client Initial of RFC 9001 §A.2 (a ClientHello for example.com, 1,200
+/// bytes, the packet every QUIC stack starts with) sent over UDP by a process in the
+/// namespace. Its sample is decrypted in user space and logged as a `tls` record with the
+/// sender's process.
+#[test]
+fn live_quic_initial_logged_with_its_process() {
+    if !root_or_skip("live_quic_initial_logged_with_its_process") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("quic");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+    ]);
+    let packet: String = include_str!("../../wire/tests/fixtures/rfc9001-a2-client-initial.hex")
+        .split_whitespace()
+        .collect();
+    assert_eq!(packet.len(), 2400);
+    let sender = client(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/python3",
+            "-c",
+            "import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+             s.bind(('127.0.0.1', 45443)); s.sendto(bytes.fromhex(sys.argv[1]), ('127.0.0.1', 443))",
+            &packet,
+        ],
+    );
+    let records = fs.stop();
+    let r = only(&records, "tls");
+    assert_eq!(r["network"]["protocol"], "quic", "{r:#}");
+    assert_eq!(r["network"]["transport"], "udp");
+    assert_eq!(r["tls"]["client"]["server_name"], "example.com");
+    assert_eq!(r["tls"]["client"]["alpn"][0], "alpn", "{r:#}");
+    assert!(
+        r["tls"]["client"]["ja4"].as_str().unwrap().starts_with('q'),
+        "{r:#}"
+    );
+    assert_eq!(r["source"]["port"], 45443);
+    assert_eq!(r["destination"]["port"], 443);
+    assert_eq!(r["source"]["process"]["pid"], sender, "{r:#}");
+    assert_eq!(r["source"]["process"]["name"], "python3");
+}
