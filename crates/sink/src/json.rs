@@ -62,6 +62,16 @@ impl JsonLines<Vec<u8>> {
 
 impl<W: Write> Sink for JsonLines<W> {
     fn write(&mut self, record: &Record) -> Result<(), SinkError> {
+        // The common flow record is written by hand (json_flow.rs), the rest by serde.
+        if let Record::Flow(f) = record
+            && crate::json_flow::write(&mut self.buf, f)
+        {
+            self.buf.push(b'\n');
+            if self.buf.len() >= CHUNK {
+                self.drain()?;
+            }
+            return Ok(());
+        }
         sonic_rs::to_writer(&mut self.buf, record).map_err(|e| SinkError::Serialize {
             kind: record.kind(),
             message: e.to_string(),

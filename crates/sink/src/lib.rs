@@ -2,6 +2,7 @@
 //! them starts capture or owns a capture thread.
 
 mod json;
+mod json_flow;
 mod metrics;
 mod tee;
 pub mod top;
