@@ -1,0 +1,146 @@
+//! IP fragments: each counted when seen (as the kernel counts them live), the datagram
+//! analyzed once whole, or with what it had when its fragments stopped coming.
+
+use super::{Engine, FragFlow, decode_weird};
+use crate::FlowKey;
+use crate::defrag::{FragKey, Outcome};
+use flowsight_record::EndReason;
+use flowsight_wire::{Decoded, LinkType, decode};
+
+impl Engine {
+    pub(super) fn decoded(
+        &mut self,
+        ts: u64,
+        d: &Decoded<'_>,
+        frame: &[u8],
+        wire_len: u64,
+        interface: u32,
+    ) {
+        let Some(ip) = d.ip else {
+            self.stats.not_ip += 1;
+            return;
+        };
+        if !ip.is_fragmented() {
+            self.transport(ts, d, 1, wire_len, interface, true);
+            return;
+        }
+        // Every fragment is counted when it is seen, as the kernel counts them live: the
+        // first by its ports, later ones in the flow of their first fragment (or, when it was
+        // not seen, under ports 0/0). Analysis waits for the whole datagram.
+        let Some(frag) = ip.fragment else { return };
+        let id = FragKey {
+            src: ip.src,
+            dst: ip.dst,
+            ident: frag.ident,
+            protocol: ip.protocol.into(),
+        };
+        if frag.offset == 0 {
+            if let Some(flow) = self.transport(ts, d, 1, wire_len, interface, false) {
+                if self.frag_flows.len() >= crate::defrag::MAX_DATAGRAMS {
+                    self.frag_flows.clear(); // bounded; later fragments then count as orphans
+                }
+                let (key, sender) = flow;
+                let vlan = d.vlan;
+                self.frag_flows.insert(
+                    id,
+                    FragFlow {
+                        key,
+                        sender,
+                        first_ns: ts,
+                        vlan,
+                        interface,
+                    },
+                );
+            }
+        } else {
+            let (key, sender) = match self.frag_flows.get(&id) {
+                Some(f) => (f.key, f.sender),
+                None => FlowKey::from_packet(
+                    (ip.src, 0),
+                    (ip.dst, 0),
+                    id.protocol,
+                    interface,
+                    d.vlan.unwrap_or(0),
+                ),
+            };
+            let mut finished = None;
+            self.table
+                .count(key, sender, ts, 1, wire_len, 0, &mut finished);
+            if let Some(old) = finished {
+                self.close(old, EndReason::End);
+            }
+        }
+        match self.defrag.push(ts, &ip, frame, wire_len) {
+            Outcome::Pending => {}
+            Outcome::TooLong => self.global_weird(
+                ts,
+                "fragment_too_long",
+                "ip",
+                format!("{} -> {}", ip.src, ip.dst),
+            ),
+            Outcome::Complete {
+                datagram,
+                overlapped,
+                frames,
+                frame_bytes,
+            } => {
+                self.frag_flows.remove(&id);
+                if overlapped {
+                    self.global_weird(
+                        ts,
+                        "fragment_overlap",
+                        "ip",
+                        format!("{} -> {}", ip.src, ip.dst),
+                    );
+                }
+                self.reassembled(ts, &datagram, d.vlan, interface, (frames, frame_bytes));
+            }
+        }
+    }
+
+    /// Analyze a datagram rebuilt from fragments (already counted fragment by fragment).
+    ///
+    /// A datagram that was a tunnel's outer packet carries an inner flow the fragments were
+    /// not counted in (they counted in the outer one): it is counted there now, as the
+    /// frames that carried it.
+    pub(super) fn reassembled(
+        &mut self,
+        ts: u64,
+        datagram: &[u8],
+        vlan: Option<u16>,
+        interface: u32,
+        (frames, frame_bytes): (u64, u64),
+    ) {
+        match decode(LinkType::Raw, datagram) {
+            Ok(mut whole) => {
+                whole.vlan = vlan;
+                let (packets, bytes) = if whole.outer_ip.is_some() {
+                    (frames, frame_bytes)
+                } else {
+                    (0, 0)
+                };
+                self.transport(ts, &whole, packets, bytes, interface, true);
+            }
+            Err(e) => self.global_weird(
+                ts,
+                decode_weird(&e),
+                "ip",
+                format!("reassembled datagram: {e}"),
+            ),
+        }
+    }
+
+    /// Datagrams whose fragments stopped coming: analyze what they had.
+    pub(super) fn expire_fragments(&mut self, now: u64) {
+        // Analyzed at the time of their last fragment, not of the expiry.
+        for (id, partial, last_ts) in self.defrag.expire(now) {
+            if let Some(f) = self.frag_flows.remove(&id) {
+                let len = partial.len() as u64;
+                self.reassembled(last_ts, &partial, f.vlan, f.interface, (1, len));
+            }
+        }
+        let timeout = crate::defrag::TIMEOUT_NS;
+        self.frag_flows
+            .retain(|_, f| now.saturating_sub(f.first_ns) < timeout);
+    }
+}

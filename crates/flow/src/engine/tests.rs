@@ -1,0 +1,180 @@
+//! The engine's own unit tests (the behaviour through whole captures is in crates/flow/tests).
+
+use super::*;
+
+fn sample(payload: &[u8]) -> Sample<'_> {
+    let (key, sender) = FlowKey::from_packet(
+        ("10.0.0.2".parse().unwrap(), 40000),
+        ("10.0.0.1".parse().unwrap(), 53),
+        17,
+        1,
+        0,
+    );
+    Sample {
+        key,
+        sender,
+        ts_ns: 1_000,
+        tcp: None,
+        payload,
+        initiator: Initiator::FirstPacket(sender),
+        sockets: [
+            Some(SocketRef {
+                cookie: 7,
+                listener: false,
+            }),
+            None,
+        ],
+    }
+}
+
+/// A DNS query: id 0x1234, RD, one question for a.example A IN.
+const QUERY: &[u8] =
+    b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x07example\x00\x00\x01\x00\x01";
+
+#[test]
+fn analysis_only_engines_write_protocol_records_and_never_flow_records() {
+    let cfg = EngineConfig {
+        flow_records: false,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(cfg);
+    let s = sample(QUERY);
+    e.sample(s, &mut NoAttribution);
+    e.end_flow(&s.key, &s.sockets);
+    e.finish();
+    let kinds: Vec<&str> = e.drain().map(|r| r.kind()).collect();
+    assert_eq!(
+        kinds,
+        vec!["dns"],
+        "the unanswered query, and no flow record"
+    );
+}
+
+/// The kernel's word that a connection ended comes after the first sample of the next
+/// connection on the same 4-tuple (a `Connection: close` load reuses client ports within
+/// milliseconds): the new connection's analysis goes on, and its request and response
+/// make one record, not a request-only and a response-only one.
+#[test]
+fn the_old_connections_end_does_not_end_the_new_one() {
+    let (key, client) = FlowKey::from_packet(
+        ("10.0.0.2".parse().unwrap(), 40000),
+        ("10.0.0.1".parse().unwrap(), 80),
+        6,
+        1,
+        0,
+    );
+    let cfg = EngineConfig {
+        flow_records: false,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(cfg);
+    let sockets = |cookie| {
+        let mut s = [None, None];
+        s[client] = Some(SocketRef {
+            cookie,
+            listener: false,
+        });
+        s
+    };
+    let req = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let sample = |sender, seq, payload: &'static [u8], ts| Sample {
+        key,
+        sender,
+        ts_ns: ts,
+        tcp: Some((seq, false, false)),
+        payload,
+        initiator: Initiator::Syn(client),
+        sockets: sockets(8),
+    };
+    e.sample(sample(client, 1000, req, 1_000), &mut NoAttribution);
+    // The end of the previous connection (socket 7) on this 4-tuple.
+    e.end_flow(&key, &sockets(7));
+    e.sample(sample(client ^ 1, 50_000, resp, 2_000), &mut NoAttribution);
+    e.end_flow(&key, &sockets(8));
+    e.finish();
+    let http: Vec<_> = e
+        .drain()
+        .filter_map(|r| match r {
+            Record::Http(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(http.len(), 1, "{http:#?}");
+    assert!(http[0].http.request.is_some() && http[0].http.response.is_some());
+}
+
+/// A new connection on a reused 4-tuple (another client socket) whose samples come
+/// before the kernel's word that the old connection ended: each is analyzed from its own
+/// first bytes, so both transactions are whole and no gap is reported.
+#[test]
+fn a_reused_four_tuple_starts_a_fresh_analysis() {
+    let (key, client) = FlowKey::from_packet(
+        ("10.0.0.2".parse().unwrap(), 40000),
+        ("10.0.0.1".parse().unwrap(), 80),
+        6,
+        1,
+        0,
+    );
+    let cfg = EngineConfig {
+        flow_records: false,
+        ..EngineConfig::default()
+    };
+    let mut e = Engine::new(cfg);
+    let req = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    for (cookie, isn, ts) in [(7u64, 1000u32, 1_000u64), (8, 900_000, 5_000)] {
+        let sockets = |listener| {
+            let mut s = [None, None];
+            s[client] = Some(SocketRef { cookie, listener });
+            s
+        };
+        for (sender, seq, payload, dt) in [
+            (client, isn, &req[..], 0),
+            (client ^ 1, 50_000 + isn, &resp[..], 10),
+        ] {
+            e.sample(
+                Sample {
+                    key,
+                    sender,
+                    ts_ns: ts + dt,
+                    tcp: Some((seq, false, false)),
+                    payload,
+                    initiator: Initiator::Syn(client),
+                    sockets: sockets(false),
+                },
+                &mut NoAttribution,
+            );
+        }
+    }
+    e.end_flow(&key, &[None, None]);
+    e.finish();
+    let records: Vec<Record> = e.drain().collect();
+    let http: Vec<_> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Http(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(http.len(), 2, "{records:#?}");
+    for h in http {
+        assert_eq!(
+            h.http.request.as_ref().map(|r| r.method.as_str()),
+            Some("GET")
+        );
+        assert_eq!(h.http.response.as_ref().map(|r| r.status_code), Some(200));
+    }
+    assert!(!records.iter().any(|r| r.kind() == "weird"), "{records:#?}");
+}
+
+#[test]
+fn full_engines_write_both() {
+    let mut e = Engine::new(EngineConfig::default());
+    let s = sample(QUERY);
+    e.sample(s, &mut NoAttribution);
+    e.finish();
+    let mut kinds: Vec<&str> = e.drain().map(|r| r.kind()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["dns", "flow"]);
+}
