@@ -59,20 +59,27 @@ impl Timestamp {
         let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
         let sod = secs.rem_euclid(86_400) as u64;
         let mut b = *b"0000-00-00T00:00:00.000000000Z";
-        let mut put = |at: usize, width: usize, mut v: u64| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        // Two digits at a time from a table: half the divisions of digit by digit.
+        let mut two = |at: usize, v: u64| {
+            let i = (v % 100) as usize * 2;
+            b[at] = DIGIT_PAIRS[i];
+            b[at + 1] = DIGIT_PAIRS[i + 1];
         };
         // Years past 9999 do not fit RFC 3339; u64 nanoseconds end in 2554 anyway.
-        put(0, 4, y.clamp(0, 9999) as u64);
-        put(5, 2, u64::from(mo));
-        put(8, 2, u64::from(d));
-        put(11, 2, sod / 3600);
-        put(14, 2, (sod / 60) % 60);
-        put(17, 2, sod % 60);
-        put(20, 9, nanos);
+        let y = y.clamp(0, 9999) as u64;
+        two(0, y / 100);
+        two(2, y);
+        two(5, u64::from(mo));
+        two(8, u64::from(d));
+        two(11, sod / 3600);
+        two(14, (sod / 60) % 60);
+        two(17, sod % 60);
+        let rest = nanos % 100_000_000;
+        two(21, rest / 1_000_000);
+        two(23, rest / 10_000);
+        two(25, rest / 100);
+        two(27, rest);
+        b[20] = b'0' + (nanos / 100_000_000) as u8;
         b
     }
 }
@@ -91,6 +98,14 @@ impl Serialize for Timestamp {
         s.serialize_str(std::str::from_utf8(&b).map_err(serde::ser::Error::custom)?)
     }
 }
+
+/// "00" to "99", each number's two digits at its index times two.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm). Written
 /// out because it runs once per timestamp on the output path and a calendar crate would be a
@@ -125,6 +140,21 @@ mod tests {
             Timestamp(951_782_400_000_000_000).to_string(),
             "2000-02-29T00:00:00.000000000Z"
         );
+    }
+
+    #[test]
+    fn every_digit_place_takes_every_digit() {
+        // Nanoseconds and seconds with each digit place running through 0..=9.
+        for k in 0..10u64 {
+            let nanos = k * 111_111_110 + 1; // never zero: the time crate drops a zero fraction
+            let secs = 1_700_000_000 + k * 3_661 + k * 86_400 * 397;
+            let t = Timestamp(secs * 1_000_000_000 + nanos);
+            let theirs = ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0))
+                .unwrap()
+                .format(&::time::format_description::well_known::Rfc3339)
+                .unwrap();
+            assert_eq!(t.to_string(), theirs);
+        }
     }
 
     #[test]
