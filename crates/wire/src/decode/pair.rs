@@ -24,6 +24,64 @@ pub fn innermost_pair(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, I
     Some((ip.src, ip.dst, ip.protocol))
 }
 
+/// One IPv4 fragment's datagram and place in it (see [`ipv4_fragment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FragmentOf {
+    /// The datagram: addresses, protocol and identification, as reassembly keys it.
+    pub datagram: (IpAddr, IpAddr, u8, u16),
+    /// The first fragment (offset 0): it holds the upper-layer headers.
+    pub first: bool,
+    /// The last fragment (no more-fragments flag).
+    pub last: bool,
+}
+
+/// The datagram a frame's (outermost) IPv4 header is a fragment of, for a plain Ethernet or
+/// raw-IP frame; `None` for anything else. A tunnel carried in fragments shows its inner
+/// flow only in the first fragment, so a caller that spreads flows over threads routes the
+/// later fragments where [`first_fragment_pair`] sent the first.
+pub fn ipv4_fragment(link: LinkType, frame: &[u8]) -> Option<FragmentOf> {
+    let ip = match link {
+        LinkType::Ethernet if frame.get(12..14)? == [0x08, 0x00] => frame.get(14..)?,
+        LinkType::Raw => frame,
+        _ => return None,
+    };
+    let p = ipv4::Packet::new_checked(ip).ok()?;
+    p.is_fragment().then(|| FragmentOf {
+        datagram: (
+            IpAddr::V4(p.src_addr()),
+            IpAddr::V4(p.dst_addr()),
+            u8::from(p.protocol()),
+            p.ident(),
+        ),
+        first: p.frag_offset() == 0,
+        last: !p.more_frags(),
+    })
+}
+
+/// For the first fragment of an IPv4 datagram (see [`ipv4_fragment`]): the innermost pair
+/// [`decode`] finds in the headers it carries, read as if the datagram ended there. For a
+/// tunnel (GTP-U, GRE, VXLAN ... over a small MTU) that is the inner flow's pair, where the
+/// unfragmented packets of that flow go; otherwise the fragment's own pair.
+pub fn first_fragment_pair(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
+    let at = match link {
+        LinkType::Ethernet => 14,
+        LinkType::Raw => 0,
+        _ => return None,
+    };
+    let mut whole = frame.to_vec();
+    let ip = whole.get_mut(at..)?;
+    if ip.len() < 20 {
+        return None;
+    }
+    // No more fragments, and a length no longer than what is here: decode then unwraps.
+    ip[6] &= !0x20;
+    let here = u16::try_from(ip.len()).unwrap_or(u16::MAX);
+    let total = u16::from_be_bytes([ip[2], ip[3]]).min(here);
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let ip = decode(link, &whole).ok()?.ip?;
+    Some((ip.src, ip.dst, ip.protocol))
+}
+
 /// The pair of a frame that cannot hold a tunnel, or `None` when the full walk is needed.
 /// Given only when [`decode`] would decode the frame too: the headers are checked by the
 /// same views decode uses (a frame decode rejects keeps going where decode sends it, so
@@ -222,6 +280,68 @@ mod tests {
                 "{link:?} {f:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn a_tunnels_first_fragment_names_the_inner_flow_and_the_rest_the_datagram() {
+        let (a, b) = (v4(192, 0, 2, 1), v4(192, 0, 2, 2));
+        let (inner, s, d) = inner_v4_udp();
+        let mut g = vec![0x30, 0xff, 0, 0, 0, 0, 0, 1]; // GTP-U, G-PDU, TEID 1
+        g[2..4].copy_from_slice(&(inner.len() as u16).to_be_bytes());
+        g.extend_from_slice(&inner);
+        let datagram = udp(a, b, 2152, 2152, &g);
+        // First fragment: the UDP header, GTP and the inner IP and UDP headers.
+        let first = eth(
+            &[],
+            0x0800,
+            &ipv4_with(
+                V4Opts {
+                    mf: true,
+                    df: false,
+                    ..V4Opts::default()
+                },
+                a,
+                b,
+                17,
+                &datagram[..48],
+            ),
+        );
+        let rest = eth(
+            &[],
+            0x0800,
+            &ipv4_with(
+                V4Opts {
+                    mf: false,
+                    df: false,
+                    frag_off: 48,
+                    ..V4Opts::default()
+                },
+                a,
+                b,
+                17,
+                &datagram[48..],
+            ),
+        );
+        let f = ipv4_fragment(LinkType::Ethernet, &first).unwrap();
+        let r = ipv4_fragment(LinkType::Ethernet, &rest).unwrap();
+        assert!(f.first && !f.last && !r.first && r.last);
+        assert_eq!(f.datagram, r.datagram);
+        // Both fragments alone are keyed by the outer pair; the first names the inner one.
+        assert_eq!(
+            innermost_pair(LinkType::Ethernet, &first),
+            Some((a, b, IpProtocol::Udp))
+        );
+        assert_eq!(
+            first_fragment_pair(LinkType::Ethernet, &first),
+            Some((s, d, IpProtocol::Udp))
+        );
+        // Whole datagrams are no fragments.
+        let whole = eth(&[], 0x0800, &ipv4(a, b, 17, &datagram));
+        assert_eq!(ipv4_fragment(LinkType::Ethernet, &whole), None);
+        assert_eq!(
+            innermost_pair(LinkType::Ethernet, &whole),
+            Some((s, d, IpProtocol::Udp))
+        );
     }
 
     #[test]
