@@ -362,6 +362,8 @@ mod tests {
         for (link, f) in frames() {
             for _ in 0..5000 {
                 let m = rng.mutate(&f);
+                // The fragment helpers take any frame too.
+                let _ = (ipv4_fragment(link, &m), first_fragment_pair(link, &m));
                 let fast = innermost_pair(link, &m);
                 match by_decode(link, &m) {
                     Some(slow) => {
