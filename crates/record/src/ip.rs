@@ -145,6 +145,13 @@ pub fn ip_string(ip: &IpAddr) -> String {
     text(ip).as_str().to_string()
 }
 
+/// Appends an address's log text (`ip.to_string()`) to `out`, without `fmt` or an
+/// allocation (for writers of JSON by hand).
+pub fn push_ip(out: &mut Vec<u8>, ip: &IpAddr) {
+    let t = text(ip);
+    out.extend_from_slice(&t.buf[..t.len]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +159,9 @@ mod tests {
     fn same(ip: IpAddr) {
         assert_eq!(text(&ip).as_str(), ip.to_string(), "{ip:?}");
         assert_eq!(ip_string(&ip), ip.to_string(), "{ip:?}");
+        let mut out = b"x".to_vec();
+        push_ip(&mut out, &ip);
+        assert_eq!(out, format!("x{ip}").into_bytes(), "{ip:?}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use flow::{
     ObservedEnd, TcpFlags, Transport, Vlan,
 };
 pub use http::{Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Url, UserAgent};
-pub use ip::ip_string;
+pub use ip::{ip_string, push_ip};
 pub use owner::{
     Cgroup, Container, ContainerImage, ContainerMeta, ContainerRuntime, Group, Netns, Orchestrator,
     OrchestratorResource, Owner, Process, User,

@@ -24,7 +24,7 @@ fn num(out: &mut Vec<u8>, v: u64) {
 /// `source` or `destination` without owner or NAT: address text, numbers, flag names.
 fn end(out: &mut Vec<u8>, e: &Endpoint) {
     out.extend_from_slice(b"{\"ip\":\"");
-    out.extend_from_slice(flowsight_record::ip_string(&e.ip).as_bytes());
+    flowsight_record::push_ip(out, &e.ip);
     out.extend_from_slice(b"\",\"port\":");
     num(out, u64::from(e.port));
     out.extend_from_slice(b",\"bytes\":");
