@@ -31,7 +31,9 @@ pub struct ReadArgs {
         allow_negative_numbers = true
     )]
     pub idle_timeout: f64,
-    /// Analyze with N threads (flows are split between them by address pair).
+    /// Analyze with N threads (flows are split between them by address pair; 0: one per
+    /// CPU core, as `xz -T0`). Each flow's records keep their order; records of different
+    /// flows interleave in another order than with one thread.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Never draw the progress bar (it is drawn only when stderr is a terminal).
@@ -80,9 +82,16 @@ impl ReadConfig {
 impl ReadArgs {
     /// Check the flags and build the settings.
     pub fn resolve(&self) -> Result<ReadConfig> {
-        if self.threads == 0 || self.threads > 256 {
-            bail!("--threads must be between 1 and 256, got {}", self.threads);
+        if self.threads > 256 {
+            bail!(
+                "--threads must be between 0 (one per core) and 256, got {}",
+                self.threads
+            );
         }
+        let threads = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().min(256)),
+            n => n,
+        };
         let ns = |d: Duration| d.as_nanos() as u64;
         Ok(ReadConfig {
             file: self.file.clone(),
@@ -97,7 +106,7 @@ impl ReadArgs {
                 app: self.analysis.resolve()?,
                 flow_records: true,
             },
-            threads: self.threads,
+            threads,
             progress: !self.no_progress,
             mmap: !self.no_mmap,
         })

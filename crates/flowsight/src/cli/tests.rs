@@ -99,7 +99,14 @@ fn read_flags() {
         unreachable!()
     };
     assert!(!a.resolve().unwrap().mmap);
+    // 0: one thread per core.
     let cli = Cli::try_parse_from(["flowsight", "read", "x.pcap", "--threads", "0"]).unwrap();
+    let Command::Read(a) = cli.command else {
+        unreachable!()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(a.resolve().unwrap().threads, cores.min(256));
+    let cli = Cli::try_parse_from(["flowsight", "read", "x.pcap", "--threads", "257"]).unwrap();
     let Command::Read(a) = cli.command else {
         unreachable!()
     };
