@@ -62,10 +62,14 @@ impl JsonLines<Vec<u8>> {
 
 impl<W: Write> Sink for JsonLines<W> {
     fn write(&mut self, record: &Record) -> Result<(), SinkError> {
-        // The common flow record is written by hand (json_flow.rs), the rest by serde.
-        if let Record::Flow(f) = record
-            && crate::json_flow::write(&mut self.buf, f)
-        {
+        // The common flow and DNS records are written by hand (json_flow.rs, json_dns.rs),
+        // the rest by serde.
+        let by_hand = match record {
+            Record::Flow(f) => crate::json_flow::write(&mut self.buf, f),
+            Record::Dns(d) => crate::json_dns::write(&mut self.buf, d),
+            _ => false,
+        };
+        if by_hand {
             self.buf.push(b'\n');
             if self.buf.len() >= CHUNK {
                 self.drain()?;

@@ -7,19 +7,8 @@
 //! walk (callgrind; ~3% less time in alternating runs: the time is mostly memory). Any other
 //! flow record goes through serde; a test holds the two to the same bytes.
 
-use flowsight_record::{EndReason, Endpoint, FlowRecord, NetworkType, Transport};
-
-/// A timestamp: RFC 3339 digits, no escaping needed.
-fn ts(out: &mut Vec<u8>, t: flowsight_record::Timestamp) {
-    out.push(b'"');
-    out.extend_from_slice(&t.rfc3339());
-    out.push(b'"');
-}
-
-/// An unsigned number.
-fn num(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
+use crate::json_text::{network_type, num, timestamp as ts, transport};
+use flowsight_record::{EndReason, Endpoint, FlowRecord};
 
 /// `source` or `destination` without owner or NAT: address text, numbers, flag names.
 fn end(out: &mut Vec<u8>, e: &Endpoint) {
@@ -76,19 +65,9 @@ pub(crate) fn write(out: &mut Vec<u8>, f: &FlowRecord) -> bool {
         EndReason::Evicted => b"evicted",
     });
     out.extend_from_slice(b"\"},\"network\":{\"transport\":\"");
-    out.extend_from_slice(match f.network.transport {
-        Transport::Tcp => b"tcp".as_slice(),
-        Transport::Udp => b"udp",
-        Transport::Icmp => b"icmp",
-        Transport::Icmpv6 => b"ipv6-icmp",
-        Transport::Sctp => b"sctp",
-        Transport::Other => b"other",
-    });
+    out.extend_from_slice(transport(f.network.transport));
     out.extend_from_slice(b"\",\"type\":\"");
-    out.extend_from_slice(match f.network.kind {
-        NetworkType::Ipv4 => b"ipv4".as_slice(),
-        NetworkType::Ipv6 => b"ipv6",
-    });
+    out.extend_from_slice(network_type(f.network.kind));
     out.extend_from_slice(b"\",\"iana_number\":\"");
     out.extend_from_slice(f.network.iana_number.as_bytes());
     out.extend_from_slice(b"\",\"community_id\":\"");
@@ -113,7 +92,7 @@ pub(crate) fn write(out: &mut Vec<u8>, f: &FlowRecord) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flowsight_record::{Record, TcpFlags, Timestamp, Vlan};
+    use flowsight_record::{NetworkType, Record, TcpFlags, Timestamp, Transport, Vlan};
 
     fn plain() -> FlowRecord {
         let Record::Flow(mut f) = Record::examples().into_iter().next().unwrap() else {

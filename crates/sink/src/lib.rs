@@ -2,7 +2,9 @@
 //! them starts capture or owns a capture thread.
 
 mod json;
+mod json_dns;
 mod json_flow;
+mod json_text;
 mod metrics;
 mod tee;
 pub mod top;

@@ -1,0 +1,156 @@
+//! JSON text pieces for the records written by hand (json_flow.rs, json_dns.rs): strings
+//! escaped exactly as serde_json and sonic-rs escape them, numbers, timestamps, the
+//! connection context of protocol records.
+
+use flowsight_record::{Conn, NetworkType, Peer, Timestamp, Transport};
+
+/// What each byte needs in a JSON string: 0 nothing, `u` a `\u00XX` escape, else the
+/// letter of its short escape (serde_json's table).
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// `s` as a JSON string, quotes included.
+pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let e = ESCAPE[usize::from(b)];
+        if e == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[start..i]);
+        start = i + 1;
+        if e == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        } else {
+            out.extend_from_slice(&[b'\\', e]);
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// An unsigned number.
+pub(crate) fn num(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// A timestamp: RFC 3339 digits, no escaping needed.
+pub(crate) fn timestamp(out: &mut Vec<u8>, t: Timestamp) {
+    out.push(b'"');
+    out.extend_from_slice(&t.rfc3339());
+    out.push(b'"');
+}
+
+/// `transport`'s name as serde writes it.
+pub(crate) fn transport(t: Transport) -> &'static [u8] {
+    match t {
+        Transport::Tcp => b"tcp",
+        Transport::Udp => b"udp",
+        Transport::Icmp => b"icmp",
+        Transport::Icmpv6 => b"ipv6-icmp",
+        Transport::Sctp => b"sctp",
+        Transport::Other => b"other",
+    }
+}
+
+/// `network.type` as serde writes it.
+pub(crate) fn network_type(t: NetworkType) -> &'static [u8] {
+    match t {
+        NetworkType::Ipv4 => b"ipv4",
+        NetworkType::Ipv6 => b"ipv6",
+    }
+}
+
+/// A connection context without owners or interface (a capture's): what serde writes for
+/// it flattened into a record, after a comma: `"network":{...},"source":{...},
+/// "destination":{...}`. False (and nothing written) for any other.
+pub(crate) fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
+    if c.interface.is_some() || c.source.owner.is_some() || c.destination.owner.is_some() {
+        return false;
+    }
+    out.extend_from_slice(b"\"network\":{\"transport\":\"");
+    out.extend_from_slice(transport(c.network.transport));
+    out.extend_from_slice(b"\",\"type\":\"");
+    out.extend_from_slice(network_type(c.network.kind));
+    out.extend_from_slice(b"\",\"protocol\":");
+    string(out, c.network.protocol);
+    out.extend_from_slice(b",\"community_id\":");
+    string(out, &c.network.community_id);
+    if let Some(v) = c.network.vlan {
+        out.extend_from_slice(b",\"vlan\":{\"id\":\"");
+        num(out, u64::from(v.id));
+        out.extend_from_slice(b"\"}");
+    }
+    out.extend_from_slice(b"},\"source\":");
+    peer(out, &c.source);
+    out.extend_from_slice(b",\"destination\":");
+    peer(out, &c.destination);
+    true
+}
+
+fn peer(out: &mut Vec<u8>, p: &Peer) {
+    out.extend_from_slice(b"{\"ip\":\"");
+    flowsight_record::push_ip(out, &p.ip);
+    out.extend_from_slice(b"\",\"port\":");
+    num(out, u64::from(p.port));
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(s: &str) {
+        let mut ours = Vec::new();
+        string(&mut ours, s);
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(s).unwrap(),
+            "{s:?}"
+        );
+        let mut ours = Vec::new();
+        string(&mut ours, s);
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            sonic_rs::to_string(s).unwrap(),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn every_character_is_escaped_as_serde_json_escapes_it() {
+        for c in (0..=0x7f_u32).chain([0x80, 0xe9, 0x2028, 0xfeff, 0x1f600]) {
+            let c = char::from_u32(c).unwrap();
+            same(&format!("{c}"));
+            same(&format!("ab{c}cd{c}"));
+        }
+        same("");
+        same("plain.example.com");
+        same("TXT 5 \"quoted\\back\"\r\n\t\u{8}\u{c}\u{0}");
+    }
+}
