@@ -5,23 +5,13 @@
 //! record, not the bytes, was the cost. Any other DNS record goes through serde; a test
 //! holds the two to the same bytes.
 
-use crate::json_text::{num, plain_conn, string, timestamp};
+use crate::json_text::{num, proto_head, string};
 use flowsight_record::{Dns, DnsRecord};
 
 /// Appends the record of `r` as serde writes it when its connection has no owners or
 /// interface, and returns true; otherwise writes nothing and returns false.
 pub(crate) fn write(out: &mut Vec<u8>, r: &DnsRecord) -> bool {
-    let mark = out.len();
-    out.extend_from_slice(b"{\"type\":\"dns\",\"@timestamp\":");
-    timestamp(out, r.timestamp);
-    out.extend_from_slice(b",\"event\":{");
-    if let Some(d) = r.event.duration {
-        out.extend_from_slice(b"\"duration\":");
-        num(out, d);
-    }
-    out.extend_from_slice(b"},");
-    if !plain_conn(out, &r.conn) {
-        out.truncate(mark);
+    if !proto_head(out, "dns", r.timestamp, &r.event, &r.conn) {
         return false;
     }
     out.extend_from_slice(b",\"dns\":");

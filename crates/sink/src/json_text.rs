@@ -2,7 +2,7 @@
 //! escaped exactly as serde_json and sonic-rs escape them, numbers, timestamps, the
 //! connection context of protocol records.
 
-use flowsight_record::{Conn, NetworkType, Peer, Timestamp, Transport};
+use flowsight_record::{Conn, NetworkType, Peer, ProtoEvent, Timestamp, Transport};
 
 /// What each byte needs in a JSON string: 0 nothing, `u` a `\u00XX` escape, else the
 /// letter of its short escape (serde_json's table).
@@ -89,7 +89,7 @@ pub(crate) fn network_type(t: NetworkType) -> &'static [u8] {
 /// A connection context without owners or interface (a capture's): what serde writes for
 /// it flattened into a record, after a comma: `"network":{...},"source":{...},
 /// "destination":{...}`. False (and nothing written) for any other.
-pub(crate) fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
+fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
     if c.interface.is_some() || c.source.owner.is_some() || c.destination.owner.is_some() {
         return false;
     }
@@ -110,6 +110,34 @@ pub(crate) fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
     peer(out, &c.source);
     out.extend_from_slice(b",\"destination\":");
     peer(out, &c.destination);
+    true
+}
+
+/// The start of a protocol record as serde writes it, up to the comma after its connection
+/// context: `{"type":KIND,"@timestamp":...,"event":{...},"network":...,"destination":{...}`.
+/// False, with nothing written, when the context has owners or an interface.
+pub(crate) fn proto_head(
+    out: &mut Vec<u8>,
+    kind: &str,
+    at: Timestamp,
+    event: &ProtoEvent,
+    conn: &Conn,
+) -> bool {
+    let mark = out.len();
+    out.extend_from_slice(b"{\"type\":");
+    string(out, kind);
+    out.extend_from_slice(b",\"@timestamp\":");
+    timestamp(out, at);
+    out.extend_from_slice(b",\"event\":{");
+    if let Some(d) = event.duration {
+        out.extend_from_slice(b"\"duration\":");
+        num(out, d);
+    }
+    out.extend_from_slice(b"},");
+    if !plain_conn(out, conn) {
+        out.truncate(mark);
+        return false;
+    }
     true
 }
 

@@ -4,6 +4,7 @@
 mod json;
 mod json_dns;
 mod json_flow;
+mod json_http;
 mod json_text;
 mod metrics;
 mod tee;
