@@ -338,42 +338,31 @@ impl StreamSink for AppSink<'_> {
                 let udp = self.transport == Transport::Udp;
                 // A UDP datagram is judged on its own; a TCP side on its first bytes so far.
                 let room = DETECT_BYTES.saturating_sub(first[side.index()].len());
-                // The common first chunk of a connection (nothing kept from either side yet)
-                // is judged where it lies, and copied only if that does not decide.
-                let alone = !udp && first[0].is_empty() && first[1].is_empty();
-                let early = (alone && !refused[side.index()]).then(|| {
-                    let candidate = &bytes[..bytes.len().min(room)];
-                    self.registry
-                        .detect(self.transport, self.ports, candidate, side)
-                });
-                if let Some(Detected::Protocol(proto)) = early {
-                    let mut analyzer = (proto.new)(self.cfg);
-                    self.conn.network.protocol = proto.name;
-                    {
-                        // The same pieces as through the buffer below.
-                        let mut cx = self.cx();
-                        analyzer.data(&mut cx, side, ts, &bytes[..bytes.len().min(room)]);
-                        if bytes.len() > room {
-                            analyzer.data(&mut cx, side, ts, &bytes[room..]);
-                        }
-                    }
-                    *self.app_state = AppState::Active(analyzer);
-                    return;
-                }
-                if !udp {
-                    first[side.index()].extend_from_slice(&bytes[..bytes.len().min(room)]);
-                }
+                let head = &bytes[..bytes.len().min(room)];
                 if refused[side.index()] {
                     // Decided (kept for an analyzer the other side may still pick).
+                    if !udp {
+                        first[side.index()].extend_from_slice(head);
+                    }
                     return;
                 }
-                let candidate: &[u8] = if udp { bytes } else { &first[side.index()] };
-                let detected = match early {
-                    Some(d) => d,
-                    None => self
-                        .registry
-                        .detect(self.transport, self.ports, candidate, side),
+                // The common first chunk of a connection (nothing kept from either side yet)
+                // is judged where it lies, and kept only if that does not decide.
+                let here = !udp && first[0].is_empty() && first[1].is_empty();
+                if !udp && !here {
+                    first[side.index()].extend_from_slice(head);
+                }
+                let candidate: &[u8] = match (udp, here) {
+                    (true, _) => bytes,
+                    (false, true) => head,
+                    (false, false) => &first[side.index()],
                 };
+                let detected = self
+                    .registry
+                    .detect(self.transport, self.ports, candidate, side);
+                if here && !matches!(detected, Detected::Protocol(_)) {
+                    first[side.index()].extend_from_slice(head);
+                }
                 let proto = match detected {
                     Detected::Protocol(p) => p,
                     Detected::Nothing => {
@@ -409,6 +398,10 @@ impl StreamSink for AppSink<'_> {
                             if !first[i].is_empty() {
                                 analyzer.data(&mut cx, s, ts, &first[i]);
                             }
+                        }
+                        // A first chunk judged where it lies was not kept.
+                        if here {
+                            analyzer.data(&mut cx, side, ts, head);
                         }
                         // Bytes past the detection buffer's room.
                         if bytes.len() > room {
