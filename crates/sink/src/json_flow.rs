@@ -7,15 +7,12 @@
 //! walk (callgrind; ~3% less time in alternating runs: the time is mostly memory). Any other
 //! flow record goes through serde; a test holds the two to the same bytes.
 
-use crate::json_text::{network_type, num, timestamp as ts, transport};
+use crate::json_text::{network_type, num, open_end, timestamp as ts, transport, vlan};
 use flowsight_record::{EndReason, Endpoint, FlowRecord};
 
 /// `source` or `destination` without owner or NAT: address text, numbers, flag names.
 fn end(out: &mut Vec<u8>, e: &Endpoint) {
-    out.extend_from_slice(b"{\"ip\":\"");
-    flowsight_record::push_ip(out, &e.ip);
-    out.extend_from_slice(b"\",\"port\":");
-    num(out, u64::from(e.port));
+    open_end(out, &e.ip, e.port);
     out.extend_from_slice(b",\"bytes\":");
     num(out, e.bytes);
     out.extend_from_slice(b",\"packets\":");
@@ -76,11 +73,7 @@ pub(crate) fn write(out: &mut Vec<u8>, f: &FlowRecord) -> bool {
     num(out, f.network.bytes);
     out.extend_from_slice(b",\"packets\":");
     num(out, f.network.packets);
-    if let Some(v) = f.network.vlan {
-        out.extend_from_slice(b",\"vlan\":{\"id\":\"");
-        num(out, u64::from(v.id));
-        out.extend_from_slice(b"\"}");
-    }
+    vlan(out, f.network.vlan);
     out.extend_from_slice(b"},\"source\":");
     end(out, &f.source);
     out.extend_from_slice(b",\"destination\":");

@@ -2,7 +2,8 @@
 //! escaped exactly as serde_json and sonic-rs escape them, numbers, timestamps, the
 //! connection context of protocol records.
 
-use flowsight_record::{Conn, NetworkType, Peer, ProtoEvent, Timestamp, Transport};
+use flowsight_record::{Conn, NetworkType, Peer, ProtoEvent, Timestamp, Transport, Vlan};
+use std::net::IpAddr;
 
 /// What each byte needs in a JSON string: 0 nothing, `u` a `\u00XX` escape, else the
 /// letter of its short escape (serde_json's table).
@@ -101,11 +102,7 @@ fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
     string(out, c.network.protocol);
     out.extend_from_slice(b",\"community_id\":");
     string(out, &c.network.community_id);
-    if let Some(v) = c.network.vlan {
-        out.extend_from_slice(b",\"vlan\":{\"id\":\"");
-        num(out, u64::from(v.id));
-        out.extend_from_slice(b"\"}");
-    }
+    vlan(out, c.network.vlan);
     out.extend_from_slice(b"},\"source\":");
     peer(out, &c.source);
     out.extend_from_slice(b",\"destination\":");
@@ -142,11 +139,26 @@ pub(crate) fn proto_head(
 }
 
 fn peer(out: &mut Vec<u8>, p: &Peer) {
-    out.extend_from_slice(b"{\"ip\":\"");
-    flowsight_record::push_ip(out, &p.ip);
-    out.extend_from_slice(b"\",\"port\":");
-    num(out, u64::from(p.port));
+    open_end(out, &p.ip, p.port);
     out.push(b'}');
+}
+
+/// `network.vlan`, after a comma, when there is one (its id as text, as serde writes it).
+pub(crate) fn vlan(out: &mut Vec<u8>, v: Option<Vlan>) {
+    if let Some(v) = v {
+        out.extend_from_slice(b",\"vlan\":{\"id\":\"");
+        num(out, u64::from(v.id));
+        out.extend_from_slice(b"\"}");
+    }
+}
+
+/// The start of a `source` or `destination` object: `{"ip":"...","port":N`, left open for
+/// the fields that follow.
+pub(crate) fn open_end(out: &mut Vec<u8>, ip: &IpAddr, port: u16) {
+    out.extend_from_slice(b"{\"ip\":\"");
+    flowsight_record::push_ip(out, ip);
+    out.extend_from_slice(b"\",\"port\":");
+    num(out, u64::from(port));
 }
 
 #[cfg(test)]
