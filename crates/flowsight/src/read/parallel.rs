@@ -146,26 +146,27 @@ fn engine_of((src, dst, protocol): (IpAddr, IpAddr, IpProtocol), starts: &[u64])
 /// Bounded: when full it starts again (a later fragment of a forgotten datagram then goes by
 /// its own pair, as one whose first fragment never came).
 #[derive(Default)]
-struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u16), usize>);
+struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
 
 /// Datagrams in fragments remembered at once.
 const MAX_FRAGMENTED: usize = 65_536;
 
 /// The engine owning a frame: by its innermost address pair and protocol
-/// ([`flowsight_wire::decode::innermost_pair`], read in place where it can be). A tunnel's
+/// ([`flowsight_wire::decode::frame_pair`], read in place where it can be). A tunnel's
 /// fragments carry the inner flow's headers only in the first fragment: it and the later
 /// fragments of its datagram go where the inner flow's whole packets go (the engine
 /// reassembles them and finds that flow), not by the outer pair.
 fn shard_of(link: LinkType, frame: &[u8], starts: &[u64], routes: &mut FragmentRoutes) -> usize {
-    use flowsight_wire::decode::{first_fragment_pair, innermost_pair, ipv4_fragment};
-    let Some(pair) = innermost_pair(link, frame) else {
+    use flowsight_wire::decode::{first_fragment_pair, frame_pair};
+    let Some(found) = frame_pair(link, frame) else {
         return 0;
     };
-    let Some(f) = ipv4_fragment(link, frame) else {
-        return engine_of(pair, starts);
+    let Some(f) = found.fragment else {
+        return engine_of(found.pair, starts);
     };
     if f.first {
-        let w = engine_of(first_fragment_pair(link, frame).unwrap_or(pair), starts);
+        let inner = first_fragment_pair(link, frame, &f).unwrap_or(found.pair);
+        let w = engine_of(inner, starts);
         if routes.0.len() >= MAX_FRAGMENTED {
             routes.0.clear();
         }
@@ -177,7 +178,7 @@ fn shard_of(link: LinkType, frame: &[u8], starts: &[u64], routes: &mut FragmentR
     } else {
         routes.0.get(&f.datagram).copied()
     };
-    routed.unwrap_or_else(|| engine_of(pair, starts))
+    routed.unwrap_or_else(|| engine_of(found.pair, starts))
 }
 
 /// One engine and the records it has serialized but not yet written out.

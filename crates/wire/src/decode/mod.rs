@@ -28,7 +28,7 @@
 mod pair;
 mod types;
 
-pub use pair::{FragmentOf, first_fragment_pair, innermost_pair, ipv4_fragment};
+pub use pair::{FragmentOf, FramePair, Pair, first_fragment_pair, frame_pair, innermost_pair};
 
 pub use types::{
     Decoded, Encap, Encaps, Fragment, IcmpInfo, IcmpKind, IpInfo, L4, MAX_ENCAPS, TcpInfo, UdpInfo,

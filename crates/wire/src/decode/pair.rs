@@ -3,9 +3,11 @@
 //! `flowsight read --threads N` must send every packet of a flow, both directions and every
 //! fragment, to the same engine, so it keys each frame by its innermost addresses and IP
 //! protocol, exactly as [`decode`] finds them. The reading thread asks that of every frame
-//! in the capture before the engine decodes it again, so the full walk is too dear: the common frame (Ethernet or raw IP, then IPv4
-//! or IPv6 without extension headers, then TCP, UDP or ICMP, not a tunnel) is read in place,
-//! and everything else goes through [`decode`].
+//! in the capture before the engine decodes it again, so the full walk is too dear: the
+//! common frame (Ethernet or raw IP, then IPv4 or IPv6 without extension headers, then TCP,
+//! UDP or ICMP, not a tunnel) is read in place, and everything else goes through
+//! [`decode`]. The same read says whether the frame is an IPv4 fragment, and of which
+//! datagram.
 
 use super::{Tunnel, decode};
 use crate::ip::{IpProtocol, IpVersion};
@@ -13,63 +15,75 @@ use crate::link::LinkType;
 use crate::{icmp, ipv4, ipv6, tcp, teredo, udp};
 use std::net::IpAddr;
 
-/// The innermost IP packet's addresses and protocol, as `(source, destination, protocol)`:
-/// those of [`decode`]'s [`Decoded::ip`](super::Decoded::ip) whenever it decodes the frame,
-/// and `None` for frames without IP and frames [`decode`] rejects.
-pub fn innermost_pair(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
-    if let Some(pair) = plain(link, frame) {
-        return Some(pair);
-    }
-    let ip = decode(link, frame).ok()?.ip?;
-    Some((ip.src, ip.dst, ip.protocol))
+/// An address pair and protocol, `(source, destination, protocol)`.
+pub type Pair = (IpAddr, IpAddr, IpProtocol);
+
+/// What [`frame_pair`] finds in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramePair {
+    /// The innermost IP packet's addresses and protocol.
+    pub pair: Pair,
+    /// The datagram the frame's outermost IP header is a fragment of, when it is an IPv4
+    /// fragment.
+    pub fragment: Option<FragmentOf>,
 }
 
-/// One IPv4 fragment's datagram and place in it (see [`ipv4_fragment`]).
+/// One IPv4 fragment's datagram and place in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FragmentOf {
     /// The datagram: addresses, protocol and identification, as reassembly keys it.
-    pub datagram: (IpAddr, IpAddr, u8, u16),
+    pub datagram: (IpAddr, IpAddr, u8, u32),
     /// The first fragment (offset 0): it holds the upper-layer headers.
     pub first: bool,
     /// The last fragment (no more-fragments flag).
     pub last: bool,
+    /// Where its IPv4 header starts in the frame.
+    pub ip_offset: usize,
 }
 
-/// The datagram a frame's (outermost) IPv4 header is a fragment of, for a plain Ethernet or
-/// raw-IP frame; `None` for anything else. A tunnel carried in fragments shows its inner
-/// flow only in the first fragment, so a caller that spreads flows over threads routes the
-/// later fragments where [`first_fragment_pair`] sent the first.
-pub fn ipv4_fragment(link: LinkType, frame: &[u8]) -> Option<FragmentOf> {
-    let ip = match link {
-        LinkType::Ethernet if frame.get(12..14)? == [0x08, 0x00] => frame.get(14..)?,
-        LinkType::Raw => frame,
-        _ => return None,
+/// The innermost IP packet's addresses and protocol (those of [`decode`]'s
+/// [`Decoded::ip`](super::Decoded::ip) whenever it decodes the frame), and the IPv4 datagram
+/// the frame is a fragment of, if it is one; `None` for frames without IP and frames
+/// [`decode`] rejects. A tunnel carried in fragments shows its inner flow only in the first
+/// fragment, so a caller that spreads flows over threads routes the later fragments where
+/// [`first_fragment_pair`] sent the first.
+pub fn frame_pair(link: LinkType, frame: &[u8]) -> Option<FramePair> {
+    plain(link, frame).or_else(|| by_decode(link, frame))
+}
+
+/// [`frame_pair`]'s pair alone.
+pub fn innermost_pair(link: LinkType, frame: &[u8]) -> Option<Pair> {
+    frame_pair(link, frame).map(|p| p.pair)
+}
+
+/// [`frame_pair`] through the full walk.
+fn by_decode(link: LinkType, frame: &[u8]) -> Option<FramePair> {
+    let d = decode(link, frame).ok()?;
+    let ip = d.ip?;
+    // A fragment is never unwrapped: a fragmented innermost header with no outer one is the
+    // outermost.
+    let fragment = match (ip.fragment, d.outer_ip, ip.version) {
+        (Some(f), None, IpVersion::V4) => Some(FragmentOf {
+            datagram: (ip.src, ip.dst, u8::from(ip.protocol), f.ident),
+            first: f.offset == 0,
+            last: !f.more,
+            ip_offset: ip.offset,
+        }),
+        _ => None,
     };
-    let p = ipv4::Packet::new_checked(ip).ok()?;
-    p.is_fragment().then(|| FragmentOf {
-        datagram: (
-            IpAddr::V4(p.src_addr()),
-            IpAddr::V4(p.dst_addr()),
-            u8::from(p.protocol()),
-            p.ident(),
-        ),
-        first: p.frag_offset() == 0,
-        last: !p.more_frags(),
+    Some(FramePair {
+        pair: (ip.src, ip.dst, ip.protocol),
+        fragment,
     })
 }
 
-/// For the first fragment of an IPv4 datagram (see [`ipv4_fragment`]): the innermost pair
+/// For the first fragment of an IPv4 datagram (see [`frame_pair`]): the innermost pair
 /// [`decode`] finds in the headers it carries, read as if the datagram ended there. For a
 /// tunnel (GTP-U, GRE, VXLAN ... over a small MTU) that is the inner flow's pair, where the
 /// unfragmented packets of that flow go; otherwise the fragment's own pair.
-pub fn first_fragment_pair(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
-    let at = match link {
-        LinkType::Ethernet => 14,
-        LinkType::Raw => 0,
-        _ => return None,
-    };
+pub fn first_fragment_pair(link: LinkType, frame: &[u8], fragment: &FragmentOf) -> Option<Pair> {
     let mut whole = frame.to_vec();
-    let ip = whole.get_mut(at..)?;
+    let ip = whole.get_mut(fragment.ip_offset..)?;
     if ip.len() < 20 {
         return None;
     }
@@ -87,32 +101,34 @@ pub fn first_fragment_pair(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAd
 /// same views decode uses (a frame decode rejects keeps going where decode sends it, so
 /// the threads of `read --threads` split the anomalies as before).
 #[inline]
-fn plain(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
-    // The IP header, and the version the link layer announced (`None`: the header's own).
-    let (ip, announced) = match link {
+fn plain(link: LinkType, frame: &[u8]) -> Option<FramePair> {
+    // Where the IP header starts, and the version the link layer announced (`None`: the
+    // header's own).
+    let (at, announced) = match link {
         LinkType::Ethernet => match u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]) {
-            0x0800 => (frame.get(14..)?, Some(4)),
-            0x86dd => (frame.get(14..)?, Some(6)),
+            0x0800 => (14, Some(4)),
+            0x86dd => (14, Some(6)),
             _ => return None,
         },
-        LinkType::Raw => (frame, None),
+        LinkType::Raw => (0, None),
         _ => return None,
     };
+    let ip = frame.get(at..)?;
     let version = ip.first()? >> 4;
     if announced.is_some_and(|v| v != version) {
         return None;
     }
-    let (src, dst, protocol, upper, fragmented, later_fragment) = match version {
+    let (src, dst, protocol, upper, fragment) = match version {
         4 => {
             let p = ipv4::Packet::new_checked(ip).ok()?;
-            (
-                IpAddr::V4(p.src_addr()),
-                IpAddr::V4(p.dst_addr()),
-                p.protocol(),
-                p.payload(),
-                p.is_fragment(),
-                p.frag_offset() != 0,
-            )
+            let (src, dst) = (IpAddr::V4(p.src_addr()), IpAddr::V4(p.dst_addr()));
+            let fragment = p.is_fragment().then(|| FragmentOf {
+                datagram: (src, dst, u8::from(p.protocol()), u32::from(p.ident())),
+                first: p.frag_offset() == 0,
+                last: !p.more_frags(),
+                ip_offset: at,
+            });
+            (src, dst, p.protocol(), p.payload(), fragment)
         }
         6 => {
             let p = ipv6::Packet::new_checked(ip).ok()?;
@@ -121,12 +137,12 @@ fn plain(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
                 IpAddr::V6(p.dst_addr()),
                 p.next_header(),
                 p.payload(),
-                false,
-                false,
+                None,
             )
         }
         _ => return None,
     };
+    let later_fragment = fragment.is_some_and(|f| !f.first);
     match protocol {
         // A later fragment has no transport header to check.
         IpProtocol::Tcp | IpProtocol::Icmp | IpProtocol::Icmpv6 | IpProtocol::Udp
@@ -144,7 +160,7 @@ fn plain(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
             let p = udp::Packet::new_checked(upper).ok()?;
             // A tunnel port, or maybe Teredo on another port: decode decides. (A fragment
             // is never unwrapped.)
-            if !fragmented
+            if fragment.is_none()
                 && (Tunnel::by_udp_ports(p.src_port(), p.dst_port()).is_some()
                     || teredo::may_be_relayed(p.payload()))
             {
@@ -154,7 +170,10 @@ fn plain(link: LinkType, frame: &[u8]) -> Option<(IpAddr, IpAddr, IpProtocol)> {
         // IP in IP, GRE, IPv6 extension headers, ...
         _ => return None,
     }
-    Some((src, dst, protocol))
+    Some(FramePair {
+        pair: (src, dst, protocol),
+        fragment,
+    })
 }
 
 #[cfg(test)]
@@ -266,7 +285,7 @@ mod tests {
         ]
     }
 
-    fn by_decode(link: LinkType, f: &[u8]) -> Option<Option<(IpAddr, IpAddr, IpProtocol)>> {
+    fn decoded_pair(link: LinkType, f: &[u8]) -> Option<Option<Pair>> {
         let d = decode(link, f).ok()?;
         Some(d.ip.map(|ip| (ip.src, ip.dst, ip.protocol)))
     }
@@ -276,7 +295,7 @@ mod tests {
         for (link, f) in frames() {
             assert_eq!(
                 Some(innermost_pair(link, &f)),
-                by_decode(link, &f),
+                decoded_pair(link, &f),
                 "{link:?} {f:02x?}"
             );
         }
@@ -322,8 +341,15 @@ mod tests {
                 &datagram[48..],
             ),
         );
-        let f = ipv4_fragment(LinkType::Ethernet, &first).unwrap();
-        let r = ipv4_fragment(LinkType::Ethernet, &rest).unwrap();
+        let f = frame_pair(LinkType::Ethernet, &first)
+            .unwrap()
+            .fragment
+            .unwrap();
+        let r = frame_pair(LinkType::Ethernet, &rest)
+            .unwrap()
+            .fragment
+            .unwrap();
+        assert_eq!(f.ip_offset, 14);
         assert!(f.first && !f.last && !r.first && r.last);
         assert_eq!(f.datagram, r.datagram);
         // Both fragments alone are keyed by the outer pair; the first names the inner one.
@@ -332,12 +358,26 @@ mod tests {
             Some((a, b, IpProtocol::Udp))
         );
         assert_eq!(
-            first_fragment_pair(LinkType::Ethernet, &first),
+            first_fragment_pair(LinkType::Ethernet, &first, &f),
             Some((s, d, IpProtocol::Udp))
         );
         // Whole datagrams are no fragments.
         let whole = eth(&[], 0x0800, &ipv4(a, b, 17, &datagram));
-        assert_eq!(ipv4_fragment(LinkType::Ethernet, &whole), None);
+        assert_eq!(
+            frame_pair(LinkType::Ethernet, &whole).unwrap().fragment,
+            None
+        );
+        // Behind a VLAN tag (the full walk), the fragment is found where its header is.
+        let tagged = eth(&[(0x8100, 7)], 0x0800, &first[14..]);
+        let t = frame_pair(LinkType::Ethernet, &tagged)
+            .unwrap()
+            .fragment
+            .unwrap();
+        assert_eq!((t.datagram, t.first, t.ip_offset), (f.datagram, true, 18));
+        assert_eq!(
+            first_fragment_pair(LinkType::Ethernet, &tagged, &t),
+            Some((s, d, IpProtocol::Udp))
+        );
         assert_eq!(
             innermost_pair(LinkType::Ethernet, &whole),
             Some((s, d, IpProtocol::Udp))
@@ -354,7 +394,8 @@ mod tests {
     }
 
     /// Mutated and cut frames: wherever decode finds a pair, the same one, and none where
-    /// decode fails; never a panic.
+    /// decode fails; where the fast path answers, the full walk's fragment too; never a
+    /// panic.
     #[test]
     fn agrees_with_decode_on_mutated_frames() {
         let mut rng = XorShift(0x5eed_1234_abcd_0001);
@@ -362,10 +403,14 @@ mod tests {
         for (link, f) in frames() {
             for _ in 0..5000 {
                 let m = rng.mutate(&f);
-                // The fragment helpers take any frame too.
-                let _ = (ipv4_fragment(link, &m), first_fragment_pair(link, &m));
+                if let Some(fast) = plain(link, &m) {
+                    assert_eq!(Some(fast), by_decode(link, &m), "{link:?} {m:02x?}");
+                    if let Some(f) = &fast.fragment {
+                        let _ = first_fragment_pair(link, &m, f);
+                    }
+                }
                 let fast = innermost_pair(link, &m);
-                match by_decode(link, &m) {
+                match decoded_pair(link, &m) {
                     Some(slow) => {
                         assert_eq!(fast, slow, "{link:?} {m:02x?}");
                         compared += 1;
