@@ -81,6 +81,14 @@ fn wait_port(ns: &NetNs, port: u16) {
     );
 }
 
+/// flowsight capturing on the namespace's loopback, scanning often, with `extra` flags.
+fn on_loopback(ns: &NetNs, extra: &[&str]) -> Flowsight {
+    let path = ns.path();
+    let mut args = vec!["--netns", &path, "-i", "lo", "--scan-interval-ms", "100"];
+    args.extend_from_slice(extra);
+    Flowsight::start(&args)
+}
+
 fn only<'a>(records: &'a [Value], kind: &str) -> &'a Value {
     let of: Vec<_> = records.iter().filter(|r| r["type"] == kind).collect();
     assert_eq!(of.len(), 1, "one {kind} record: {records:#?}");
@@ -94,16 +102,7 @@ fn live_http_record_with_both_processes() {
     }
     let ns = NetNs::new();
     let cg = Cgroup::new("http");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-        "--http-header",
-        "Accept",
-    ]);
+    let fs = on_loopback(&ns, &["--http-header", "Accept"]);
     let server = Bg::start(
         &ns,
         &cg,
@@ -173,14 +172,7 @@ fn live_dns_record_with_both_processes() {
     }
     let ns = NetNs::new();
     let cg = Cgroup::new("dns");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-    ]);
+    let fs = on_loopback(&ns, &[]);
     let spec = PeerSpec {
         netns: Some(&ns),
         uid: None,
@@ -232,14 +224,7 @@ fn live_tls_record_with_both_processes() {
         key.display(),
         cert.display()
     ));
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-    ]);
+    let fs = on_loopback(&ns, &[]);
     let server = Bg::start(
         &ns,
         &cg,
@@ -307,14 +292,7 @@ fn live_quic_initial_logged_with_its_process() {
     }
     let ns = NetNs::new();
     let cg = Cgroup::new("quic");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-    ]);
+    let fs = on_loopback(&ns, &[]);
     let packet: String = include_str!("../../wire/tests/fixtures/rfc9001-a2-client-initial.hex")
         .split_whitespace()
         .collect();
