@@ -168,18 +168,9 @@ mod tests {
     fn same(s: &str) {
         let mut ours = Vec::new();
         string(&mut ours, s);
-        assert_eq!(
-            String::from_utf8(ours).unwrap(),
-            serde_json::to_string(s).unwrap(),
-            "{s:?}"
-        );
-        let mut ours = Vec::new();
-        string(&mut ours, s);
-        assert_eq!(
-            String::from_utf8(ours).unwrap(),
-            sonic_rs::to_string(s).unwrap(),
-            "{s:?}"
-        );
+        let ours = String::from_utf8(ours).unwrap();
+        assert_eq!(ours, serde_json::to_string(s).unwrap(), "{s:?}");
+        assert_eq!(ours, sonic_rs::to_string(s).unwrap(), "{s:?}");
     }
 
     #[test]
