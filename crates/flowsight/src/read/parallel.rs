@@ -32,7 +32,6 @@ use flowsight_record::Timestamp;
 use flowsight_sink::{JsonLines, Sink};
 use flowsight_wire::{IpProtocol, LinkType};
 use foldhash::HashMap;
-use std::hash::BuildHasher;
 use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -125,19 +124,22 @@ fn shares(n: usize) -> Vec<u64> {
 }
 
 /// The engine owning an address pair and protocol: by the bucket of the unordered pair,
-/// hashed with a fixed-seed fast hash.
+/// mixed with fixed constants. Called for every frame, so a few multiplies rather than a
+/// general-purpose hash of two 16-byte arrays (which took 3% of a two-thread run).
 fn engine_of((src, dst, protocol): (IpAddr, IpAddr, IpProtocol), starts: &[u64]) -> usize {
-    let bytes = |x: IpAddr| match x {
-        IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
-        IpAddr::V6(v) => v.octets(),
+    let bits = |x: IpAddr| match x {
+        IpAddr::V4(v) => u128::from(u32::from(v)),
+        IpAddr::V6(v) => u128::from(v),
     };
-    let (a, b) = (bytes(src), bytes(dst));
-    let (a, b) = if a <= b { (a, b) } else { (b, a) };
-    let h = foldhash::fast::FixedState::with_seed(0x666c_6f77_7369_6768).hash_one((
-        a,
-        b,
-        u8::from(protocol),
-    ));
+    let (a, b) = (bits(src), bits(dst));
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64);
+    let mut h = (fold(lo) ^ u64::from(u8::from(protocol))).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ fold(hi).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    // splitmix64's finalizer: every input bit reaches the low bits the bucket is taken from.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
     let bucket = h % BUCKETS;
     starts.partition_point(|&s| s <= bucket) - 1
 }
@@ -428,6 +430,44 @@ mod tests {
         }
         // Two engines: engine 0 takes 3/8 of the flows, the other 5/8.
         assert_eq!(shares(2), vec![0, 384]);
+    }
+
+    #[test]
+    fn pairs_spread_evenly_and_both_directions_meet() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let starts = shares(4);
+        let mut per_engine = [0u32; 4];
+        // A client network talking to a few servers, as in real captures: the spread must
+        // not depend on the addresses differing in many bits.
+        let mut x = 0x1234_5678u32;
+        for i in 0..100_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i & 0xffff)));
+            let server = IpAddr::V4(Ipv4Addr::from(0xc0a8_0100 | (x % 8)));
+            let w = engine_of((client, server, IpProtocol::Tcp), &starts);
+            assert_eq!(w, engine_of((server, client, IpProtocol::Tcp), &starts));
+            per_engine[w] += 1;
+            let (c6, s6) = (
+                IpAddr::V6(Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(i))),
+                IpAddr::V6(Ipv6Addr::from(
+                    0x2001_0db8_0000_0001_u128 << 64 | u128::from(x % 8),
+                )),
+            );
+            assert_eq!(
+                engine_of((c6, s6, IpProtocol::Udp), &starts),
+                engine_of((s6, c6, IpProtocol::Udp), &starts)
+            );
+        }
+        for (w, n) in per_engine.iter().enumerate() {
+            let width = starts.get(w + 1).copied().unwrap_or(BUCKETS) - starts[w];
+            let expected = 100_000.0 * width as f64 / BUCKETS as f64;
+            assert!(
+                (f64::from(*n) - expected).abs() < expected * 0.05,
+                "engine {w}: {n} pairs, expected {expected}: {per_engine:?}"
+            );
+        }
     }
 
     #[test]
