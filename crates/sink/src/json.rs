@@ -62,12 +62,13 @@ impl JsonLines<Vec<u8>> {
 
 impl<W: Write> Sink for JsonLines<W> {
     fn write(&mut self, record: &Record) -> Result<(), SinkError> {
-        // A capture's flow, DNS and HTTP records are written by hand (json_flow.rs,
-        // json_dns.rs, json_http.rs), the rest by serde.
+        // A capture's flow, DNS, HTTP and TLS records are written by hand (json_flow.rs,
+        // json_dns.rs, json_http.rs, json_tls.rs), the rest by serde.
         let by_hand = match record {
             Record::Flow(f) => crate::json_flow::write(&mut self.buf, f),
             Record::Dns(d) => crate::json_dns::write(&mut self.buf, d),
             Record::Http(h) => crate::json_http::write(&mut self.buf, h),
+            Record::Tls(t) => crate::json_tls::write(&mut self.buf, t),
             _ => false,
         };
         if by_hand {

@@ -11,7 +11,7 @@ use flowsight_record::{Dns, DnsRecord};
 /// Appends the record of `r` as serde writes it when its connection has no owners or
 /// interface, and returns true; otherwise writes nothing and returns false.
 pub(crate) fn write(out: &mut Vec<u8>, r: &DnsRecord) -> bool {
-    if !proto_head(out, "dns", r.timestamp, &r.event, &r.conn) {
+    if !proto_head(out, "dns", r.timestamp, Some(&r.event), &r.conn) {
         return false;
     }
     out.extend_from_slice(b",\"dns\":");

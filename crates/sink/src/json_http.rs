@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// Appends the record of `r` as serde writes it when its connection has no owners or
 /// interface, and returns true; otherwise writes nothing and returns false.
 pub(crate) fn write(out: &mut Vec<u8>, r: &HttpRecord) -> bool {
-    if !proto_head(out, "http", r.timestamp, &r.event, &r.conn) {
+    if !proto_head(out, "http", r.timestamp, Some(&r.event), &r.conn) {
         return false;
     }
     out.extend_from_slice(b",\"http\":");

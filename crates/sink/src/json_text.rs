@@ -111,13 +111,14 @@ fn plain_conn(out: &mut Vec<u8>, c: &Conn) -> bool {
 }
 
 /// The start of a protocol record as serde writes it, up to the comma after its connection
-/// context: `{"type":KIND,"@timestamp":...,"event":{...},"network":...,"destination":{...}`.
-/// False, with nothing written, when the context has owners or an interface.
+/// context: `{"type":KIND,"@timestamp":...,"event":{...},"network":...,"destination":{...}`
+/// (no `event` for a record without one, as TLS's). False, with nothing written, when the
+/// context has owners or an interface.
 pub(crate) fn proto_head(
     out: &mut Vec<u8>,
     kind: &str,
     at: Timestamp,
-    event: &ProtoEvent,
+    event: Option<&ProtoEvent>,
     conn: &Conn,
 ) -> bool {
     let mark = out.len();
@@ -125,12 +126,15 @@ pub(crate) fn proto_head(
     string(out, kind);
     out.extend_from_slice(b",\"@timestamp\":");
     timestamp(out, at);
-    out.extend_from_slice(b",\"event\":{");
-    if let Some(d) = event.duration {
-        out.extend_from_slice(b"\"duration\":");
-        num(out, d);
+    out.push(b',');
+    if let Some(event) = event {
+        out.extend_from_slice(b"\"event\":{");
+        if let Some(d) = event.duration {
+            out.extend_from_slice(b"\"duration\":");
+            num(out, d);
+        }
+        out.extend_from_slice(b"},");
     }
-    out.extend_from_slice(b"},");
     if !plain_conn(out, conn) {
         out.truncate(mark);
         return false;

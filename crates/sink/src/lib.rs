@@ -6,6 +6,7 @@ mod json_dns;
 mod json_flow;
 mod json_http;
 mod json_text;
+mod json_tls;
 mod metrics;
 mod tee;
 pub mod top;
