@@ -87,11 +87,14 @@ add "ndpiReader -q" "$main_n" "ndpiReader -i '$main' -q"
 add "tshark -T fields$([ "$tsf" = "$prefix" ] && echo ' (prefix)')" "$tsn" \
 	"tshark -r '$tsf' -T fields ${targs[*]} -Y 'http or dns or tls.handshake'"
 
-cat "$synth" "$prefix" > /dev/null # warm the page cache
 for i in "${!names[@]}"; do : > "$work/t$i"; done
 for r in $(seq "$runs"); do
 	for i in "${!names[@]}"; do
 		echo "run $r/$runs: ${names[$i]}" >&2
+		# Warm the page cache before every run, not once: some VMs (Firecracker with free
+		# page reporting, as here) drop clean cache pages within seconds, and a run that
+		# meets a half-cached file measures the disk.
+		cat "$synth" "$prefix" > /dev/null
 		/usr/bin/time -v -o "$work/one" bash -c "${cmds[$i]} > /dev/null 2>$work/err" ||
 			{ cat "$work/err" >&2; die "failed: ${cmds[$i]}"; }
 		"$py" - "$work/one" >> "$work/t$i" <<'EOF'
