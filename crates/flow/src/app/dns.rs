@@ -80,10 +80,27 @@ const MAX_PENDING: usize = 4096;
 /// Bytes of an unfinished TCP message kept per side (a DNS message is at most 64 KiB).
 const MAX_TCP_BUF: usize = 65_537;
 
-/// A query waiting for its response.
+/// A query waiting for its response: its bytes, described only if they are written
+/// without an answer (most queries get one, and the answer names the same question).
 struct Pending {
     ts: u64,
-    dns: Dns,
+    query: Box<[u8]>,
+}
+
+impl Pending {
+    /// The record fields of the query, as when it was seen.
+    fn describe(&self) -> Option<Dns> {
+        Message::parse_partial(&self.query)
+            .ok()
+            .map(|(m, _)| describe(&m))
+    }
+
+    /// Writes the query's record, without an answer.
+    fn emit_alone(self, cx: &mut Cx<'_>) {
+        if let Some(dns) = self.describe() {
+            emit(cx, self.ts, None, dns);
+        }
+    }
 }
 
 struct DnsAnalyzer {
@@ -119,7 +136,6 @@ impl DnsAnalyzer {
                 return;
             }
         };
-        let dns = describe(&msg);
         if !msg.is_response() {
             if self.pending.len() >= MAX_PENDING {
                 // Forget the oldest: its record is written without an answer.
@@ -130,15 +146,20 @@ impl DnsAnalyzer {
                     .map(|(id, _)| id)
                 {
                     let p = self.pending.remove(&id).unwrap();
-                    emit(cx, p.ts, None, p.dns);
+                    p.emit_alone(cx);
                 }
             }
-            if let Some(old) = self.pending.insert(msg.id(), Pending { ts, dns }) {
+            let query = Pending {
+                ts,
+                query: bytes.into(),
+            };
+            if let Some(old) = self.pending.insert(msg.id(), query) {
                 // A new query with the id of one still waiting: the old one got no answer.
-                emit(cx, old.ts, None, old.dns);
+                old.emit_alone(cx);
             }
             return;
         }
+        let dns = describe(&msg);
         let query = self.pending.remove(&msg.id());
         if self.pending.is_empty() {
             // Most flows carry one or two transactions, and the emptied table kept its
@@ -150,7 +171,7 @@ impl DnsAnalyzer {
             Some(q) => {
                 let mut answer = dns;
                 if answer.question.is_none() {
-                    answer.question = q.dns.question;
+                    answer.question = q.describe().and_then(|d| d.question);
                 }
                 emit(cx, q.ts, Some(ts.saturating_sub(q.ts)), answer)
             }
@@ -327,7 +348,7 @@ impl Analyzer for DnsAnalyzer {
             .collect();
         for id in expired {
             let p = self.pending.remove(&id).unwrap();
-            emit(cx, p.ts, None, p.dns);
+            p.emit_alone(cx);
         }
         if self.pending.is_empty() {
             self.pending = HashMap::default();
@@ -338,7 +359,7 @@ impl Analyzer for DnsAnalyzer {
         let mut left: Vec<_> = self.pending.drain().map(|(_, p)| p).collect();
         left.sort_by_key(|p| p.ts);
         for p in left {
-            emit(cx, p.ts, None, p.dns);
+            p.emit_alone(cx);
         }
     }
 
