@@ -105,7 +105,9 @@ pub fn initiator<X>(flow: &Flow<X>, attribution: &mut dyn Attribution) -> usize 
     }
 }
 
-/// The record for `flow`, written at `now` for `reason`.
+/// The record for `flow`, written at `now` for `reason`. `known_id` is the flow's
+/// Community ID when its owner already computed one, with the endpoint it took as the
+/// source: a SHA-1 per flow saved when that is still the source.
 pub fn flow_record<X>(
     flow: &Flow<X>,
     reason: EndReason,
@@ -113,6 +115,7 @@ pub fn flow_record<X>(
     clock: &Clock,
     interface: Option<Interface>,
     attribution: &mut dyn Attribution,
+    known_id: Option<(usize, String)>,
 ) -> FlowRecord {
     let k = &flow.key;
     let st = &flow.stats;
@@ -149,7 +152,10 @@ pub fn flow_record<X>(
                 NetworkType::Ipv4
             },
             iana_number: k.protocol.to_string(),
-            community_id: community_id(k.endpoint(src), k.endpoint(dst), k.protocol, one_way),
+            community_id: match known_id {
+                Some((source, id)) if source == src => id,
+                _ => community_id(k.endpoint(src), k.endpoint(dst), k.protocol, one_way),
+            },
             bytes: st.bytes[0] + st.bytes[1],
             packets: st.packets[0] + st.packets[1],
             vlan: (k.vlan != 0).then_some(Vlan { id: k.vlan }),
@@ -189,12 +195,34 @@ mod tests {
             &Clock::identity(),
             None,
             &mut NoAttribution,
+            None,
         );
         assert_eq!(r.source.port, 40000);
         assert_eq!(r.destination.port, 80);
         assert_eq!(r.network.transport, Transport::Tcp);
         assert_eq!(r.network.bytes, 150);
         assert_eq!(r.event.duration, 1_000);
+    }
+
+    #[test]
+    fn a_known_community_id_is_taken_only_for_the_same_source() {
+        let f = flow_with(6, (40000, 80), true);
+        let write = |known| {
+            flow_record(
+                &f,
+                EndReason::End,
+                Timestamp(0),
+                &Clock::identity(),
+                None,
+                &mut NoAttribution,
+                known,
+            )
+        };
+        let computed = write(None).network.community_id;
+        assert_eq!(computed, "1:wiztte4BBo/nz6LuCKq48Eb9IM8=");
+        let src = f.key.port.iter().position(|&p| p == 40000).unwrap();
+        assert_eq!(write(Some((src, "1:x".into()))).network.community_id, "1:x");
+        assert_eq!(write(Some((src ^ 1, "1:x".into()))).network.community_id, computed);
     }
 
     #[test]
@@ -207,6 +235,7 @@ mod tests {
             &Clock::identity(),
             None,
             &mut NoAttribution,
+            None,
         );
         assert_eq!(r.source.port, 5353);
         let f = flow_with(17, (5353, 53), false);
@@ -217,6 +246,7 @@ mod tests {
             &Clock::identity(),
             None,
             &mut NoAttribution,
+            None,
         );
         assert_eq!(r.source.port, 53);
     }

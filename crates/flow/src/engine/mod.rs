@@ -460,8 +460,12 @@ impl Engine {
         let ts = flow.stats.last_ns;
         let now = self.clock.wall(self.now.max(ts));
         let (_, mut parts) = self.parts();
+        let mut known_id = None;
         if let Slot::App(app) = &mut flow.ext {
             end_app(app, &flow.key, ts, &mut parts);
+            // The analysis is over: its connection's Community ID can go to the flow record.
+            let id = std::mem::take(&mut app.core.conn.network.community_id);
+            known_id = Some((app.client, id));
         }
         if !parts.cfg.flow_records {
             return; // live mode: the kernel's counters make the flow records
@@ -474,6 +478,7 @@ impl Engine {
             parts.clock,
             interface,
             parts.attribution,
+            known_id,
         );
         parts.out.push(rec.into());
     }
@@ -520,6 +525,12 @@ impl Engine {
                             parts.clock,
                             interface,
                             parts.attribution,
+                            match &flow.ext {
+                                Slot::App(app) => {
+                                    Some((app.client, app.core.conn.network.community_id.clone()))
+                                }
+                                _ => None,
+                            },
                         );
                         parts.out.push(rec.into());
                     }

@@ -281,6 +281,7 @@ impl Pipeline {
             &self.clock,
             interface,
             &mut attribution,
+            None,
         )
     }
 
