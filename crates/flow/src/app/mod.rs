@@ -7,6 +7,7 @@
 //! packet path.
 
 mod dns;
+mod fingerprints;
 mod http;
 mod quic;
 mod tls;

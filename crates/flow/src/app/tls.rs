@@ -2,7 +2,8 @@
 
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict, text};
 use flowsight_record::{Record, Tls, TlsClient, TlsRecord, TlsServer};
-use flowsight_wire::l7::fingerprint::{self, ja3, ja3s, ja4};
+use super::fingerprints;
+use flowsight_wire::l7::fingerprint::{self, ja3_string, ja3s_string, ja4};
 use flowsight_wire::l7::tls::{
     ClientHello, HandshakeCollector, ServerHello, cipher_name, is_grease,
 };
@@ -83,7 +84,7 @@ fn version(v: u16) -> (String, &'static str) {
 /// The client's part of a record; `transport` is JA4's first character (`t` for TLS over
 /// TCP, `q` for a ClientHello carried by QUIC).
 pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transport) -> ClientSide {
-    let j3 = ja3(ch);
+    let j3 = fingerprints::ja3(ja3_string(ch));
     let offered = ch
         .supported_versions()
         .filter(|v| !is_grease(*v))
@@ -100,7 +101,7 @@ pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transpor
                 .collect(),
             ja3: j3.hash,
             ja3_string: j3.text,
-            ja4: ja4(ch, transport).fingerprint(),
+            ja4: fingerprints::ja4(&ja4(ch, transport)),
         },
         offered,
     }
@@ -147,7 +148,7 @@ pub(super) fn record(
             next_protocol: server.and_then(|sh| sh.alpn()).map(text),
             client: client.map(|c| c.client),
             server: server.map(|sh| {
-                let j = ja3s(sh);
+                let j = fingerprints::ja3(ja3s_string(sh));
                 TlsServer {
                     ja3s: j.hash,
                     ja3s_string: j.text,

@@ -14,7 +14,8 @@ pub struct Ja3 {
 }
 
 impl Ja3 {
-    fn new(text: String) -> Ja3 {
+    /// The fingerprint of a JA3 or JA3S string ([`ja3_string`], [`ja3s_string`]).
+    pub fn from_text(text: String) -> Ja3 {
         let hash = hex(&Md5::digest(text.as_bytes()));
         Ja3 { text, hash }
     }
@@ -32,6 +33,11 @@ fn join(out: &mut String, values: impl Iterator<Item = u32>) {
 /// JA3 of a ClientHello: `version,ciphers,extensions,groups,point formats`, each list
 /// `-`-joined in order with GREASE values removed, as tshark's `tls.handshake.ja3_full`.
 pub fn ja3(ch: &ClientHello<'_>) -> Ja3 {
+    Ja3::from_text(ja3_string(ch))
+}
+
+/// The JA3 string of a ClientHello, unhashed (see [`ja3`]).
+pub fn ja3_string(ch: &ClientHello<'_>) -> String {
     let mut s = format!("{},", ch.legacy_version);
     join(
         &mut s,
@@ -54,12 +60,17 @@ pub fn ja3(ch: &ClientHello<'_>) -> Ja3 {
     );
     s.push(',');
     join(&mut s, ch.ec_point_formats().iter().map(|&f| u32::from(f)));
-    Ja3::new(s)
+    s
 }
 
 /// JA3S of a ServerHello: `version,cipher,extensions` (the legacy version field, as the
 /// original definition and tshark use).
 pub fn ja3s(sh: &ServerHello<'_>) -> Ja3 {
+    Ja3::from_text(ja3s_string(sh))
+}
+
+/// The JA3S string of a ServerHello, unhashed (see [`ja3s`]).
+pub fn ja3s_string(sh: &ServerHello<'_>) -> String {
     let mut s = format!("{},{},", sh.legacy_version, sh.cipher_suite);
     join(
         &mut s,
@@ -68,5 +79,5 @@ pub fn ja3s(sh: &ServerHello<'_>) -> Ja3 {
             .filter(|&t| !is_grease(t))
             .map(u32::from),
     );
-    Ja3::new(s)
+    s
 }

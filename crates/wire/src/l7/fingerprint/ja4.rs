@@ -23,7 +23,7 @@ pub enum Transport {
 }
 
 /// A JA4 fingerprint, in parts: [`Ja4::fingerprint`] hashes them, [`Ja4::raw`] does not.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ja4 {
     /// The first part (`t13d1516h2`).
     pub a: String,

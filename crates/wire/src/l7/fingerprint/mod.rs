@@ -7,5 +7,5 @@
 mod ja3;
 mod ja4;
 
-pub use ja3::{Ja3, ja3, ja3s};
+pub use ja3::{Ja3, ja3, ja3_string, ja3s, ja3s_string};
 pub use ja4::{Ja4, Transport, ja4, ja4_r};
