@@ -32,8 +32,9 @@
 //! blocks the reader skips may be any length (they are skipped without being buffered). A
 //! file may describe at most 65,536 interfaces, which bounds what the reader keeps about
 //! them.
-// Two `unsafe` blocks in the crate: mapping a file (reader.rs, `map_file`) and giving its
-// pages back (source.rs, `release`).
+// Three `unsafe` blocks in the crate: mapping a file (reader.rs, `map_file`), giving its
+// pages back (source.rs, `release`) and asking for its cache lines ahead (source.rs,
+// `prefetch`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
