@@ -3,6 +3,7 @@
 pub(crate) mod parallel;
 mod progress;
 mod stats;
+mod walk_each;
 
 use crate::cli::{Output, ReadConfig};
 use anyhow::{Context, Result};
@@ -45,6 +46,10 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
     let mut sink = open_output(&cfg.output)?;
     let bar = Bar::new(cfg.progress, reader.progress().total_bytes());
     if cfg.threads > 1 {
+        if reader.is_mapped() {
+            drop(sink); // the threads write serialized bytes to the output themselves
+            return walk_each::run(cfg, reader, bar, started);
+        }
         return parallel::run(cfg, reader, sink, bar, started);
     }
     let mut tally = Tally::default();

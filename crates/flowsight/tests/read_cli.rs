@@ -249,8 +249,8 @@ fn threads_age_flows_at_the_same_instants_as_one_engine() {
     assert!(of("active-timeout") > 50, "{}", of("active-timeout"));
     assert!(of("idle-timeout") >= 12, "{}", of("idle-timeout"));
     for threads in ["2", "3"] {
-        // The plain file is mapped and its frames handed out as places in it; the gzip
-        // stream's are copied.
+        // The plain file is mapped and walked by every thread; the gzip stream is read
+        // once and its frames copied out to the threads.
         assert_eq!(
             run(threads, &plain),
             base,
@@ -269,17 +269,23 @@ fn a_capture_cut_mid_packet_warns_once_and_keeps_what_came_before() {
     let bytes = pcap(&http_frames());
     // Cut inside the last packet's data.
     let file = write_capture("cut.pcap", &bytes[..bytes.len() - 20]);
-    let out = read(&[path(&file)]);
-    assert!(out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("warning") && stderr.contains("7 packets"),
-        "{stderr}"
-    );
-    let rs = records(&out.stdout);
-    assert_eq!(of_type(&rs, "http").len(), 1);
-    assert_eq!(rs.last().unwrap()["flowsight"]["events_read"]["packets"], 7);
+    // One thread, and several each walking the mapped file (each meets the cut).
+    for threads in ["1", "3"] {
+        let out = read(&["--threads", threads, path(&file)]);
+        assert!(out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{threads} threads: {stderr}");
+        assert!(
+            stderr.contains("warning") && stderr.contains("7 packets"),
+            "{threads} threads: {stderr}"
+        );
+        let rs = records(&out.stdout);
+        assert_eq!(of_type(&rs, "http").len(), 1, "{threads} threads");
+        assert_eq!(of_type(&rs, "flow").len(), 1, "{threads} threads");
+        let last = rs.last().unwrap();
+        assert_eq!(last["type"], "stats");
+        assert_eq!(last["flowsight"]["events_read"]["packets"], 7);
+    }
 }
 
 #[test]

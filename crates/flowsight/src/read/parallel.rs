@@ -1,12 +1,13 @@
-//! `flowsight read --threads N`: flows split between N engines, each on a thread of its own.
+//! `flowsight read --threads N` on a stream (stdin, a gzip file, `--no-mmap`): flows split
+//! between N engines, each on a thread of its own. (A mapped file is walked by every thread
+//! instead: walk_each.rs.)
 //!
-//! The reading thread walks the capture once and hands each frame to the engine that owns
-//! its innermost address pair (both directions and every fragment of a datagram hash the
-//! same), so each flow lives in exactly one engine. It runs engine 0 itself. Frames of a
-//! mapped file are handed out as places in the file, which the other threads read from the
-//! page cache; a stream's (stdin, gzip) are copied into the batch.
+//! The reading thread reads the capture once and hands each frame, copied into a batch, to
+//! the engine that owns its innermost address pair (both directions and every fragment of a
+//! datagram hash the same), so each flow lives in exactly one engine. It runs engine 0
+//! itself.
 //!
-//! Walking the file is a fair part of the work (on the 2-core VM here, about a quarter of
+//! Reading the stream is a fair part of the work (on the 2-core VM here, about a quarter of
 //! the engine's: the first touch of every record is a cache miss), so engine 0 is given a
 //! smaller share of the flows and the threads finish together ([`shares`]). Engine 0 also
 //! sees every timestamp: when it ages its flows, so does every other engine, at the same
@@ -18,16 +19,17 @@
 //!
 //! One known difference from one engine: the fragments of a tunnel's datagrams go where the
 //! inner flow their first fragment names goes (the engine reassembles them there), and they
-//! also count in the outer (tunnel) flow, as the kernel counts them live; with several inner
-//! flows in fragmented datagrams, that outer flow's record comes out in parts, one per engine.
-//! On the 1,232 corpus captures only Zeek's erspan.pcap shows it; all others give the same
-//! records (scripts/threads-agree, run by CI).
+//! also count in the outer (tunnel) flow, as the kernel counts them live, while a tunnel
+//! packet whose payload is no IP packet goes by the outer pair; when those pairs hash to
+//! different engines, that outer flow's record comes out in parts, one per engine. On the
+//! 1,232 corpus captures one shows it with the splits CI runs; all others give the same
+//! records (scripts/threads-agree, run by CI, lists it). The same holds for walk_each.rs.
 
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Context, Result, anyhow};
 use flowsight_flow::Engine;
-use flowsight_pcapfile::{CaptureReader, MappedFile};
+use flowsight_pcapfile::CaptureReader;
 use flowsight_record::Timestamp;
 use flowsight_sink::{JsonLines, Sink};
 use flowsight_wire::{IpProtocol, LinkType};
@@ -38,10 +40,10 @@ use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Items per batch handed to a worker: enough that the hand-over costs little per frame,
-/// few enough that the frames are still in the shared cache when the worker reads them.
+/// few enough that the copies are still in the shared cache when the worker reads them.
 const BATCH: usize = 512;
 
-/// Copied frame bytes (a stream's) after which a batch goes out whatever its length, and
+/// Copied frame bytes after which a batch goes out whatever its length, and
 /// the most a recycled batch keeps: large frames (64 KiB ones from a GRO host capture) must
 /// not make the batches in flight hold gigabytes.
 const BATCH_BYTES: usize = 1 << 20;
@@ -58,12 +60,12 @@ const OUT_CHUNK: usize = 1 << 20;
 const WALK_COST: f64 = 0.25;
 
 /// Flows are spread over this many hash buckets, and the buckets over the engines.
-const BUCKETS: u64 = 1024;
+pub(super) const BUCKETS: u64 = 1024;
 
 /// The output every worker writes its chunks to, one whole chunk at a time.
-type Out = Mutex<Box<dyn Write + Send>>;
+pub(super) type Out = Mutex<Box<dyn Write + Send>>;
 
-fn open_out(output: &crate::cli::Output) -> Result<Out> {
+pub(super) fn open_out(output: &crate::cli::Output) -> Result<Out> {
     let w: Box<dyn Write + Send> = match output {
         crate::cli::Output::Stdout => Box::new(std::io::stdout()),
         crate::cli::Output::File(p) => {
@@ -73,15 +75,12 @@ fn open_out(output: &crate::cli::Output) -> Result<Out> {
     Ok(Mutex::new(w))
 }
 
-/// One frame: where its bytes are (in the mapped file, or in the batch's copy) and what the
-/// reader said about it.
+/// One frame: where its bytes are in the batch's copy and what the reader said about it.
 struct FrameMeta {
     ts_ns: u64,
     link: LinkType,
     orig_len: u32,
     interface: u32,
-    /// `start..end` is in the mapped file, not in the batch's copy.
-    in_map: bool,
     start: usize,
     end: usize,
 }
@@ -97,7 +96,7 @@ enum Item {
 
 #[derive(Default)]
 struct Batch {
-    /// Copies of the frames' bytes, for a stream (a mapped file's stay where they are).
+    /// Copies of the frames' bytes.
     data: Vec<u8>,
     items: Vec<Item>,
     /// Set in the last batch: when the whole input ended.
@@ -148,7 +147,7 @@ fn engine_of((src, dst, protocol): (IpAddr, IpAddr, IpProtocol), starts: &[u64])
 /// Bounded: when full it starts again (a later fragment of a forgotten datagram then goes by
 /// its own pair, as one whose first fragment never came).
 #[derive(Default)]
-struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
+pub(super) struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
 
 /// Datagrams in fragments remembered at once.
 const MAX_FRAGMENTED: usize = 65_536;
@@ -158,7 +157,12 @@ const MAX_FRAGMENTED: usize = 65_536;
 /// fragments carry the inner flow's headers only in the first fragment: it and the later
 /// fragments of its datagram go where the inner flow's whole packets go (the engine
 /// reassembles them and finds that flow), not by the outer pair.
-fn shard_of(link: LinkType, frame: &[u8], starts: &[u64], routes: &mut FragmentRoutes) -> usize {
+pub(super) fn shard_of(
+    link: LinkType,
+    frame: &[u8],
+    starts: &[u64],
+    routes: &mut FragmentRoutes,
+) -> usize {
     use flowsight_wire::decode::{first_fragment_pair, frame_pair};
     let Some(found) = frame_pair(link, frame) else {
         return 0;
@@ -184,14 +188,14 @@ fn shard_of(link: LinkType, frame: &[u8], starts: &[u64], routes: &mut FragmentR
 }
 
 /// One engine and the records it has serialized but not yet written out.
-struct Shard {
-    engine: Engine,
+pub(super) struct Shard {
+    pub(super) engine: Engine,
     sink: JsonLines<Vec<u8>>,
     tally: Tally,
 }
 
 impl Shard {
-    fn new(engine: Engine) -> Shard {
+    pub(super) fn new(engine: Engine) -> Shard {
         Shard {
             engine,
             sink: JsonLines::new(Vec::with_capacity(OUT_CHUNK + (1 << 16))),
@@ -199,7 +203,7 @@ impl Shard {
         }
     }
 
-    fn write_out(&mut self) -> Result<()> {
+    pub(super) fn write_out(&mut self) -> Result<()> {
         for r in self.engine.drain() {
             self.tally.wrote(&r);
             self.sink.write(&r)?;
@@ -209,7 +213,7 @@ impl Shard {
 
     /// Write the serialized records out once a chunk's worth has gathered (`all`: whatever
     /// has).
-    fn flush(&mut self, out: &Out, all: bool) -> Result<()> {
+    pub(super) fn flush(&mut self, out: &Out, all: bool) -> Result<()> {
         let n = self.sink.pending();
         if n == 0 || (n < OUT_CHUNK && !all) {
             return Ok(());
@@ -221,7 +225,7 @@ impl Shard {
     }
 
     /// Close every open flow; the counts of this shard.
-    fn finish(mut self, out: &Out) -> Result<Tally> {
+    pub(super) fn finish(mut self, out: &Out) -> Result<Tally> {
         while self.engine.finish_step() {
             self.write_out()?;
             self.flush(out, false)?;
@@ -239,26 +243,19 @@ fn worker(
     engine: Engine,
     rx: Receiver<Batch>,
     out: &Out,
-    mapped: Option<&MappedFile>,
     recycle: SyncSender<Batch>,
 ) -> Result<Tally> {
     let mut shard = Shard::new(engine);
     for mut batch in rx {
         for item in &batch.items {
             match item {
-                Item::Frame(f) => {
-                    let bytes: &[u8] = match mapped {
-                        Some(m) if f.in_map => m,
-                        _ => &batch.data,
-                    };
-                    shard.engine.frame(
-                        f.ts_ns,
-                        f.link,
-                        &bytes[f.start..f.end],
-                        f.orig_len,
-                        f.interface,
-                    )
-                }
+                Item::Frame(f) => shard.engine.frame(
+                    f.ts_ns,
+                    f.link,
+                    &batch.data[f.start..f.end],
+                    f.orig_len,
+                    f.interface,
+                ),
                 Item::Tick(ts) => shard.engine.advance(*ts),
             }
             shard.write_out()?;
@@ -276,7 +273,7 @@ fn worker(
 }
 
 /// The final stats record goes out after every worker's records.
-fn end_output(out: Out, stats: &flowsight_record::Record, bar: &Bar) -> Result<()> {
+pub(super) fn end_output(out: Out, stats: &flowsight_record::Record, bar: &Bar) -> Result<()> {
     let mut last = JsonLines::new(Vec::new());
     last.write(stats)?;
     let mut w = out
@@ -300,11 +297,10 @@ pub fn run(
     let n = cfg.threads;
     let starts = shares(n);
     let out = open_out(&cfg.output)?;
-    let mapped = reader.mapped_file();
     let mut packets = 0u64;
     let mut failed = None;
     let tally = std::thread::scope(|scope| -> Result<Tally> {
-        let (out, mapped) = (&out, mapped.as_ref());
+        let out = &out;
         let mut own = Shard::new(Engine::new(cfg.engine.clone()));
         name_interfaces(&mut own.engine, &reader);
         let (recycle_tx, recycle_rx) = sync_channel::<Batch>(n * (QUEUE + 2));
@@ -315,7 +311,7 @@ pub fn run(
             let mut engine = Engine::new(cfg.engine.clone());
             name_interfaces(&mut engine, &reader);
             let recycle = recycle_tx.clone();
-            handles.push(scope.spawn(move || worker(engine, rx, out, mapped, recycle)));
+            handles.push(scope.spawn(move || worker(engine, rx, out, recycle)));
             txs.push(tx);
         }
         drop(recycle_tx);
@@ -337,22 +333,15 @@ pub fn run(
                             .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
                     } else {
                         let b = &mut batches[w - 1];
-                        let (in_map, start, end) = match mapped.and_then(|m| m.range_of(p.data)) {
-                            Some(r) => (true, r.start, r.end),
-                            None => {
-                                let start = b.data.len();
-                                b.data.extend_from_slice(p.data);
-                                (false, start, b.data.len())
-                            }
-                        };
+                        let start = b.data.len();
+                        b.data.extend_from_slice(p.data);
                         b.items.push(Item::Frame(FrameMeta {
                             ts_ns: p.ts_ns,
                             link,
                             orig_len: p.orig_len,
                             interface: p.interface,
-                            in_map,
                             start,
-                            end,
+                            end: b.data.len(),
                         }));
                         own.engine.advance(p.ts_ns);
                     }
