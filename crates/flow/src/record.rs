@@ -222,7 +222,10 @@ mod tests {
         assert_eq!(computed, "1:wiztte4BBo/nz6LuCKq48Eb9IM8=");
         let src = f.key.port.iter().position(|&p| p == 40000).unwrap();
         assert_eq!(write(Some((src, "1:x".into()))).network.community_id, "1:x");
-        assert_eq!(write(Some((src ^ 1, "1:x".into()))).network.community_id, computed);
+        assert_eq!(
+            write(Some((src ^ 1, "1:x".into()))).network.community_id,
+            computed
+        );
     }
 
     #[test]

@@ -42,9 +42,8 @@ fn remembered<K: std::hash::Hash + Eq + Clone>(
 
 /// The JA3 (or JA3S) fingerprint of `text`.
 pub(super) fn ja3(text: String) -> Ja3 {
-    let hash = MEMO.with_borrow_mut(|m| {
-        remembered(&mut m.md5, &text, || Ja3::from_text(text.clone()).hash)
-    });
+    let hash = MEMO
+        .with_borrow_mut(|m| remembered(&mut m.md5, &text, || Ja3::from_text(text.clone()).hash));
     Ja3 { text, hash }
 }
 
@@ -59,7 +58,11 @@ mod tests {
 
     #[test]
     fn remembered_digests_are_the_digests() {
-        for text in ["771,4865-4866,0-23,29,0", "771,49199,65281", "771,4865-4866,0-23,29,0"] {
+        for text in [
+            "771,4865-4866,0-23,29,0",
+            "771,49199,65281",
+            "771,4865-4866,0-23,29,0",
+        ] {
             assert_eq!(ja3(text.into()), Ja3::from_text(text.into()));
         }
         let parts = Ja4 {

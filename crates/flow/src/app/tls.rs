@@ -1,8 +1,8 @@
 //! TLS: the ClientHello and ServerHello of a handshake, one record per handshake.
 
+use super::fingerprints;
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict, text};
 use flowsight_record::{Record, Tls, TlsClient, TlsRecord, TlsServer};
-use super::fingerprints;
 use flowsight_wire::l7::fingerprint::{self, ja3_string, ja3s_string, ja4};
 use flowsight_wire::l7::tls::{
     ClientHello, HandshakeCollector, ServerHello, cipher_name, is_grease,
