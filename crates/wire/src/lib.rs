@@ -77,7 +77,7 @@ pub mod vxlan;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use decode::{Decoded, Encap, Encaps, Fragment, IpInfo, L4, decode};
+pub use decode::{Decoded, Encap, Encaps, Fragment, IpInfo, L4, decode, decode_into};
 pub use error::{DecodeError, Layer};
 pub use ethernet::EtherType;
 pub use ip::{IpProtocol, IpVersion};

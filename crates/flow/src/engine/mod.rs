@@ -12,7 +12,7 @@ use crate::table::{Due, Flow, FlowTable, Initiator, SocketRef, Timeouts};
 use crate::{Clock, FlowKey, flow_record, icmp};
 use flowsight_record::{EndReason, Interface, Record, Weird, WeirdRecord};
 use flowsight_wire::tcp::Flags;
-use flowsight_wire::{DecodeError, Decoded, IpVersion, L4, LinkType, decode};
+use flowsight_wire::{DecodeError, Decoded, IpVersion, L4, LinkType, decode_into};
 use foldhash::HashMap;
 
 mod flow_app;
@@ -332,8 +332,9 @@ impl Engine {
     ) {
         self.stats.frames += 1;
         self.advance(ts_ns);
-        match decode(link, frame) {
-            Ok(d) => self.decoded(ts_ns, &d, frame, u64::from(wire_len), interface),
+        let mut d = Decoded::new(link);
+        match decode_into(link, frame, &mut d) {
+            Ok(()) => self.decoded(ts_ns, &d, frame, u64::from(wire_len), interface),
             Err(e) => {
                 self.stats.undecodable += 1;
                 self.global_weird(ts_ns, decode_weird(&e), "capture", e.to_string());

@@ -55,16 +55,30 @@ pub const MAX_TUNNELS: usize = 4;
 /// ends; a short capture that still holds every header decodes with
 /// [`Decoded::truncated`] set. Non-IP frames decode with `ip: None` (see [`Decoded`]).
 pub fn decode(link: LinkType, frame: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let mut d = Decoded::new(link);
+    decode_into(link, frame, &mut d)?;
+    Ok(d)
+}
+
+/// [`decode`] into `d`, for a caller that decodes every frame: the result (some 350 bytes)
+/// is written in place instead of copied out. `d` is reset first; after an error it holds
+/// what was decoded before it.
+pub fn decode_into<'a>(
+    link: LinkType,
+    frame: &'a [u8],
+    d: &mut Decoded<'a>,
+) -> Result<(), DecodeError> {
+    *d = Decoded::new(link);
     let mut w = Walker {
         frame,
-        d: Decoded::new(link),
+        d,
         tunnels: 0,
     };
     match w.link(link)? {
         Next::Ip(off, version) => w.ip(off, version)?,
         Next::NotIp(off) => w.not_ip(off),
     }
-    Ok(w.d)
+    Ok(())
 }
 
 /// What the link layers lead to.
@@ -76,13 +90,13 @@ enum Next {
     NotIp(usize),
 }
 
-struct Walker<'a> {
+struct Walker<'a, 'd> {
     frame: &'a [u8],
-    d: Decoded<'a>,
+    d: &'d mut Decoded<'a>,
     tunnels: usize,
 }
 
-impl<'a> Walker<'a> {
+impl<'a> Walker<'a, '_> {
     fn link(&mut self, link: LinkType) -> Result<Next, DecodeError> {
         let f = self.frame;
         match link {
@@ -449,15 +463,15 @@ impl<'a> Walker<'a> {
             });
             return;
         }
-        let saved = self.d;
+        let saved = *self.d;
         self.tunnels += 1;
         let r = self.inner(kind, off);
         self.tunnels -= 1;
         match r {
             Ok(true) => {}
-            Ok(false) => self.d = saved,
+            Ok(false) => *self.d = saved,
             Err(e) => {
-                self.d = saved;
+                *self.d = saved;
                 self.d.inner_error = Some(e);
             }
         }

@@ -326,7 +326,9 @@ pub struct Decoded<'a> {
 }
 
 impl<'a> Decoded<'a> {
-    pub(crate) fn new(link: LinkType) -> Decoded<'a> {
+    /// Nothing decoded yet from a frame of link type `link` (what [`crate::decode_into`]
+    /// starts from).
+    pub fn new(link: LinkType) -> Decoded<'a> {
         Decoded {
             link,
             vlan: None,
