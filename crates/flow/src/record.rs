@@ -131,7 +131,9 @@ pub fn flow_record<X>(
         bytes: st.bytes[i],
         packets: st.packets[i],
         tcp_flags: TcpFlags(st.tcp_flags[i]),
-        owner: attribution.owner(st.sockets[i], k.endpoint(i), k.endpoint(i ^ 1), k.protocol),
+        owner: attribution
+            .owner(st.sockets[i], k.endpoint(i), k.endpoint(i ^ 1), k.protocol)
+            .map(Box::new),
         nat: None,
     };
     let source = endpoint(src);

@@ -48,7 +48,7 @@ pub struct Peer {
     pub port: u16,
     /// The local process behind this end (live mode, local ends only).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Owner>,
+    pub owner: Option<Box<Owner>>,
 }
 
 impl Conn {
@@ -64,12 +64,12 @@ impl Conn {
             source: Peer {
                 ip: "10.0.0.1".parse().unwrap(),
                 port: 40000,
-                owner: Some(Owner::example(1234)),
+                owner: Some(Box::new(Owner::example(1234))),
             },
             destination: Peer {
                 ip: "10.0.0.2".parse().unwrap(),
                 port,
-                owner: Some(Owner::example(1300)),
+                owner: Some(Box::new(Owner::example(1300))),
             },
             interface: Some(Interface {
                 name: "eth0".into(),

@@ -205,7 +205,7 @@ pub struct Endpoint {
     pub tcp_flags: TcpFlags,
     /// The local process behind this end; absent for remote ends.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Owner>,
+    pub owner: Option<Box<Owner>>,
     /// This end's address as a NAT translated it: for the source, the address the responder
     /// saw (masquerade, SNAT); for the destination, the address the connection was forwarded
     /// to (DNAT, a port forward into a container). From conntrack.
@@ -278,7 +278,7 @@ impl FlowRecord {
                 bytes: 400,
                 packets: 5,
                 tcp_flags: TcpFlags(0x1b),
-                owner: Some(Owner::example(1234)),
+                owner: Some(Box::new(Owner::example(1234))),
                 nat: Some(Nat {
                     ip: "192.0.2.10".parse().unwrap(),
                     port: 61000,
@@ -290,7 +290,7 @@ impl FlowRecord {
                 bytes: 600,
                 packets: 5,
                 tcp_flags: TcpFlags(0x12),
-                owner: Some(Owner::example(1300)),
+                owner: Some(Box::new(Owner::example(1300))),
                 nat: Some(Nat {
                     ip: "172.17.0.2".parse().unwrap(),
                     port: 8080,

@@ -293,7 +293,7 @@ mod tests {
         f.destination.bytes = bytes[1];
         f.destination.packets = 1;
         let proto = f.source.owner.clone().expect("the example has an owner");
-        f.source.owner = Some(Owner {
+        f.source.owner = Some(Box::new(Owner {
             process: Arc::new(Process {
                 name: name.to_string(),
                 ..(*proto.process).clone()
@@ -302,8 +302,8 @@ mod tests {
                 id: "1000".into(),
                 name: Some("alice".into()),
             },
-            ..proto
-        });
+            ..*proto
+        }));
         f.destination.owner = None;
         Record::Flow(f)
     }

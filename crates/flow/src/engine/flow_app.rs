@@ -219,12 +219,14 @@ pub(super) fn conn<X>(
     let mut peer = |i: usize| Peer {
         ip: k.addr[i],
         port: k.port[i],
-        owner: attribution.owner(
-            flow.stats.sockets[i],
-            k.endpoint(i),
-            k.endpoint(i ^ 1),
-            k.protocol,
-        ),
+        owner: attribution
+            .owner(
+                flow.stats.sockets[i],
+                k.endpoint(i),
+                k.endpoint(i ^ 1),
+                k.protocol,
+            )
+            .map(Box::new),
     };
     let (source, destination) = (peer(client), peer(client ^ 1));
     Conn {

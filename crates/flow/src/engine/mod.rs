@@ -227,12 +227,14 @@ impl Engine {
                 (app.client ^ 1, &mut app.core.conn.destination),
             ] {
                 if peer.owner.is_none() && flow.stats.sockets[i].is_some() {
-                    peer.owner = attribution.owner(
-                        flow.stats.sockets[i],
-                        k.endpoint(i),
-                        k.endpoint(i ^ 1),
-                        k.protocol,
-                    );
+                    peer.owner = attribution
+                        .owner(
+                            flow.stats.sockets[i],
+                            k.endpoint(i),
+                            k.endpoint(i ^ 1),
+                            k.protocol,
+                        )
+                        .map(Box::new);
                 }
             }
         }

@@ -73,14 +73,14 @@ impl OwnerFilter {
         let conn = match record {
             Record::Stats(_) => return true,
             Record::Flow(f) => {
-                return self.any([f.source.owner.as_ref(), f.destination.owner.as_ref()]);
+                return self.any([f.source.owner.as_deref(), f.destination.owner.as_deref()]);
             }
             Record::Http(r) => Some(&r.conn),
             Record::Dns(r) => Some(&r.conn),
             Record::Tls(r) => Some(&r.conn),
             Record::Weird(r) => r.conn.as_ref(),
         };
-        conn.is_some_and(|c| self.any([c.source.owner.as_ref(), c.destination.owner.as_ref()]))
+        conn.is_some_and(|c| self.any([c.source.owner.as_deref(), c.destination.owner.as_deref()]))
     }
 }
 

@@ -396,7 +396,8 @@ pub fn merge(mut members: Vec<FlowRecord>, nat: Option<&Connection>) -> FlowReco
         }
     }
     let mut merged = members[primary].clone();
-    let take = |f: fn(&FlowRecord) -> &Option<Owner>| members.iter().find_map(|m| f(m).clone());
+    let take =
+        |f: fn(&FlowRecord) -> &Option<Box<Owner>>| members.iter().find_map(|m| f(m).clone());
     if merged.source.owner.is_none() {
         merged.source.owner = take(|m| &m.source.owner);
     }

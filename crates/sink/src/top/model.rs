@@ -398,7 +398,7 @@ impl Model {
         let end = |e: &Endpoint| End {
             ip: e.ip,
             port: e.port,
-            owner: e.owner.as_ref().map(OwnerKey::of),
+            owner: e.owner.as_deref().map(OwnerKey::of),
         };
         let window_from = self.last_tick;
         let entry = self.flows.entry(id.clone());

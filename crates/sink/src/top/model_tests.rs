@@ -28,23 +28,25 @@ pub(crate) fn flow(
     f.source.bytes = bytes[0];
     f.destination.bytes = bytes[1];
     let proto = f.source.owner.clone().unwrap();
-    f.source.owner = owner.map(|(pid, name, user)| Owner {
-        process: Arc::new(Process {
-            pid,
-            name: name.to_string(),
-            ..(*proto.process).clone()
-        }),
-        user: User {
-            id: "1000".into(),
-            name: Some(user.to_string()),
-        },
-        container: Some(Arc::new(Container {
-            id: format!("c0ffee{pid}"),
-            runtime: ContainerRuntime::Docker,
-            pod_uid: None,
-            meta: None,
-        })),
-        ..proto
+    f.source.owner = owner.map(|(pid, name, user)| {
+        Box::new(Owner {
+            process: Arc::new(Process {
+                pid,
+                name: name.to_string(),
+                ..(*proto.process).clone()
+            }),
+            user: User {
+                id: "1000".into(),
+                name: Some(user.to_string()),
+            },
+            container: Some(Arc::new(Container {
+                id: format!("c0ffee{pid}"),
+                runtime: ContainerRuntime::Docker,
+                pod_uid: None,
+                meta: None,
+            })),
+            ..(*proto).clone()
+        })
     });
     f.destination.owner = None;
     Record::Flow(f)
