@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 const CLIENT: &str = "10.0.0.2:53000";
 const SERVER: &str = "10.0.0.53:53";
 
-fn question(name: &str, kind: &str) -> Option<DnsQuestion> {
+fn question(name: &str, kind: &'static str) -> Option<DnsQuestion> {
     Some(DnsQuestion {
         name: name.into(),
         kind: kind.into(),
@@ -19,7 +19,7 @@ fn question(name: &str, kind: &str) -> Option<DnsQuestion> {
     })
 }
 
-fn answer(name: &str, kind: &str, ttl: u32, data: &str) -> DnsAnswer {
+fn answer(name: &str, kind: &'static str, ttl: u32, data: &str) -> DnsAnswer {
     DnsAnswer {
         name: name.into(),
         kind: kind.into(),
@@ -465,7 +465,7 @@ fn dns_over_tcp_with_length_prefixes_split_across_segments() {
     frames.push(t.server(&answers[split2..])); // 6: the second
     frames.extend(t.close()); // 7..=9
     let out = run(&frames);
-    let rec = |id, ts, kind: &str, ans: DnsAnswer, ip: &str| {
+    let rec = |id, ts, kind: &'static str, ans: DnsAnswer, ip: &str| {
         record(
             t.client,
             t.server,

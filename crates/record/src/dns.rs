@@ -2,6 +2,7 @@
 
 use crate::{Conn, ProtoEvent, Timestamp};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// One DNS transaction (`type: "dns"`) over UDP or TCP: a query and the response with the same
@@ -30,13 +31,13 @@ pub struct Dns {
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Operation (`QUERY`, `NOTIFY`, `UPDATE`, or `opcode-N`).
-    pub op_code: String,
+    pub op_code: Cow<'static, str>,
     /// Header flags set, from the response when there is one: any of `AA`, `TC`, `RD`, `RA`,
     /// `AD`, `CD`, `DO` (EDNS DNSSEC OK).
     pub header_flags: Vec<&'static str>,
     /// Response code (`NOERROR`, `NXDOMAIN`, ...; EDNS-extended); absent without a response.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_code: Option<String>,
+    pub response_code: Option<Cow<'static, str>>,
     /// The first question.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<DnsQuestion>,
@@ -58,9 +59,9 @@ pub struct DnsQuestion {
     pub name: String,
     /// Record type (`A`, `AAAA`, `HTTPS`, or `query-N` for unnamed types).
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// Class (`IN`).
-    pub class: String,
+    pub class: Cow<'static, str>,
 }
 
 /// One entry of `dns.answers`.
@@ -70,9 +71,9 @@ pub struct DnsAnswer {
     pub name: String,
     /// Record type.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// Class.
-    pub class: String,
+    pub class: Cow<'static, str>,
     /// Time to live, seconds.
     pub ttl: u32,
     /// The record data as text: an address, a name, `10 mail.example.com` for MX, the SVCB

@@ -2,8 +2,9 @@
 
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_record::{Dns, DnsAnswer, DnsQuestion, DnsRecord, ProtoEvent, Record};
-use flowsight_wire::l7::dns::{Class, DnsError, Message, Opcode, RData, tcp_message};
+use flowsight_wire::l7::dns::{Class, DnsError, Message, Opcode, RData, RecordType, tcp_message};
 use foldhash::HashMap;
+use std::borrow::Cow;
 
 /// DNS, LLMNR and mDNS ports. DNS is recognised by port and a successful parse, never by
 /// content alone: too many UDP payloads parse as some DNS message.
@@ -192,29 +193,35 @@ fn weird_name(e: &DnsError) -> &'static str {
 }
 
 /// A class as ECS and zone files name it (`IN`), not Zeek's `C_INTERNET`.
-fn class_name(c: Class) -> String {
-    match c {
-        Class::In => "IN".into(),
-        Class::Cs => "CS".into(),
-        Class::Ch => "CH".into(),
-        Class::Hs => "HS".into(),
-        Class::None => "NONE".into(),
-        Class::Any => "ANY".into(),
-        Class::Unknown(n) => format!("CLASS{n}"),
-    }
+fn class_name(c: Class) -> Cow<'static, str> {
+    Cow::Borrowed(match c {
+        Class::In => "IN",
+        Class::Cs => "CS",
+        Class::Ch => "CH",
+        Class::Hs => "HS",
+        Class::None => "NONE",
+        Class::Any => "ANY",
+        Class::Unknown(n) => return Cow::Owned(format!("CLASS{n}")),
+    })
 }
 
 /// An opcode as ECS names it (`QUERY`).
-fn opcode_name(o: Opcode) -> String {
-    match o {
-        Opcode::Query => "QUERY".into(),
-        Opcode::IQuery => "IQUERY".into(),
-        Opcode::Status => "STATUS".into(),
-        Opcode::Notify => "NOTIFY".into(),
-        Opcode::Update => "UPDATE".into(),
-        Opcode::Dso => "DSO".into(),
-        Opcode::Unknown(n) => format!("opcode-{n}"),
-    }
+fn opcode_name(o: Opcode) -> Cow<'static, str> {
+    Cow::Borrowed(match o {
+        Opcode::Query => "QUERY",
+        Opcode::IQuery => "IQUERY",
+        Opcode::Status => "STATUS",
+        Opcode::Notify => "NOTIFY",
+        Opcode::Update => "UPDATE",
+        Opcode::Dso => "DSO",
+        Opcode::Unknown(n) => return Cow::Owned(format!("opcode-{n}")),
+    })
+}
+
+/// A record type's name (`AAAA`), without formatting one for the named types.
+fn type_name(t: RecordType) -> Cow<'static, str> {
+    t.name()
+        .map_or_else(|| Cow::Owned(t.to_string()), Cow::Borrowed)
 }
 
 /// The record fields a message carries.
@@ -236,7 +243,7 @@ fn describe(msg: &Message<'_>) -> Dns {
     }
     let question = msg.question().map(|q| DnsQuestion {
         name: q.name.to_ascii_lowercase(),
-        kind: q.qtype.to_string(),
+        kind: type_name(q.qtype),
         class: class_name(q.class()),
     });
     let mut answers = Vec::new();
@@ -251,7 +258,7 @@ fn describe(msg: &Message<'_>) -> Dns {
             }
             answers.push(DnsAnswer {
                 name: r.name.to_ascii_lowercase(),
-                kind: r.rtype.to_string(),
+                kind: type_name(r.rtype),
                 class: class_name(r.class()),
                 ttl: r.ttl,
                 // Addresses (most answers) without `fmt`: the same text.
@@ -268,7 +275,12 @@ fn describe(msg: &Message<'_>) -> Dns {
         kind: if msg.is_response() { "answer" } else { "query" },
         op_code: opcode_name(h.opcode()),
         header_flags: flags,
-        response_code: msg.is_response().then(|| msg.rcode().to_string()),
+        response_code: msg.is_response().then(|| {
+            let rcode = msg.rcode();
+            rcode
+                .name()
+                .map_or_else(|| Cow::Owned(rcode.to_string()), Cow::Borrowed)
+        }),
         question,
         answers,
         resolved_ip,

@@ -337,11 +337,10 @@ impl From<Rcode> for u16 {
     }
 }
 
-impl fmt::Display for Rcode {
-    /// Zeek's `rcode_name` (`DNS::base_errors`), or `rcode-<n>`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = u16::from(*self);
-        let name = match n {
+impl Rcode {
+    /// Zeek's name for the code (`DNS::base_errors`), `None` when it has none.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match u16::from(self) {
             0 => "NOERROR",
             1 => "FORMERR",
             2 => "SERVFAIL",
@@ -353,7 +352,6 @@ impl fmt::Display for Rcode {
             8 => "NXRRSet",
             9 => "NOTAUTH",
             10 => "NOTZONE",
-            11..=15 => return write!(f, "unassigned-{n}"),
             16 => "BADVERS",
             17 => "BADKEY",
             18 => "BADTIME",
@@ -363,9 +361,19 @@ impl fmt::Display for Rcode {
             22 => "BADTRUNC",
             23 => "BADCOOKIE",
             3842 => "BADSIG",
-            _ => return write!(f, "rcode-{n}"),
-        };
-        f.write_str(name)
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Rcode {
+    /// Zeek's `rcode_name` (`DNS::base_errors`), or `unassigned-<n>` (11-15) or `rcode-<n>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.name(), u16::from(*self)) {
+            (Some(name), _) => f.write_str(name),
+            (None, n @ 11..=15) => write!(f, "unassigned-{n}"),
+            (None, n) => write!(f, "rcode-{n}"),
+        }
     }
 }
 
