@@ -24,11 +24,41 @@ const ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether any byte of `bytes` needs an escape, eight at a time: most strings of a record
+/// (names, addresses, fingerprints) need none and are then copied whole.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `v` is below `n` (n <= 128), exactly: the classic bit trick.
+    let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let v = u64::from_le_bytes(word);
+        if below(v, 0x20)
+            || below(v ^ (ONES * u64::from(b'"')), 1)
+            || below(v ^ (ONES * u64::from(b'\\')), 1)
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| ESCAPE[usize::from(b)] != 0)
+}
+
 /// `s` as a JSON string, quotes included.
 pub(crate) fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let e = ESCAPE[usize::from(b)];
@@ -187,5 +217,34 @@ mod tests {
         same("");
         same("plain.example.com");
         same("TXT 5 \"quoted\\back\"\r\n\t\u{8}\u{c}\u{0}");
+    }
+
+    /// The eight-at-a-time check sees a byte that needs escaping at every place of a word
+    /// and in the tail, next to every other kind of byte.
+    #[test]
+    fn an_escape_is_found_wherever_it_lies() {
+        let fillers = ['a', '~', ' ', '\u{7f}', '\u{e9}', '\u{1f600}', '!', '#'];
+        for special in ['"', '\\', '\u{0}', '\n', '\u{1f}'] {
+            for filler in fillers {
+                for len in 1..=24 {
+                    for at in 0..len {
+                        let s: String = (0..len)
+                            .map(|i| if i == at { special } else { filler })
+                            .collect();
+                        assert!(needs_escape(s.as_bytes()), "{s:?}");
+                        same(&s);
+                    }
+                }
+            }
+        }
+        for filler in fillers {
+            let s: String = std::iter::repeat_n(filler, 40).collect();
+            assert!(!needs_escape(s.as_bytes()), "{s:?}");
+        }
+        let printable: String = (0x20u8..0x7f)
+            .map(char::from)
+            .filter(|c| !matches!(c, '"' | '\\'))
+            .collect();
+        assert!(!needs_escape(printable.as_bytes()));
     }
 }
