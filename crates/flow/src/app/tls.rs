@@ -3,7 +3,7 @@
 use super::fingerprints;
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict, text};
 use flowsight_record::{Record, Tls, TlsClient, TlsRecord, TlsServer};
-use flowsight_wire::l7::fingerprint::{self, ja3_string, ja3s_string, ja4};
+use flowsight_wire::l7::fingerprint::{self, ja3s_string};
 use flowsight_wire::l7::tls::{
     ClientHello, HandshakeCollector, ServerHello, cipher_name, is_grease,
 };
@@ -84,7 +84,7 @@ fn version(v: u16) -> (String, &'static str) {
 /// The client's part of a record; `transport` is JA4's first character (`t` for TLS over
 /// TCP, `q` for a ClientHello carried by QUIC).
 pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transport) -> ClientSide {
-    let j3 = fingerprints::ja3(ja3_string(ch));
+    let prints = fingerprints::client(ch, transport);
     let offered = ch
         .supported_versions()
         .filter(|v| !is_grease(*v))
@@ -99,9 +99,9 @@ pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transpor
                 .filter(|v| !is_grease(*v))
                 .map(|v| version(v).0)
                 .collect(),
-            ja3: j3.hash,
-            ja3_string: j3.text,
-            ja4: fingerprints::ja4(&ja4(ch, transport)),
+            ja3: prints.ja3.hash,
+            ja3_string: prints.ja3.text,
+            ja4: prints.ja4,
         },
         offered,
     }
@@ -148,7 +148,7 @@ pub(super) fn record(
             next_protocol: server.and_then(|sh| sh.alpn()).map(text),
             client: client.map(|c| c.client),
             server: server.map(|sh| {
-                let j = fingerprints::ja3(ja3s_string(sh));
+                let j = fingerprints::ja3s(ja3s_string(sh));
                 TlsServer {
                     ja3s: j.hash,
                     ja3s_string: j.text,
