@@ -249,5 +249,10 @@ impl Registry {
 
 /// Text of header bytes for a log field: UTF-8, with invalid bytes replaced.
 pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    // from_utf8 checks ASCII a word at a time; the lossy decoder goes byte by byte even when
+    // nothing needs replacing, which is nearly always.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
