@@ -25,7 +25,12 @@ impl ByteOrder {
     /// A `u32` at `at`.
     #[inline]
     pub(crate) fn u32(self, b: &[u8], at: usize) -> u32 {
-        let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+        self.u32_of([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    }
+
+    /// The `u32` of four bytes (from a fixed-size header read once: no bounds checks).
+    #[inline]
+    pub(crate) fn u32_of(self, v: [u8; 4]) -> u32 {
         match self {
             ByteOrder::Little => u32::from_le_bytes(v),
             ByteOrder::Big => u32::from_be_bytes(v),

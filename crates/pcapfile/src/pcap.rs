@@ -130,10 +130,14 @@ pub(crate) fn next(
             available: got as u64,
         });
     }
-    let h = src.peek(hl);
+    // The four fields every record header starts with, read out of one copy of its first 16
+    // bytes (a modified-pcap header has more after them).
+    let mut h = [0u8; 16];
+    h.copy_from_slice(&src.peek(hl)[..16]);
     let o = st.order;
-    let (sec, frac) = (o.u32(h, 0), o.u32(h, 4));
-    let (mut caplen, mut orig_len) = (o.u32(h, 8), o.u32(h, 12));
+    let word = |i: usize| o.u32_of([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let (sec, frac) = (word(0), word(4));
+    let (mut caplen, mut orig_len) = (word(8), word(12));
     match st.lengths {
         Lengths::Normal => {}
         Lengths::MaybeSwapped if caplen <= orig_len => {}

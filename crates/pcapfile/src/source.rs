@@ -121,10 +121,15 @@ impl Source {
         };
         // The CPU's own prefetcher stops at every 4 KiB page, and a walk over the records
         // touches a line or two of each: ask for the lines a little ahead of the walk.
-        let want = (self.pos + PREFETCH_AHEAD).min(self.end);
-        while self.prefetched < want {
-            prefetch(&map.0, self.prefetched);
-            self.prefetched += 64;
+        if self.pos + PREFETCH_AHEAD > self.prefetched && self.prefetched < self.end {
+            // Past a large packet, start again where the walk is, not where it was.
+            self.prefetched = self.prefetched.max(self.pos & !4095);
+            // A page's worth at a time: a loop of fixed length, unrolled.
+            let page = self.prefetched;
+            for line in 0..64 {
+                prefetch(&map.0, page + line * 64);
+            }
+            self.prefetched += 4096;
         }
         if self.pos >= self.released + lag + RELEASE_STEP {
             // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
