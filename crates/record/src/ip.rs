@@ -12,6 +12,24 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Longest text: `ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff` (39) or `::ffff:255.255.255.255`.
 const MAX: usize = 48;
 
+/// Each byte value's decimal digits, then how many there are.
+const DECIMAL: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, te, o) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        t[v] = if v >= 100 {
+            [b'0' + h, b'0' + te, b'0' + o, 3]
+        } else if v >= 10 {
+            [b'0' + te, b'0' + o, 0, 2]
+        } else {
+            [b'0' + o, 0, 0, 1]
+        };
+        v += 1;
+    }
+    t
+};
+
 /// A stack buffer holding one address's text.
 struct Text {
     buf: [u8; MAX],
@@ -36,14 +54,12 @@ impl Text {
         self.len += s.len();
     }
 
+    /// A byte in decimal: its digits from a table, three bytes copied and the length
+    /// advanced by the digits it has (the buffer always has room for three past an octet).
     fn decimal(&mut self, v: u8) {
-        if v >= 100 {
-            self.push(b'0' + v / 100);
-        }
-        if v >= 10 {
-            self.push(b'0' + v / 10 % 10);
-        }
-        self.push(b'0' + v % 10);
+        let e = DECIMAL[usize::from(v)];
+        self.buf[self.len..self.len + 3].copy_from_slice(&e[..3]);
+        self.len += usize::from(e[3]);
     }
 
     fn hex(&mut self, v: u16) {
