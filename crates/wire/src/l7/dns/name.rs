@@ -101,17 +101,24 @@ impl<'a> Name<'a> {
     /// `original_query` column keeps the wire's case, which is what `Display` gives).
     pub fn to_ascii_lowercase(&self) -> String {
         // Built directly rather than through `Display`: every DNS record lower-cases its
-        // question and answer names, and `fmt` went byte by byte.
-        let mut s = String::with_capacity(self.wire_len());
+        // question and answer names, and `fmt` went byte by byte. A label of printable ASCII
+        // (nearly all) is copied lower-cased in one pass; any other goes through the escaper.
+        let mut out: Vec<u8> = Vec::with_capacity(64);
         for (i, label) in self.labels().enumerate() {
             if i > 0 {
-                s.push('.');
+                out.push(b'.');
             }
-            let start = s.len();
-            let _ = write_escaped(&mut s, label);
-            s[start..].make_ascii_lowercase();
+            if label.iter().all(|b| (0x20..0x7f).contains(b)) {
+                out.extend(label.iter().map(u8::to_ascii_lowercase));
+            } else {
+                let mut escaped = String::new();
+                let _ = write_escaped(&mut escaped, label);
+                out.extend_from_slice(escaped.to_ascii_lowercase().as_bytes());
+            }
         }
-        s
+        // Only printable ASCII was written (escapes included): always UTF-8.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// True when the dotted form equals `dotted` ignoring ASCII case (a trailing dot on
