@@ -2,7 +2,7 @@
 
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_record::{Dns, DnsAnswer, DnsQuestion, DnsRecord, ProtoEvent, Record};
-use flowsight_wire::l7::dns::{Class, DnsError, Message, Opcode, RData, RecordType, tcp_message};
+use flowsight_wire::l7::dns::{Class, DnsError, Message, Opcode, RData, tcp_message};
 use foldhash::HashMap;
 use std::borrow::Cow;
 
@@ -218,10 +218,10 @@ fn opcode_name(o: Opcode) -> Cow<'static, str> {
     })
 }
 
-/// A record type's name (`AAAA`), without formatting one for the named types.
-fn type_name(t: RecordType) -> Cow<'static, str> {
-    t.name()
-        .map_or_else(|| Cow::Owned(t.to_string()), Cow::Borrowed)
+/// A value's name when it has one (`AAAA`, `NXDOMAIN`), else its text (`query-65280`),
+/// formatting only the unnamed.
+fn name_or_text(name: Option<&'static str>, value: impl std::fmt::Display) -> Cow<'static, str> {
+    name.map_or_else(|| Cow::Owned(value.to_string()), Cow::Borrowed)
 }
 
 /// The record fields a message carries.
@@ -243,7 +243,7 @@ fn describe(msg: &Message<'_>) -> Dns {
     }
     let question = msg.question().map(|q| DnsQuestion {
         name: q.name.to_ascii_lowercase(),
-        kind: type_name(q.qtype),
+        kind: name_or_text(q.qtype.name(), q.qtype),
         class: class_name(q.class()),
     });
     let mut answers = Vec::new();
@@ -258,7 +258,7 @@ fn describe(msg: &Message<'_>) -> Dns {
             }
             answers.push(DnsAnswer {
                 name: r.name.to_ascii_lowercase(),
-                kind: type_name(r.rtype),
+                kind: name_or_text(r.rtype.name(), r.rtype),
                 class: class_name(r.class()),
                 ttl: r.ttl,
                 // Addresses (most answers) without `fmt`: the same text.
@@ -277,9 +277,7 @@ fn describe(msg: &Message<'_>) -> Dns {
         header_flags: flags,
         response_code: msg.is_response().then(|| {
             let rcode = msg.rcode();
-            rcode
-                .name()
-                .map_or_else(|| Cow::Owned(rcode.to_string()), Cow::Borrowed)
+            name_or_text(rcode.name(), rcode)
         }),
         question,
         answers,

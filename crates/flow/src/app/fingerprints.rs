@@ -45,11 +45,13 @@ thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo::default());
 }
 
-fn remembered<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, String>,
+/// The value remembered for `key`, else `compute`'s, remembered (the map starting again at
+/// [`MAX`] entries).
+fn remembered<K: std::hash::Hash + Eq + Clone, V: Clone>(
+    map: &mut HashMap<K, V>,
     key: &K,
-    compute: impl FnOnce() -> String,
-) -> String {
+    compute: impl FnOnce() -> V,
+) -> V {
     if let Some(v) = map.get(key) {
         return v.clone();
     }
@@ -73,17 +75,7 @@ pub(super) fn client(ch: &ClientHello<'_>, transport: fingerprint::Transport) ->
     MEMO.with_borrow_mut(|m| {
         let mut key = std::mem::take(&mut m.scratch);
         client_inputs(ch, transport, &mut key);
-        let prints = match m.client.get(&key) {
-            Some(p) => p.clone(),
-            None => {
-                let p = ClientPrints::of(ch, transport);
-                if m.client.len() >= MAX {
-                    m.client.clear();
-                }
-                m.client.insert(key.clone(), p.clone());
-                p
-            }
-        };
+        let prints = remembered(&mut m.client, &key, || ClientPrints::of(ch, transport));
         m.scratch = key;
         prints
     })
