@@ -60,7 +60,6 @@ pub use order::ByteOrder;
 pub use packet::Packet;
 pub use progress::Progress;
 pub use reader::CaptureReader;
-pub use source::MappedFile;
 pub use writer::{EnhancedPacket, EpbOption, FLOWSIGHT_PEN, InterfaceSpec, PcapngWriter};
 
 /// The largest captured length accepted, in bytes: libpcap's `MAXIMUM_SNAPLEN` and

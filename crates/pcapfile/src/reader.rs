@@ -3,7 +3,7 @@
 use crate::packet::Meta;
 use crate::pcap::{self, PcapState};
 use crate::pcapng::{self, PcapngState};
-use crate::source::{MappedFile, Source};
+use crate::source::Source;
 use crate::{ByteOrder, Compression, FileInfo, Format, Packet, Progress, ReadError, gzip};
 use std::fmt;
 use std::fs::File;
@@ -46,8 +46,7 @@ impl CaptureReader {
     ///
     /// A plain (uncompressed) regular file is mapped into memory rather than read: its
     /// packets are lent straight out of the page cache, with no copy (a third less kernel
-    /// time on a warm file; other threads read the lent packets through
-    /// [`CaptureReader::mapped_file`]). As with ripgrep's maps, a file changed or cut shorter
+    /// time on a warm file). As with ripgrep's maps, a file changed or cut shorter
     /// by another process while it is read is not supported (a cut ends the process with
     /// SIGBUS); [`CaptureReader::open_read`] reads with `read(2)` instead.
     pub fn open(path: impl AsRef<Path>) -> Result<CaptureReader, ReadError> {
@@ -266,13 +265,6 @@ impl CaptureReader {
     /// Whether the file is mapped into memory rather than read (see [`CaptureReader::open`]).
     pub fn is_mapped(&self) -> bool {
         self.src.is_mapped()
-    }
-
-    /// The mapped file, when it is one: a handle through which other threads can read the
-    /// packets this reader lent out ([`MappedFile::range_of`] says where each lies) after
-    /// it moved on.
-    pub fn mapped_file(&self) -> Option<MappedFile> {
-        self.src.mapped_file().cloned()
     }
 
     /// The offset in the (decompressed) capture stream of the next record: what error

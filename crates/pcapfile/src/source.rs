@@ -11,7 +11,6 @@
 
 use memmap2::Mmap;
 use std::io::{self, Read};
-use std::sync::Arc;
 
 /// Start size; also the size of each read from the input (fewer, larger reads are faster,
 /// and a compaction copies at most one partial record).
@@ -20,40 +19,12 @@ const INITIAL_CAPACITY: usize = 256 * 1024;
 /// How far a mapped file's parsers move before the pages behind them are given back.
 const RELEASE_STEP: usize = 16 << 20;
 
-/// How far behind the parsers pages are kept mapped while the file is shared through a
-/// [`MappedFile`]: other threads may still be reading packets lent a little while ago (a
-/// page given back too early is only faulted in again from the page cache: slower, never
-/// wrong).
-const RELEASE_LAG: usize = 32 << 20;
-
-/// The bytes of a mapped capture file, shareable with other threads: packets the reader
-/// lent out of it stay readable through this after the reader moved on (see
-/// [`crate::CaptureReader::mapped_file`]).
-#[derive(Clone)]
-pub struct MappedFile(Arc<Mmap>);
-
-impl std::ops::Deref for MappedFile {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl MappedFile {
-    /// Where `inner` lies in the file, when it is a slice of it (a lent packet's data).
-    pub fn range_of(&self, inner: &[u8]) -> Option<std::ops::Range<usize>> {
-        let start = (inner.as_ptr() as usize).checked_sub(self.0.as_ptr() as usize)?;
-        let end = start.checked_add(inner.len())?;
-        (end <= self.0.len()).then_some(start..end)
-    }
-}
-
 /// Where the bytes are.
 enum Bytes {
     /// A buffer refilled from a stream.
     Read(Box<dyn Read + Send>, Vec<u8>),
     /// The whole file, mapped.
-    Mapped(MappedFile),
+    Mapped(Mmap),
 }
 
 /// A buffered window over the input stream.
@@ -101,23 +72,18 @@ impl Source {
             cut_short: false,
             released: 0,
             prefetched: 0,
-            bytes: Bytes::Mapped(MappedFile(Arc::new(map))),
+            bytes: Bytes::Mapped(map),
         }
     }
 
     /// For a mapped file, gives back the pages the parsers have left behind, every
-    /// [`RELEASE_STEP`] bytes ([`RELEASE_LAG`] behind them when the file is shared). They
+    /// [`RELEASE_STEP`] bytes, and asks for the lines ahead of them. The pages given back
     /// stay in the page cache; only this process's mapping of them goes, so its resident
     /// size stays the heap's plus some megabytes instead of growing to the file's size.
     #[inline]
     pub(crate) fn release_behind(&mut self) {
         let Bytes::Mapped(map) = &self.bytes else {
             return;
-        };
-        let lag = if Arc::strong_count(&map.0) > 1 {
-            RELEASE_LAG
-        } else {
-            0
         };
         // The CPU's own prefetcher stops at every 4 KiB page, and a walk over the records
         // touches a line or two of each: ask for the lines a little ahead of the walk.
@@ -127,23 +93,15 @@ impl Source {
             // A page's worth at a time: a loop of fixed length, unrolled.
             let page = self.prefetched;
             for line in 0..64 {
-                prefetch(&map.0, page + line * 64);
+                prefetch(map, page + line * 64);
             }
             self.prefetched += 4096;
         }
-        if self.pos >= self.released + lag + RELEASE_STEP {
+        if self.pos >= self.released + RELEASE_STEP {
             // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
-            let end = (self.pos - lag) & !0xffff;
-            release(&map.0, self.released, end - self.released);
+            let end = self.pos & !0xffff;
+            release(map, self.released, end - self.released);
             self.released = end;
-        }
-    }
-
-    /// The mapped file, if the source is one.
-    pub(crate) fn mapped_file(&self) -> Option<&MappedFile> {
-        match &self.bytes {
-            Bytes::Mapped(m) => Some(m),
-            Bytes::Read(..) => None,
         }
     }
 
@@ -169,7 +127,7 @@ impl Source {
     pub(crate) fn buf(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Read(_, buf) => buf,
-            Bytes::Mapped(map) => &map.0,
+            Bytes::Mapped(map) => map,
         }
     }
 
@@ -287,7 +245,7 @@ fn prefetch(map: &Mmap, offset: usize) {
 fn release(map: &Mmap, offset: usize, len: usize) {
     // SAFETY: MADV_DONTNEED on a read-only shared file mapping only removes the page table
     // entries: a later access faults the same file bytes back in from the page cache, so a
-    // reference into the map (another thread's, through `MappedFile`) sees the same bytes.
+    // reference into the map sees the same bytes.
     // An error leaves the pages mapped, which is only memory.
     let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len) };
 }
