@@ -161,22 +161,20 @@ pub struct Header<'a> {
     pub value: &'a [u8],
 }
 
-/// The headers of one head, in order (fixed capacity, no allocation).
-#[derive(Debug, Clone, Copy)]
+/// The headers of one head, in order (at most [`MAX_HEADERS`]). Held in a vector, not in
+/// an array of that capacity: a head is moved several times on its way out of the parser,
+/// and every move of a 64-entry array copied 2 KiB.
+#[derive(Debug, Clone)]
 pub struct Headers<'a> {
-    items: [Header<'a>; MAX_HEADERS],
-    len: usize,
+    items: Vec<Header<'a>>,
     malformed: usize,
 }
 
 impl<'a> Headers<'a> {
     fn new() -> Headers<'a> {
         Headers {
-            items: [Header {
-                name: &[],
-                value: &[],
-            }; MAX_HEADERS],
-            len: 0,
+            // Room for a typical head without growing.
+            items: Vec::with_capacity(16),
             malformed: 0,
         }
     }
@@ -190,7 +188,7 @@ impl<'a> Headers<'a> {
 
     /// All headers, in order.
     pub fn as_slice(&self) -> &[Header<'a>] {
-        &self.items[..self.len]
+        &self.items
     }
 
     /// Iterates over the headers in order.
@@ -200,12 +198,12 @@ impl<'a> Headers<'a> {
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.len
+        self.items.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.items.is_empty()
     }
 
     /// The value of the first header named `name` (case-insensitive).
@@ -317,32 +315,59 @@ fn parse_headers(buf: &[u8], start: usize) -> Result<Option<(Headers<'_>, usize)
         let folded = line[0] == b' ' || line[0] == b'\t';
         let colon = line.iter().position(|&b| b == b':');
         let name = colon.map(|c| trim_end(&line[..c])).unwrap_or_default();
-        if folded && headers.len > 0 {
+        if let (true, Some(last)) = (folded, headers.items.last_mut()) {
             // obs-fold: the value grows to the end of this line.
             let end = pos + line.len();
-            headers.items[headers.len - 1].value = trim(&buf[value_start..end]);
+            last.value = trim(&buf[value_start..end]);
         } else if folded || name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             headers.malformed += 1;
         } else if let Some(colon) = colon {
-            if headers.len == MAX_HEADERS {
+            if headers.items.len() == MAX_HEADERS {
                 return Err(HttpError::TooManyHeaders { max: MAX_HEADERS });
             }
             let raw_value = &line[colon + 1..];
             value_start = pos + colon + 1 + (raw_value.len() - trim_start(raw_value).len());
-            headers.items[headers.len] = Header {
+            headers.items.push(Header {
                 name,
                 value: trim(raw_value),
-            };
-            headers.len += 1;
+            });
         }
         pos = next;
     }
 }
 
-/// RFC 9110 token characters.
+/// RFC 9110 token characters: every byte of every header name is looked up here.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
 
 fn trim_start(s: &[u8]) -> &[u8] {
     let n = s

@@ -9,7 +9,7 @@ use super::{
 const MAX_METHOD_LEN: usize = 32;
 
 /// A parsed request head.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RequestHead<'a> {
     /// The method, as sent (`GET`).
     pub method: &'a [u8],

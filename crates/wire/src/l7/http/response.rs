@@ -4,7 +4,7 @@ use super::request::wants_close;
 use super::{BodyLength, Framing, Headers, HttpError, Version, first_line, parse_headers, trim};
 
 /// A parsed response head.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ResponseHead<'a> {
     /// The version.
     pub version: Version,
