@@ -344,6 +344,11 @@ impl Analyzer for DnsAnalyzer {
         );
     }
 
+    fn wants_tick(&self) -> bool {
+        // Queries waiting for their answer time out.
+        !self.pending.is_empty()
+    }
+
     fn tick(&mut self, cx: &mut Cx<'_>, now_ns: u64) {
         // Every open flow is ticked every second; almost all wait for nothing.
         if self.pending.is_empty() {

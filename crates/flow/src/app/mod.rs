@@ -109,8 +109,16 @@ pub trait Analyzer: Send {
     fn data(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, data: &[u8]);
     /// `len` bytes of a TCP stream were lost.
     fn gap(&mut self, cx: &mut Cx<'_>, side: Side, ts_ns: u64, len: u64);
-    /// Time passed (for timeouts).
+    /// Time passed (for timeouts). Called once a second of capture time, but only while
+    /// [`Analyzer::wants_tick`] says so.
     fn tick(&mut self, _cx: &mut Cx<'_>, _now_ns: u64) {}
+    /// Whether [`Analyzer::tick`] has anything to do (a timeout running): asked after the
+    /// analyzer is given data and after each tick. An analyzer that implements `tick` must
+    /// implement this too; the engine looks only at the flows that say yes, not at every
+    /// flow every second.
+    fn wants_tick(&self) -> bool {
+        false
+    }
     /// The flow ended, or flowsight stops: write what is pending.
     fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64);
     /// Whether more bytes from this side could still produce or complete a record. When both

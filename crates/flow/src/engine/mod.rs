@@ -13,7 +13,7 @@ use crate::{Clock, FlowKey, flow_record, icmp};
 use flowsight_record::{EndReason, Interface, Record, Weird, WeirdRecord};
 use flowsight_wire::tcp::Flags;
 use flowsight_wire::{DecodeError, Decoded, IpVersion, L4, LinkType, decode_into};
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 mod flow_app;
 mod fragments;
@@ -123,6 +123,9 @@ pub struct Engine {
     frag_flows: HashMap<FragKey, FragFlow>,
     /// Flows whose analysis ended since the last [`Engine::take_finished_analyses`].
     analyzed: Vec<FlowKey>,
+    /// Flows whose analyzer has a timeout running ([`crate::app::Analyzer::wants_tick`]):
+    /// the ones ticked every second.
+    ticking: HashSet<FlowKey>,
 }
 
 /// Where the fragments of one datagram are counted, and where to analyze it.
@@ -167,6 +170,7 @@ impl Engine {
             closing: None,
             frag_flows: HashMap::default(),
             analyzed: Vec::new(),
+            ticking: HashSet::default(),
         }
     }
 
@@ -428,6 +432,12 @@ impl Engine {
                 );
             }
         }
+        if let Slot::App(app) = &flow.ext
+            && let AppState::Active(a) = &app.core.state
+            && a.wants_tick()
+        {
+            self.ticking.insert(key);
+        }
         if let Some(old) = finished {
             self.close(old, EndReason::End);
         }
@@ -552,9 +562,17 @@ impl Engine {
             }
         }
         self.due = due;
+        if self.ticking.is_empty() {
+            return;
+        }
+        // In key order, so that a run writes its timeout records in one order.
+        let mut keys: Vec<FlowKey> = self.ticking.drain().collect();
+        keys.sort_unstable();
         let (table, parts) = self.parts();
-        for flow in table.values_mut() {
-            if let Slot::App(app) = &mut flow.ext
+        let mut still = Vec::new();
+        for key in keys {
+            if let Some(flow) = table.get_mut(&key)
+                && let Slot::App(app) = &mut flow.ext
                 && let AppState::Active(a) = &mut app.core.state
             {
                 let mut cx = Cx {
@@ -565,8 +583,12 @@ impl Engine {
                     weirds_seen: &mut app.core.weirds,
                 };
                 a.tick(&mut cx, now);
+                if a.wants_tick() {
+                    still.push(key);
+                }
             }
         }
+        self.ticking.extend(still);
     }
 
     /// The end of the input: every open flow gets its record. The records are produced
