@@ -32,6 +32,18 @@ fn no_huge_pages() {
     }
 }
 
+/// Give the memory freed since start-up back to the kernel now. Loading the BPF programs
+/// parses the kernel's BTF (tens of MiB, freed at once), and mimalloc returns freed memory
+/// only as it allocates more: a live capture idling on a quiet host kept ~40 MiB it no
+/// longer used (82 MiB resident instead of 45).
+pub(crate) fn release_freed_memory() {
+    // SAFETY: mi_collect only walks the allocator's own free lists; no pointer of ours is
+    // involved, and it may be called at any time from any thread.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+    }
+}
+
 fn main() {
     no_huge_pages();
     let cli = Cli::parse();

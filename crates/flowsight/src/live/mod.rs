@@ -149,6 +149,7 @@ pub fn run_with(
         None => json,
     };
     let mut p = start_pipeline(cfg, sink)?;
+    crate::release_freed_memory();
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }
