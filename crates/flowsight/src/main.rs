@@ -24,7 +24,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// again: `flowsight read` on 1.5M packets zeroed ~2 GiB for a 165 MiB peak and spent
 /// 10-25% of its time in the kernel's `clear_page`, with a wide spread between runs.
 /// With 4 KiB pages the run is faster and steady (docs/benchmarks.md, run E). The flag is the
-/// process's own and overrides `madvise`, so it holds for the allocator's first arena too.
+/// process's own and overrides `madvise`; mimalloc is also built without its `madvise`
+/// (its `no_thp` feature), because the runtime allocates before `main`: its first arena got
+/// two huge pages, and zeroing them cost 30-50 ms of a short run's first start on this VM.
 fn no_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe {
