@@ -150,7 +150,13 @@ pub struct FlowTable<X = ()> {
     /// its entry comes up early. (Buckets read in order, not a binary heap: popping a heap
     /// of tens of thousands of entries was a cache miss per level.)
     deadlines: Deadlines,
+    /// Times the deadline queue was rebuilt (see `compact_deadlines`).
+    compactions: u64,
 }
+
+/// Stale entries the deadline queue may hold beyond twice the flows before it is rebuilt
+/// (few in tests, so that they rebuild it).
+const COMPACT_SLACK: usize = if cfg!(test) { 64 } else { 4096 };
 
 impl<X: Default> FlowTable<X> {
     /// An empty table.
@@ -159,6 +165,7 @@ impl<X: Default> FlowTable<X> {
             flows: HashMap::default(),
             timeouts,
             deadlines: Deadlines::new(),
+            compactions: 0,
         }
     }
 
@@ -198,6 +205,7 @@ impl<X: Default> FlowTable<X> {
     /// table holds (its first packet is later), the old flow is returned: its record is due,
     /// with the counters last seen.
     pub fn snapshot(&mut self, key: FlowKey, stats: Snapshot, now_ns: u64) -> Option<Flow<X>> {
+        self.compact_deadlines();
         let sent = |s: &Snapshot| s.packets[0] + s.packets[1];
         let fresh = |stats: Snapshot| {
             // Its packets all came since the last scan.
@@ -255,6 +263,23 @@ impl<X: Default> FlowTable<X> {
         finished
     }
 
+    /// Queue every flow afresh at its deadline when stale entries (of flows removed, or
+    /// queued again earlier when they finished) outnumber the flows: a flow lasting a
+    /// second leaves its first entry for the idle timeout, a minute, and at 20,000 new
+    /// flows a second that held a million entries. Rebuilding after as many removals as
+    /// there are flows costs less than one look per removal.
+    fn compact_deadlines(&mut self) {
+        if self.deadlines.len <= 2 * self.flows.len() + COMPACT_SLACK {
+            return;
+        }
+        self.deadlines.clear();
+        for flow in self.flows.values_mut() {
+            flow.armed = u64::MAX;
+            arm(&mut self.deadlines, &self.timeouts, flow);
+        }
+        self.compactions += 1;
+    }
+
     /// [`FlowTable::packets`], returning the flow for its extension to be used at once (one
     /// lookup); a finished connection the packet replaced goes to `finished`.
     #[allow(clippy::too_many_arguments)]
@@ -268,6 +293,7 @@ impl<X: Default> FlowTable<X> {
         tcp_flags: u8,
         finished: &mut Option<Flow<X>>,
     ) -> &mut Flow<X> {
+        self.compact_deadlines();
         let (len, n) = (bytes, packets);
         let s = sender & 1;
         let fresh = || Snapshot {
@@ -392,7 +418,11 @@ fn arm<X>(deadlines: &mut Deadlines, t: &Timeouts, flow: &mut Flow<X>) {
 
 /// Flows by deadline, in buckets of one second, each in the order queued.
 #[derive(Debug, Default)]
-struct Deadlines(BTreeMap<u64, Vec<(u64, FlowKey)>>);
+struct Deadlines {
+    buckets: BTreeMap<u64, Vec<(u64, FlowKey)>>,
+    /// Entries queued, stale ones included.
+    len: usize,
+}
 
 impl Deadlines {
     const BUCKET_NS: u64 = 1_000_000_000;
@@ -402,21 +432,25 @@ impl Deadlines {
     }
 
     fn push(&mut self, at: u64, key: FlowKey) {
-        self.0
+        self.buckets
             .entry(at / Self::BUCKET_NS)
             .or_default()
             .push((at, key));
+        self.len += 1;
     }
 
     /// The first bucket, taken out, if it holds times at or before `now` (it may hold later
     /// ones of the same second too).
     fn pop_until(&mut self, now: u64) -> Option<Vec<(u64, FlowKey)>> {
-        let first = self.0.first_entry()?;
-        (*first.key() <= now / Self::BUCKET_NS).then(|| first.remove())
+        let first = self.buckets.first_entry()?;
+        let bucket = (*first.key() <= now / Self::BUCKET_NS).then(|| first.remove())?;
+        self.len -= bucket.len();
+        Some(bucket)
     }
 
     fn clear(&mut self) {
-        self.0.clear();
+        self.buckets.clear();
+        self.len = 0;
     }
 }
 
@@ -501,6 +535,8 @@ mod tests {
             }
         }
         assert!(checked > 1000, "only {checked} flows came due");
+        assert!(t.compactions > 0, "the queue was never rebuilt");
+        assert!(t.deadlines.len <= 2 * t.len() + COMPACT_SLACK + 1);
     }
 
     fn key() -> (FlowKey, usize) {
