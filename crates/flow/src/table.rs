@@ -334,9 +334,9 @@ impl<X: Default> FlowTable<X> {
     }
 
     /// The flows that need a record at `now_ns`, appended to `out` (by second of deadline,
-    /// then in the order they were queued). Each is queued again for a second later: the caller removes it (idle, ended) or
-    /// notes its interim record ([`FlowTable::reported`]), and a flow it kept is looked at
-    /// again then.
+    /// then in the order they were queued). Each is queued again for a second later: the
+    /// caller removes it (idle, ended) or notes its interim record
+    /// ([`FlowTable::reported`]), and a flow it kept is looked at again then.
     pub fn due(&mut self, now_ns: u64, out: &mut Vec<(FlowKey, Due)>) {
         let t = self.timeouts;
         let mut again = Vec::new();

@@ -350,7 +350,8 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn tick(&mut self, cx: &mut Cx<'_>, now_ns: u64) {
-        // Every open flow is ticked every second; almost all wait for nothing.
+        // Ticked only while `wants_tick` says so, but a tick with nothing pending stays a
+        // no-op whoever calls it.
         if self.pending.is_empty() {
             return;
         }
