@@ -73,7 +73,12 @@ fn version(v: u16) -> (String, &'static str) {
     match v {
         0x0300 => ("3.0".into(), "ssl"),
         0x0002 | 0x0200 => ("2.0".into(), "ssl"),
-        0x0301..=0x0304 => (format!("1.{}", v - 0x0301), "tls"),
+        // Not `format!`: every TLS record carries a version, and formatting cost ~400
+        // instructions where a copy costs a tenth of that.
+        0x0301 => ("1.0".into(), "tls"),
+        0x0302 => ("1.1".into(), "tls"),
+        0x0303 => ("1.2".into(), "tls"),
+        0x0304 => ("1.3".into(), "tls"),
         0xfeff => ("1.0".into(), "dtls"),
         0xfefd => ("1.2".into(), "dtls"),
         0xfefc => ("1.3".into(), "dtls"),
