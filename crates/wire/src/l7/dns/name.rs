@@ -87,6 +87,24 @@ impl<'a> Name<'a> {
         }
     }
 
+    /// Where the name's first label is in the message: its start, past any compression
+    /// pointers there. Two names of one message with the same first label are the same
+    /// name (what follows a label is fixed by the message), so this identifies a name for
+    /// callers that keep the text of names already read (answers mostly point back at the
+    /// question).
+    pub fn first_label_at(&self) -> usize {
+        let mut pos = self.start;
+        for _ in 0..MAX_POINTERS {
+            match (self.msg.get(pos), self.msg.get(pos + 1)) {
+                (Some(&len), Some(&low)) if len >> 6 == 3 => {
+                    pos = usize::from(len & 0x3f) << 8 | usize::from(low);
+                }
+                _ => break,
+            }
+        }
+        pos
+    }
+
     /// True for the root name (no labels).
     pub fn is_root(&self) -> bool {
         self.labels().next().is_none()

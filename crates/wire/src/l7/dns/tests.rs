@@ -362,3 +362,32 @@ fn names_with_unprintable_bytes_are_escaped_in_both_cases() {
     let (root, _) = name::parse(&[0], 0).unwrap();
     assert_eq!(root.to_ascii_lowercase(), "");
 }
+
+#[test]
+fn first_label_at_identifies_a_name_through_its_pointers() {
+    // Question www.Example.com at 12; a CNAME answer owned by a pointer to it, whose target
+    // "cdn" + pointer lands at 12 + 4 ("Example.com"); a second answer owned by a pointer
+    // to a pointer (to the question).
+    let mut m = header(1, 0x8180, [1, 2, 0, 0]);
+    m.extend_from_slice(&name("www.Example.com"));
+    m.extend_from_slice(&[0, 1, 0, 1]);
+    let cname_at = m.len();
+    m.extend_from_slice(&rr(&PTR_Q, 5, 1, 60, &[3, b'c', b'd', b'n', 0xc0, 16]));
+    m.extend_from_slice(&rr(&[0xc0, cname_at as u8], 1, 1, 60, &[10, 0, 0, 1]));
+    let msg = Message::parse(&m).unwrap();
+    let q = msg.question().unwrap();
+    assert_eq!(q.name.first_label_at(), 12);
+    let answers: Vec<_> = msg.answers().collect();
+    assert_eq!(answers.len(), 2);
+    // Both answers' owners are the question's name, through one pointer or two.
+    for a in &answers {
+        assert_eq!(a.name.first_label_at(), 12);
+        assert!(a.name == q.name);
+    }
+    // A name that starts with a label is its own start.
+    let RData::Cname(target) = answers[0].rdata() else {
+        panic!("not a CNAME: {:?}", answers[0].rdata());
+    };
+    assert_eq!(target.first_label_at(), cname_at + 12);
+    assert_eq!(target.to_string(), "cdn.Example.com");
+}
