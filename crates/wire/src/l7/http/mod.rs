@@ -278,7 +278,7 @@ fn first_line(buf: &[u8]) -> Result<Option<(&[u8], usize)>, HttpError> {
 fn next_line(buf: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, HttpError> {
     let rest = &buf[start.min(buf.len())..];
     let window = &rest[..rest.len().min(MAX_LINE_LEN + 1)];
-    match window.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', window) {
         Some(i) => {
             let line = &rest[..i];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -313,7 +313,7 @@ fn parse_headers(buf: &[u8], start: usize) -> Result<Option<(Headers<'_>, usize)
             return Ok(Some((headers, next)));
         }
         let folded = line[0] == b' ' || line[0] == b'\t';
-        let colon = line.iter().position(|&b| b == b':');
+        let colon = memchr::memchr(b':', line);
         let name = colon.map(|c| trim_end(&line[..c])).unwrap_or_default();
         if let (true, Some(last)) = (folded, headers.items.last_mut()) {
             // obs-fold: the value grows to the end of this line.

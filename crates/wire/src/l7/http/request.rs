@@ -97,7 +97,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead<'_>, usize)>
     let Some((line, next)) = first_line(buf)? else {
         return Ok(None);
     };
-    let sp = line.iter().position(|&b| b == b' ').ok_or_else(|| {
+    let sp = memchr::memchr(b' ', line).ok_or_else(|| {
         if line.iter().all(|&b| is_tchar(b)) && line.len() <= MAX_METHOD_LEN {
             HttpError::BadRequestLine
         } else {
@@ -113,7 +113,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<Option<(RequestHead<'_>, usize)>
     // accepted (as Zeek does) only with an origin-form target: bytes from the middle of a
     // message must not pass for a request.
     // A version alone (`OPTIONS HTTP/1.1`) is a request with an empty target, as Zeek logs it.
-    let (target, version) = match rest.iter().rposition(|&b| b == b' ') {
+    let (target, version) = match memchr::memrchr(b' ', rest) {
         Some(i) if strip_prefix_ci(&rest[i + 1..], b"HTTP/").is_some() => (
             trim(&rest[..i]),
             Version::parse_lenient(&rest[i + 1..]).ok_or(HttpError::BadVersion)?,
