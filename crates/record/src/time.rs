@@ -1,6 +1,7 @@
 //! Wall-clock timestamps as ECS writes them: RFC 3339 in UTC with nanoseconds.
 
 use serde::{Serialize, Serializer};
+use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -52,36 +53,60 @@ impl From<SystemTime> for Timestamp {
 impl Timestamp {
     /// The RFC 3339 form, `2026-11-22T07:37:05.123456789Z`, written digit by digit: it is
     /// on the output path of every record, where `write!` with padding cost ~2,000
-    /// instructions per timestamp.
+    /// instructions per timestamp. The date and time of day are kept for the last second
+    /// seen (per thread): records come in time order, most in the same second as the one
+    /// before, and the calendar arithmetic was half of the ~170 instructions left.
     pub fn rfc3339(self) -> [u8; 30] {
-        let secs = (self.0 / 1_000_000_000) as i64;
+        thread_local! {
+            static LAST_SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+        }
+        let secs = self.0 / 1_000_000_000;
         let nanos = self.0 % 1_000_000_000;
-        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-        let sod = secs.rem_euclid(86_400) as u64;
+        let head = LAST_SECOND.with(|last| {
+            let (s, head) = last.get();
+            if s == secs {
+                return head;
+            }
+            let head = date_and_time(secs);
+            last.set((secs, head));
+            head
+        });
         let mut b = *b"0000-00-00T00:00:00.000000000Z";
-        // Two digits at a time from a table: half the divisions of digit by digit.
-        let mut two = |at: usize, v: u64| {
-            let i = (v % 100) as usize * 2;
-            b[at] = DIGIT_PAIRS[i];
-            b[at + 1] = DIGIT_PAIRS[i + 1];
-        };
-        // Years past 9999 do not fit RFC 3339; u64 nanoseconds end in 2554 anyway.
-        let y = y.clamp(0, 9999) as u64;
-        two(0, y / 100);
-        two(2, y);
-        two(5, u64::from(mo));
-        two(8, u64::from(d));
-        two(11, sod / 3600);
-        two(14, (sod / 60) % 60);
-        two(17, sod % 60);
+        b[..19].copy_from_slice(&head);
         let rest = nanos % 100_000_000;
-        two(21, rest / 1_000_000);
-        two(23, rest / 10_000);
-        two(25, rest / 100);
-        two(27, rest);
+        two_digits(&mut b, 21, rest / 1_000_000);
+        two_digits(&mut b, 23, rest / 10_000);
+        two_digits(&mut b, 25, rest / 100);
+        two_digits(&mut b, 27, rest);
         b[20] = b'0' + (nanos / 100_000_000) as u8;
         b
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a second since the Unix epoch.
+fn date_and_time(secs: u64) -> [u8; 19] {
+    let secs = secs as i64;
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u64;
+    let mut b = *b"0000-00-00T00:00:00";
+    // Years past 9999 do not fit RFC 3339; u64 nanoseconds end in 2554 anyway.
+    let y = y.clamp(0, 9999) as u64;
+    two_digits(&mut b, 0, y / 100);
+    two_digits(&mut b, 2, y);
+    two_digits(&mut b, 5, u64::from(mo));
+    two_digits(&mut b, 8, u64::from(d));
+    two_digits(&mut b, 11, sod / 3600);
+    two_digits(&mut b, 14, (sod / 60) % 60);
+    two_digits(&mut b, 17, sod % 60);
+    b
+}
+
+/// `v % 100` as two digits at `b[at..at + 2]`, from a table: half the divisions of digit by
+/// digit.
+fn two_digits(b: &mut [u8], at: usize, v: u64) {
+    let i = (v % 100) as usize * 2;
+    b[at] = DIGIT_PAIRS[i];
+    b[at + 1] = DIGIT_PAIRS[i + 1];
 }
 
 impl fmt::Display for Timestamp {
@@ -167,6 +192,29 @@ mod tests {
                     .format(&::time::format_description::well_known::Rfc3339)
                     .unwrap();
             assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn the_kept_second_is_used_only_for_its_own_second() {
+        let theirs = |t: Timestamp| {
+            ::time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0))
+                .unwrap()
+                .format(&::time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        // Same second twice, the next second, back to the first, a day later, 1970.
+        let sec = 1_000_000_000u64;
+        for t in [
+            1_700_000_000 * sec + 1,
+            1_700_000_000 * sec + 999_999_999,
+            1_700_000_001 * sec + 7,
+            1_700_000_000 * sec + 3,
+            1_700_086_400 * sec + 3,
+            1,
+            1_700_000_000 * sec + 11,
+        ] {
+            assert_eq!(Timestamp(t).to_string(), theirs(Timestamp(t)), "{t}");
         }
     }
 }
