@@ -7,8 +7,10 @@
 //! packet path.
 
 mod dns;
+mod dtls;
 mod fingerprints;
 mod http;
+mod pieces;
 mod quic;
 mod tls;
 
@@ -200,7 +202,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// HTTP, TLS, DNS and QUIC.
+    /// HTTP, TLS, DNS, QUIC and DTLS.
     pub fn standard() -> Registry {
         Registry {
             protocols: vec![
@@ -209,6 +211,7 @@ impl Registry {
                 dns::PROTOCOL_UDP,
                 dns::PROTOCOL_TCP,
                 quic::PROTOCOL,
+                dtls::PROTOCOL,
             ],
         }
     }

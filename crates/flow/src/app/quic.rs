@@ -14,6 +14,7 @@
 //! packet). A HelloRetryRequest gives a second record, as over TCP: the second hellos
 //! follow the first in the same CRYPTO streams.
 
+use super::pieces::{MAX_BYTES, MAX_PIECES, Overflow, Pieces};
 use super::tls::{ClientSide, client_side, record};
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_wire::l7::fingerprint;
@@ -31,16 +32,11 @@ pub(super) const PROTOCOL: Protocol = Protocol {
     late: false,
 };
 
-/// The CRYPTO stream bytes kept per side: a ClientHello is rarely over 2 KB (one with a
-/// post-quantum key share and a long session ticket stays well under this).
-pub const MAX_CRYPTO_BYTES: usize = 16 * 1024;
+/// The CRYPTO stream bytes kept per side (see [`MAX_BYTES`]).
+pub const MAX_CRYPTO_BYTES: usize = MAX_BYTES;
 
 /// Datagrams read per side before the hello must be complete.
 pub const MAX_PACKETS: u8 = 16;
-
-/// Separate pieces a side's CRYPTO stream may be in at once (Chrome splits its ClientHello
-/// into a few dozen); bounds the work a datagram of tiny frames can cause.
-const MAX_PIECES: usize = 256;
 
 /// A long-header Initial packet of a known version, whatever the port: the datagram's
 /// first packet must parse with its Length inside the datagram. Other long-header packets
@@ -62,7 +58,7 @@ fn detect(first: &[u8], _side: Side, _port_match: bool) -> Verdict {
 fn new(_cfg: &AppConfig) -> Box<dyn Analyzer> {
     Box::new(QuicAnalyzer {
         keys: None,
-        streams: [CryptoStream::default(), CryptoStream::default()],
+        streams: [Pieces::default(), Pieces::default()],
         largest_pn: [None; 2],
         packets: [0; 2],
         done: [false; 2],
@@ -102,91 +98,9 @@ impl Keys {
     }
 }
 
-/// One side's CRYPTO stream, reassembled from frames at any offset.
-#[derive(Default)]
-struct CryptoStream {
-    buf: Vec<u8>,
-    /// The byte ranges present, sorted and disjoint (touching ranges merged).
-    have: Vec<(usize, usize)>,
-}
-
-/// Why a CRYPTO frame was not kept.
-#[derive(Debug)]
-enum Overflow {
-    Bytes(u64),
-    Pieces,
-}
-
-impl CryptoStream {
-    fn add(&mut self, offset: u64, data: &[u8]) -> Result<(), Overflow> {
-        let end = offset.saturating_add(data.len() as u64);
-        if end > MAX_CRYPTO_BYTES as u64 {
-            return Err(Overflow::Bytes(end));
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        let (start, end) = (offset as usize, end as usize);
-        if self.buf.len() < end {
-            self.buf.resize(end, 0);
-        }
-        // Only the holes are filled: a retransmission's bytes are the same bytes, and where
-        // they are not the first copy is kept, as the TCP reassembly does.
-        let mut pos = start;
-        for &(s, e) in &self.have {
-            if e <= pos {
-                continue;
-            }
-            if s >= end {
-                break;
-            }
-            if s > pos {
-                self.buf[pos..s].copy_from_slice(&data[pos - start..s - start]);
-            }
-            pos = e;
-            if pos >= end {
-                break;
-            }
-        }
-        if pos < end {
-            self.buf[pos..end].copy_from_slice(&data[pos - start..]);
-        }
-        self.insert(start, end)
-    }
-
-    fn insert(&mut self, start: usize, end: usize) -> Result<(), Overflow> {
-        let mut merged = (start, end);
-        self.have.retain(|&(s, e)| {
-            let touches = s <= merged.1 && merged.0 <= e;
-            if touches {
-                merged = (merged.0.min(s), merged.1.max(e));
-            }
-            !touches
-        });
-        let at = self.have.partition_point(|&(s, _)| s < merged.0);
-        self.have.insert(at, merged);
-        if self.have.len() > MAX_PIECES {
-            return Err(Overflow::Pieces);
-        }
-        Ok(())
-    }
-
-    /// The bytes from offset 0 with no hole.
-    fn contiguous(&self) -> &[u8] {
-        match self.have.first() {
-            Some(&(0, end)) => &self.buf[..end],
-            _ => &[],
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.have.is_empty()
-    }
-}
-
 struct QuicAnalyzer {
     keys: Option<Keys>,
-    streams: [CryptoStream; 2],
+    streams: [Pieces; 2],
     /// Largest packet number decrypted, per side (Initial packet number space).
     largest_pn: [Option<u64>; 2],
     /// Datagrams read per side.
@@ -330,7 +244,7 @@ impl QuicAnalyzer {
         }
         self.retry_seen = true;
         self.keys = Some(Keys::new(h.version, h.scid));
-        self.streams = [CryptoStream::default(), CryptoStream::default()];
+        self.streams = [Pieces::default(), Pieces::default()];
         self.largest_pn = [None; 2];
         self.from = [0; 2];
         self.done[Side::Client.index()] = false;
@@ -460,35 +374,5 @@ impl Analyzer for QuicAnalyzer {
 
     fn wants(&self, side: Side) -> bool {
         !self.done[side.index()] && !self.written
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crypto_stream_reassembles_pieces_in_any_order() {
-        let mut s = CryptoStream::default();
-        s.add(6, b"ghij").unwrap();
-        assert_eq!(s.contiguous(), b"");
-        s.add(0, b"abc").unwrap();
-        assert_eq!(s.contiguous(), b"abc");
-        // A frame over both pieces and the hole between: it fills the hole (3..6), the first
-        // copy of the rest is kept.
-        s.add(2, b"XdeXX").unwrap();
-        assert_eq!(s.contiguous(), b"abcdeXghij");
-        assert_eq!(s.have, [(0, 10)]);
-        assert!(matches!(
-            s.add(MAX_CRYPTO_BYTES as u64, b"x"),
-            Err(Overflow::Bytes(_))
-        ));
-        assert!(s.add(u64::MAX, b"x").is_err());
-        let mut s = CryptoStream::default();
-        let mut r = Ok(());
-        for k in 0..=MAX_PIECES {
-            r = s.add(2 * k as u64 + 1, b"x");
-        }
-        assert!(matches!(r, Err(Overflow::Pieces)));
     }
 }

@@ -82,19 +82,18 @@ fn version(v: u16) -> (String, &'static str) {
         0xfeff => ("1.0".into(), "dtls"),
         0xfefd => ("1.2".into(), "dtls"),
         0xfefc => ("1.3".into(), "dtls"),
+        // Cisco AnyConnect's DTLS from before RFC 4347 (OpenSSL's DTLS1_BAD_VER).
+        0x0100 => ("0x0100".into(), "dtls"),
         _ => (format!("0x{v:04x}"), "tls"),
     }
 }
 
 /// The client's part of a record; `transport` is JA4's first character (`t` for TLS over
-/// TCP, `q` for a ClientHello carried by QUIC).
+/// TCP, `q` for a ClientHello carried by QUIC, `d` for DTLS).
 pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transport) -> ClientSide {
     let prints = fingerprints::client(ch, transport);
-    let offered = ch
-        .supported_versions()
-        .filter(|v| !is_grease(*v))
-        .max()
-        .unwrap_or(ch.legacy_version);
+    // The newest version offered (for DTLS the lowest number), as JA4 takes it.
+    let offered = fingerprint::offered_version(ch);
     ClientSide {
         client: TlsClient {
             server_name: ch.sni().map(text),

@@ -136,6 +136,18 @@ impl ClientHello {
         record(1, &body)
     }
 
+    /// The DTLS ClientHello body (RFC 6347 §4.2.1: a cookie after the session id).
+    pub fn dtls_body(&self, cookie: &[u8]) -> Vec<u8> {
+        let mut body = self.legacy_version.to_be_bytes().to_vec();
+        body.extend_from_slice(&[0x11; 32]); // random
+        body.extend(with_len8(&[])); // no session id (DTLS clients send none)
+        body.extend(with_len8(cookie));
+        body.extend(with_len16(&u16_list(&self.ciphers)));
+        body.extend(with_len8(&[0])); // compression: null
+        body.extend(extensions(&self.extensions));
+        body
+    }
+
     fn ext_body(&self, kind: u16) -> Option<&[u8]> {
         self.extensions
             .iter()
@@ -275,15 +287,20 @@ pub struct ServerHello {
 
 impl ServerHello {
     pub fn record(&self) -> Vec<u8> {
+        let mut rec = record(2, &self.body());
+        rec[2] = 3; // servers answer with record version 0x0303
+        rec
+    }
+
+    /// The ServerHello body (the same in DTLS as in TLS).
+    pub fn body(&self) -> Vec<u8> {
         let mut body = self.legacy_version.to_be_bytes().to_vec();
         body.extend_from_slice(&[0x22; 32]);
         body.extend(with_len8(&[0x33; 32]));
         body.extend_from_slice(&self.cipher.to_be_bytes());
         body.push(0);
         body.extend(extensions(&self.extensions));
-        let mut rec = record(2, &body);
-        rec[2] = 3; // servers answer with record version 0x0303
-        rec
+        body
     }
 
     /// JA3S: `version,cipher,extensions`.
@@ -301,4 +318,30 @@ fn hex<D: Digest>(data: &[u8], chars: usize) -> String {
     let mut s: String = D::digest(data).iter().map(|b| format!("{b:02x}")).collect();
     s.truncate(chars);
     s
+}
+
+/// One DTLS handshake fragment (RFC 6347 §4.2.2): bytes `range` of message `seq` of type
+/// `msg_type`, whose whole body is `body`.
+pub fn dtls_fragment(
+    msg_type: u8,
+    seq: u16,
+    body: &[u8],
+    range: std::ops::Range<usize>,
+) -> Vec<u8> {
+    let mut f = vec![msg_type];
+    f.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&(range.start as u32).to_be_bytes()[1..]);
+    f.extend_from_slice(&(range.len() as u32).to_be_bytes()[1..]);
+    f.extend_from_slice(&body[range]);
+    f
+}
+
+/// A DTLS record of `content_type` (epoch `epoch`, record sequence `seq`), version 0xfefd.
+pub fn dtls_record(content_type: u8, epoch: u16, seq: u64, payload: &[u8]) -> Vec<u8> {
+    let mut r = vec![content_type, 0xfe, 0xfd];
+    r.extend_from_slice(&epoch.to_be_bytes());
+    r.extend_from_slice(&seq.to_be_bytes()[2..]);
+    r.extend(with_len16(payload));
+    r
 }

@@ -89,7 +89,7 @@ fn version_code(v: u16) -> &'static str {
 /// The highest version offered: the supported_versions extension without GREASE when it
 /// is there, else the legacy version. DTLS numbers count down (0xfefc is DTLS 1.3), so for
 /// them the lowest number is the highest version.
-fn offered_version(ch: &ClientHello<'_>) -> u16 {
+pub fn offered_version(ch: &ClientHello<'_>) -> u16 {
     let mut versions = ch
         .supported_versions()
         .filter(|&v| !is_grease(v))

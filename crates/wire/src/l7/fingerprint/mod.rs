@@ -10,4 +10,4 @@ mod ja4;
 
 pub use inputs::client_inputs;
 pub use ja3::{Ja3, ja3, ja3_string, ja3s, ja3s_string};
-pub use ja4::{Ja4, Transport, ja4, ja4_r};
+pub use ja4::{Ja4, Transport, ja4, ja4_r, offered_version};

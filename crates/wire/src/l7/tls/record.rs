@@ -177,7 +177,8 @@ pub fn parse_record(buf: &[u8]) -> Result<Option<(Record<'_>, usize)>, TlsError>
 pub struct DtlsRecord<'a> {
     /// The content type.
     pub content_type: ContentType,
-    /// The record version (0xfeff DTLS 1.0, 0xfefd DTLS 1.2).
+    /// The record version (0xfeff DTLS 1.0, 0xfefd DTLS 1.2, 0xfefc DTLS 1.3 hellos' own;
+    /// 0x0100 Cisco's pre-standard DTLS).
     pub version: u16,
     /// The epoch.
     pub epoch: u16,
@@ -200,7 +201,8 @@ pub fn parse_dtls_record(buf: &[u8]) -> Result<Option<(DtlsRecord<'_>, usize)>, 
         return Ok(None);
     }
     let version = be16(buf, 1);
-    if version >> 8 != 0xfe {
+    // 0x0100: Cisco AnyConnect's DTLS from before RFC 4347 (OpenSSL's DTLS1_BAD_VER).
+    if version >> 8 != 0xfe && version != 0x0100 {
         return Err(TlsError::BadVersion(version));
     }
     let len = usize::from(be16(buf, 11));
