@@ -1,5 +1,5 @@
-//! Root tests: live HTTP, DNS and TLS records from real clients and servers, with the
-//! processes at both ends attached.
+//! Root tests: live HTTP, DNS, TLS, DTLS and QUIC records from real clients and servers, with
+//! the processes at both ends attached.
 
 mod common;
 
@@ -278,6 +278,88 @@ fn live_tls_record_with_both_processes() {
     );
     assert_eq!(tls["server"]["ja3s"].as_str().unwrap().len(), 32);
     assert_eq!(r["source"]["process"]["name"], "curl");
+    assert_eq!(r["destination"]["process"]["name"], "openssl", "{r:#}");
+}
+
+/// DTLS, live: OpenSSL's DTLS 1.2 server and client in the namespace (the server answers
+/// the first ClientHello with a HelloVerifyRequest, the client sends it again with the
+/// cookie). The sampled hellos give one `tls` record of a `dtls` flow, with both processes.
+#[test]
+fn live_dtls_record_with_both_processes() {
+    if !root_or_skip("live_dtls_record_with_both_processes") {
+        return;
+    }
+    let ns = NetNs::new();
+    let cg = Cgroup::new("dtls");
+    let dir = std::env::temp_dir().join(unique("fst-dtls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
+    sh(&format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout {} -out {} -days 1 -subj /CN=test.local 2>/dev/null",
+        key.display(),
+        cert.display()
+    ));
+    let fs = on_loopback(&ns, &[]);
+    let server = Bg::start(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/openssl",
+            "s_server",
+            "-dtls",
+            "-accept",
+            "14434",
+            "-cert",
+            cert.to_str().unwrap(),
+            "-key",
+            key.to_str().unwrap(),
+            "-quiet",
+        ],
+    );
+    assert!(
+        wait_for(std::time::Duration::from_secs(10), || {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &ns.name, "ss", "-Hlun", "sport = :14434"])
+                .output()
+                .unwrap();
+            !out.stdout.is_empty()
+        }),
+        "nothing listens on udp 14434"
+    );
+    // `exec` keeps the shell's pid for openssl; stdin at its end makes the client close
+    // once the handshake is done.
+    let client_pid = client(
+        &ns,
+        &cg,
+        &[
+            "/bin/sh",
+            "-c",
+            "exec /usr/bin/openssl s_client -dtls -connect 127.0.0.1:14434 -servername dtls.test </dev/null",
+        ],
+    );
+    drop(server);
+    let records = fs.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = only(&records, "tls");
+    assert_eq!(r["network"]["protocol"], "dtls", "{r:#}");
+    assert_eq!(r["network"]["transport"], "udp");
+    let tls = &r["tls"];
+    assert_eq!(tls["version"], "1.2", "{tls:#}");
+    assert_eq!(tls["version_protocol"], "dtls");
+    assert_eq!(tls["client"]["server_name"], "dtls.test");
+    assert!(
+        tls["cipher"].as_str().unwrap().starts_with("TLS_"),
+        "{tls:#}"
+    );
+    assert!(
+        tls["client"]["ja4"].as_str().unwrap().starts_with("dd2d"),
+        "{tls:#}"
+    );
+    assert_eq!(tls["client"]["ja3"].as_str().unwrap().len(), 32);
+    assert_eq!(tls["server"]["ja3s"].as_str().unwrap().len(), 32);
+    assert_eq!(r["destination"]["port"], 14434);
+    assert_eq!(r["source"]["process"]["pid"], client_pid, "{r:#}");
+    assert_eq!(r["source"]["process"]["name"], "openssl");
     assert_eq!(r["destination"]["process"]["name"], "openssl", "{r:#}");
 }
 
