@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sockets.bpf.c: who owns each TCP/UDP socket.
+ * sockets.bpf.c: who owns each TCP, UDP and ICMP socket (ping's: a datagram socket, or a raw
+ * one for ICMP when ping runs with CAP_NET_RAW).
  *
  * Ownership is stamped only where the current task really is the owner (process context) and
  * is tied to the socket by its cookie, which TC sees too:
@@ -8,8 +9,8 @@
  *   connect(2)       inet_sock_set_state -> SYN_SENT  connecting task   FSIGHT_STAMP_CONNECT
  *   accept(2)        syscalls/sys_exit_accept{,4}     accepting task    FSIGHT_STAMP_ACCEPT
  *   first send/recv  sock_send_length/sock_recv_length                  FSIGHT_STAMP_SEND/RECV
- * and closes are announced (FSIGHT_EV_SOCK_CLOSE) from the TCP CLOSE state change and, for UDP,
- * from cgroup/sock_release.
+ * and closes are announced (FSIGHT_EV_SOCK_CLOSE) from the TCP CLOSE state change and, for UDP
+ * and ICMP, from cgroup/sock_release.
  * The server side of TCP becomes ESTABLISHED in softirq, where the current task is whoever
  * the CPU interrupted (on loopback, the client): there only the cookie is stamped, never an
  * owner. The stamp lives in sk_storage so TC can name a socket it finds with bpf_sk_lookup_*.
@@ -27,10 +28,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define FSIGHT_TCP_SYN_RECV 3
 #define FSIGHT_TCP_CLOSE 7
 
-static __always_inline int fsight_is_inet_tcp_udp(__u16 family, __u16 protocol)
+/* A socket whose owner flows are attributed to: TCP, UDP, and ICMP of its family (ping). */
+static __always_inline int fsight_is_owned(__u16 family, __u16 protocol)
 {
-	return (family == FSIGHT_AF_INET || family == FSIGHT_AF_INET6) &&
-	       (protocol == FSIGHT_IPPROTO_TCP || protocol == FSIGHT_IPPROTO_UDP);
+	if (protocol == FSIGHT_IPPROTO_TCP || protocol == FSIGHT_IPPROTO_UDP)
+		return family == FSIGHT_AF_INET || family == FSIGHT_AF_INET6;
+	return (family == FSIGHT_AF_INET && protocol == FSIGHT_IPPROTO_ICMP) ||
+	       (family == FSIGHT_AF_INET6 && protocol == FSIGHT_IPPROTO_ICMPV6);
 }
 
 /*
@@ -81,7 +85,7 @@ int fsight_sock_create(struct bpf_sock *ctx)
 	struct fsight_sk_stamp *st;
 	__u64 cookie;
 
-	if (!fsight_is_inet_tcp_udp(ctx->family, ctx->protocol))
+	if (!fsight_is_owned(ctx->family, ctx->protocol))
 		return 1;
 	cookie = bpf_get_socket_cookie(ctx);
 	st = bpf_sk_storage_get(&fsight_sk_stamps, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -97,14 +101,14 @@ int fsight_sock_create(struct bpf_sock *ctx)
 }
 
 /*
- * A UDP socket is released (its last close). TCP sockets say so through their CLOSE state
- * change; UDP sockets have no states, and without this their owners would stay in user
+ * A UDP or ICMP socket is released (its last close). TCP sockets say so through their CLOSE
+ * state change; the others have no states, and without this their owners would stay in user
  * space's tables until those fill.
  */
 SEC("cgroup/sock_release")
 int fsight_sock_release(struct bpf_sock *ctx)
 {
-	if (ctx->protocol != FSIGHT_IPPROTO_UDP || !fsight_is_inet_tcp_udp(ctx->family, ctx->protocol))
+	if (ctx->protocol == FSIGHT_IPPROTO_TCP || !fsight_is_owned(ctx->family, ctx->protocol))
 		return 1;
 	struct fsight_sock_close *e = fsight_reserve(struct fsight_sock_close, FSIGHT_EV_SOCK_CLOSE);
 	if (e) {
@@ -201,7 +205,7 @@ int fsight_accept_exit_plain(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline int fsight_first_use(struct sock *sk, __u8 origin)
 {
-	if (!sk || !fsight_is_inet_tcp_udp(sk->__sk_common.skc_family, sk->sk_protocol))
+	if (!sk || !fsight_is_owned(sk->__sk_common.skc_family, sk->sk_protocol))
 		return 0;
 	fsight_claim(sk, origin, 1);
 	return 0;

@@ -332,6 +332,14 @@ static __always_inline struct fsight_flow_stats *fsight_account(struct __sk_buff
 		v->initiator = client ? FSIGHT_INIT_SYN_1 : FSIGHT_INIT_SYN_0;
 	}
 
+	if (p.protocol == FSIGHT_IPPROTO_ICMP || p.protocol == FSIGHT_IPPROTO_ICMPV6) {
+		/* ping's socket (datagram or raw) names the local sender at egress. No lookup
+		 * helper finds the receiver of an ICMP message, and replies the kernel makes itself
+		 * (an echo reply, an error) leave from its own control socket, which has no owner. */
+		if (egress && v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
+			fsight_take_skb_sock(skb, v, s);
+		return v;
+	}
 	if (p.protocol != FSIGHT_IPPROTO_TCP && p.protocol != FSIGHT_IPPROTO_UDP)
 		return v;
 	if (egress) {

@@ -1,5 +1,5 @@
 //! Root tests: live HTTP, DNS, TLS, DTLS and QUIC records from real clients and servers, with
-//! the processes at both ends attached.
+//! the processes at both ends attached, and ping's echo flows owned by ping.
 
 mod common;
 
@@ -279,6 +279,66 @@ fn live_tls_record_with_both_processes() {
     assert_eq!(tls["server"]["ja3s"].as_str().unwrap().len(), 32);
     assert_eq!(r["source"]["process"]["name"], "curl");
     assert_eq!(r["destination"]["process"]["name"], "openssl", "{r:#}");
+}
+
+/// ICMP, live: iputils' ping in the namespace, once over a raw socket (root's default) and
+/// once over an ICMP datagram socket (what ping uses when `net.ipv4.ping_group_range` lets
+/// it in). The echo flow's sender is ping, taken from its socket at egress; the replies come
+/// from the kernel itself, which owns no process.
+fn ping_owned(datagram_socket: bool) {
+    let ns = NetNs::new();
+    let cg = Cgroup::new("ping");
+    if datagram_socket {
+        ns.sh("sysctl -qw net.ipv4.ping_group_range=\"0 0\"");
+    }
+    let fs = on_loopback(&ns, &[]);
+    let pid = client(
+        &ns,
+        &cg,
+        &[
+            "/usr/bin/ping",
+            "-n",
+            "-q",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-s",
+            "56",
+            "127.0.0.1",
+        ],
+    );
+    let records = fs.stop();
+    let flows: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["network"]["transport"] == "icmp")
+        .collect();
+    assert_eq!(flows.len(), 1, "one echo flow: {records:#?}");
+    let f = flows[0];
+    assert_eq!(f["source"]["port"], 8, "echo request: {f:#}");
+    assert_eq!(f["destination"]["port"], 0, "echo reply: {f:#}");
+    assert_eq!(f["source"]["process"]["pid"], pid, "{f:#}");
+    assert_eq!(f["source"]["process"]["name"], "ping");
+    assert!(f["destination"].get("process").is_none(), "{f:#}");
+    // Three requests and three replies: Ethernet 14, IPv4 20, ICMP 8 and 56 data bytes.
+    for side in ["source", "destination"] {
+        assert_eq!(f[side]["packets"], 3, "{side}: {f:#}");
+        assert_eq!(f[side]["bytes"], 3 * (14 + 20 + 8 + 56), "{side}: {f:#}");
+    }
+}
+
+#[test]
+fn live_ping_over_a_raw_socket_is_owned_by_ping() {
+    if root_or_skip("live_ping_over_a_raw_socket_is_owned_by_ping") {
+        ping_owned(false);
+    }
+}
+
+#[test]
+fn live_ping_over_a_datagram_socket_is_owned_by_ping() {
+    if root_or_skip("live_ping_over_a_datagram_socket_is_owned_by_ping") {
+        ping_owned(true);
+    }
 }
 
 /// DTLS, live: OpenSSL's DTLS 1.2 server and client in the namespace (the server answers
