@@ -136,6 +136,31 @@ static __always_inline void fsight_take_skb_sock(struct __sk_buff *skb, struct f
 	v->cookie_kind[s & 1] = FSIGHT_COOKIE_SOCKET;
 }
 
+/*
+ * The sender of an ICMP message at egress, when it is a socket sockets.bpf.c stamped with an
+ * owner: ping's (datagram or raw). The kernel's own control and neighbour-discovery sockets
+ * (echo replies, errors, NDP) and unstamped raw sockets are left out, so they never lend a
+ * flow an owner. ICMP flows are keyed without the echo identifier, so several pingers can
+ * share one: the latest stamped sender names it. No lookup helper finds the receiver of an
+ * ICMP message.
+ */
+static __always_inline void fsight_take_icmp_sock(struct __sk_buff *skb, struct fsight_flow_stats *v, __u32 s)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct fsight_sk_stamp *st;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&fsight_sk_stamps, sk, 0, 0);
+	if (!st || !st->tgid || !st->cookie)
+		return;
+	v->cookie[s & 1] = st->cookie;
+	v->cookie_kind[s & 1] = FSIGHT_COOKIE_SOCKET;
+}
+
 /* Send the first bytes of this packet's payload to user space for the protocol analyzers. */
 static __always_inline void fsight_sample(struct __sk_buff *skb, const struct fsight_flow_key *k,
 					  const struct fsight_flow_stats *v, const struct fsight_pkt *p,
@@ -333,11 +358,8 @@ static __always_inline struct fsight_flow_stats *fsight_account(struct __sk_buff
 	}
 
 	if (p.protocol == FSIGHT_IPPROTO_ICMP || p.protocol == FSIGHT_IPPROTO_ICMPV6) {
-		/* ping's socket (datagram or raw) names the local sender at egress. No lookup
-		 * helper finds the receiver of an ICMP message, and replies the kernel makes itself
-		 * (an echo reply, an error) leave from its own control socket, which has no owner. */
-		if (egress && v->cookie_kind[s & 1] != FSIGHT_COOKIE_SOCKET)
-			fsight_take_skb_sock(skb, v, s);
+		if (egress)
+			fsight_take_icmp_sock(skb, v, s);
 		return v;
 	}
 	if (p.protocol != FSIGHT_IPPROTO_TCP && p.protocol != FSIGHT_IPPROTO_UDP)
