@@ -202,6 +202,16 @@ fn a_handshake_started_by_the_flows_second_sender() {
     assert_eq!(out.tls(), vec![&want]);
 }
 
+/// A datagram of one handshake record whose payload is `payload` (the record length always
+/// matching it, so the fragments themselves are what is malformed).
+fn hs_datagram(payload: &[u8]) -> Vec<u8> {
+    dtls_record(HANDSHAKE, 0, 0, payload)
+}
+
+fn weird_names(out: &Out) -> Vec<&'static str> {
+    out.weirds().iter().map(|w| w.weird.name).collect()
+}
+
 #[test]
 fn malformed_fragments_are_weird_and_every_cut_of_a_hello_is_survived() {
     let (a, b) = (sa(PEER_A), sa(PEER_B));
@@ -209,15 +219,159 @@ fn malformed_fragments_are_weird_and_every_cut_of_a_hello_is_survived() {
     // A fragment that claims to run past its message.
     let mut bad = whole(CLIENT_HELLO, 0, &body);
     bad[9..12].copy_from_slice(&((body.len() + 5) as u32).to_be_bytes()[1..]);
-    let out = run(&[udp_frame(a, b, &dtls_record(HANDSHAKE, 0, 0, &bad))]);
-    let names: Vec<_> = out.weirds().iter().map(|w| w.weird.name).collect();
-    assert_eq!(names, ["dtls_bad_handshake"]);
+    let out = run(&[udp_frame(a, b, &hs_datagram(&bad))]);
+    assert_eq!(weird_names(&out), ["dtls_bad_handshake"]);
     assert!(out.tls().is_empty());
-    // Every prefix of a hello's datagram: no panic, at most a weird, no record (the
-    // record layer's length no longer matches what is there).
-    let datagram = dtls_record(HANDSHAKE, 0, 0, &whole(CLIENT_HELLO, 0, &body));
+    // Every cut of the hello's fragment inside a record that says so: a fragment header cut
+    // short, then a fragment whose data runs past its record. Never a panic, never a record.
+    let fragment = whole(CLIENT_HELLO, 0, &body);
+    for cut in 1..fragment.len() {
+        let out = run(&[udp_frame(a, b, &hs_datagram(&fragment[..cut]))]);
+        assert!(out.tls().is_empty(), "cut at {cut}");
+        if cut > 12 {
+            // A whole fragment header (what the detector needs) and a cut body: reported.
+            assert_eq!(weird_names(&out), ["dtls_bad_handshake"], "cut at {cut}");
+        }
+    }
+    // Every cut of the whole datagram (the record's own length no longer matching): the
+    // record layer waits for bytes that never come; nothing is written.
+    let datagram = hs_datagram(&fragment);
     for cut in 0..datagram.len() {
         let out = run(&[udp_frame(a, b, &datagram[..cut])]);
         assert!(out.tls().is_empty(), "cut at {cut}");
     }
+}
+
+#[test]
+fn a_hello_too_long_or_in_too_many_pieces_is_given_up() {
+    let (a, b) = (sa(PEER_A), sa(PEER_B));
+    // A fragment of a message said to be 20,000 bytes long (the cap is 16 KiB).
+    let big = vec![0u8; 20_000];
+    let out = run(&[udp_frame(
+        a,
+        b,
+        &hs_datagram(&dtls_fragment(CLIENT_HELLO, 0, &big, 0..100)),
+    )]);
+    assert_eq!(weird_names(&out), ["dtls_handshake_too_long"]);
+    // 300 one-byte pieces with holes between them, over a few datagrams.
+    let body = vec![7u8; 1000];
+    let mut frames = Vec::new();
+    for chunk in (0..300).collect::<Vec<usize>>().chunks(60) {
+        let mut payload = Vec::new();
+        for &k in chunk {
+            payload.extend(dtls_fragment(CLIENT_HELLO, 0, &body, 3 * k..3 * k + 1));
+        }
+        frames.push(udp_frame(a, b, &hs_datagram(&payload)));
+    }
+    let out = run(&frames);
+    assert_eq!(weird_names(&out), ["dtls_handshake_too_long"]);
+    assert!(out.tls().is_empty());
+}
+
+#[test]
+fn a_newer_hello_replaces_one_whose_fragments_were_lost() {
+    let (a, b) = (sa(PEER_A), sa(PEER_B));
+    let ch = webrtc_hello();
+    let sh = server_hello();
+    let first = ch.dtls_body(&[]);
+    let cookie = [0xc1; 16];
+    let second = ch.dtls_body(&cookie);
+    let mut hvr = vec![0xfe, 0xff, cookie.len() as u8];
+    hvr.extend_from_slice(&cookie);
+    let frames = vec![
+        // Only the first half of the first hello was captured.
+        udp_frame(
+            a,
+            b,
+            &hs_datagram(&dtls_fragment(CLIENT_HELLO, 0, &first, 0..first.len() / 2)),
+        ),
+        udp_frame(b, a, &hs_datagram(&whole(HELLO_VERIFY_REQUEST, 0, &hvr))),
+        udp_frame(a, b, &hs_datagram(&whole(CLIENT_HELLO, 1, &second))), // 2
+        udp_frame(b, a, &hs_datagram(&whole(SERVER_HELLO, 1, &sh.body()))),
+    ];
+    let out = run(&frames);
+    assert_eq!(out.tls(), vec![&expected(at(2), &ch, Some(&sh))]);
+}
+
+#[test]
+fn a_dtls13_hello_retry_request_gives_two_records_as_over_tcp() {
+    let (a, b) = (sa(PEER_A), sa(PEER_B));
+    let ch = ClientHello {
+        legacy_version: 0xfefd,
+        ciphers: vec![0x1301, 0x1302],
+        extensions: vec![
+            sni("media.example"),
+            supported_groups(&[29]),
+            signature_algorithms(&[0x0403]),
+            key_share_client(),
+            supported_versions(&[0xfefc]),
+        ],
+    };
+    // The retried hello carries the server's cookie (extension 44).
+    let mut ch2 = ch.clone();
+    ch2.extensions.push(ext(44, vec![0, 4, 1, 2, 3, 4]));
+    let hrr = {
+        let sh = ServerHello {
+            legacy_version: 0xfefd,
+            cipher: 0x1301,
+            extensions: vec![selected_version(0xfefc)],
+        };
+        let mut body = sh.body();
+        // The HelloRetryRequest's fixed random: SHA-256 of "HelloRetryRequest" (RFC 8446).
+        body[2..34].copy_from_slice(&[
+            0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65,
+            0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2,
+            0xc8, 0xa8, 0x33, 0x9c,
+        ]);
+        body
+    };
+    let sh = ServerHello {
+        legacy_version: 0xfefd,
+        cipher: 0x1301,
+        extensions: vec![key_share_server(), selected_version(0xfefc)],
+    };
+    let frames = vec![
+        udp_frame(
+            a,
+            b,
+            &hs_datagram(&whole(CLIENT_HELLO, 0, &ch.dtls_body(&[]))),
+        ),
+        udp_frame(b, a, &hs_datagram(&whole(SERVER_HELLO, 0, &hrr))),
+        udp_frame(
+            a,
+            b,
+            &hs_datagram(&whole(CLIENT_HELLO, 1, &ch2.dtls_body(&[]))),
+        ), // 2
+        udp_frame(b, a, &hs_datagram(&whole(SERVER_HELLO, 1, &sh.body()))), // 3
+        // DTLS 1.3 encrypted records (the unified header): not malformed DTLS.
+        udp_frame(a, b, &[0x2c, 0, 1, 0, 4, 9, 9, 9, 9]),
+        udp_frame(b, a, &[0x2c, 0, 1, 0, 4, 9, 9, 9, 9]),
+    ];
+    let out = run(&frames);
+    assert!(out.weirds().is_empty(), "{:?}", out.weirds());
+    let tls = out.tls();
+    assert_eq!(tls.len(), 2, "{tls:#?}");
+    // The first hellos: the ClientHello and the retry request.
+    let (first, second) = (tls[0], tls[1]);
+    assert_eq!(first.timestamp, Timestamp(at(0)));
+    let first_client = first.tls.client.as_ref().unwrap();
+    assert_eq!(first_client.ja3, ch.ja3_hash());
+    assert!(
+        first_client.ja4.starts_with("dd3d0205"),
+        "{}",
+        first_client.ja4
+    );
+    let hrr_ja3s = first.tls.server.as_ref().unwrap().ja3s.clone();
+    // The second: the retried ClientHello (one extension more) and the real ServerHello.
+    assert_eq!(second.timestamp, Timestamp(at(2)));
+    assert_eq!(second.tls.version.as_deref(), Some("1.3"));
+    assert_eq!(second.tls.version_protocol, Some("dtls"));
+    assert_eq!(second.tls.cipher.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+    let client = second.tls.client.as_ref().unwrap();
+    assert_eq!(client.server_name.as_deref(), Some("media.example"));
+    assert_eq!(client.ja3_string, ch2.ja3_string());
+    assert_eq!(client.ja3, ch2.ja3_hash());
+    assert!(client.ja4.starts_with("dd3d0206"), "{}", client.ja4);
+    assert_eq!(second.tls.server.as_ref().unwrap().ja3s, sh.ja3s_hash());
+    assert_ne!(hrr_ja3s, sh.ja3s_hash());
 }

@@ -7,9 +7,11 @@
 //! fragments, each with its message's sequence number and the fragment's offset in it
 //! (RFC 6347 §4.2.2), so a hello may come in pieces over several datagrams and be
 //! retransmitted. Each side's first wanted message is reassembled by offset ([`Pieces`]).
-//! A server may first answer with a HelloVerifyRequest (a cookie): the client then sends
-//! its ClientHello again, with the cookie, and that second one is the one logged (its
-//! fingerprint is the first's, the cookie is in neither JA3 nor JA4).
+//! A DTLS 1.2 server may first answer with a HelloVerifyRequest (a cookie): the client then
+//! sends its ClientHello again, with the cookie, and that second one is the one logged (its
+//! fingerprint is the first's: the cookie field is in neither JA3 nor JA4). A DTLS 1.3
+//! HelloRetryRequest gives two records, as over TCP: the retried hello differs (a cookie
+//! extension, another key share).
 //!
 //! WebRTC sends STUN before the handshake on the same 5-tuple: the detector waits through
 //! STUN messages (within the engine's detection packets) rather than giving up.
@@ -206,11 +208,15 @@ impl DtlsAnalyzer {
         let w = &mut self.wanted[i];
         let wanted_type = f.msg_type == w.msg_type
             || (side == Side::Server && f.msg_type == HELLO_VERIFY_REQUEST);
-        if !wanted_type
-            || w.seq.is_some_and(|s| s != f.seq)
-            || w.read_up_to.is_some_and(|s| f.seq <= s)
-        {
+        if !wanted_type || w.read_up_to.is_some_and(|s| f.seq <= s) {
             return;
+        }
+        match w.seq {
+            Some(s) if f.seq < s => return,
+            // A newer message of the wanted kind while the older one is still incomplete
+            // (its other fragments lost, or not captured): the newer one is read instead.
+            Some(s) if f.seq > s => *w = Wanted::after(w.msg_type, s),
+            _ => {}
         }
         if w.seq.is_none() {
             if f.len > MAX_BYTES {
@@ -250,13 +256,26 @@ impl DtlsAnalyzer {
                 // under a later sequence number.
                 self.wanted[i] = Wanted::after(SERVER_HELLO, seq);
             }
-            (Side::Server, _) => {
-                self.done[i] = true;
-                match ServerHello::parse(&body) {
-                    Ok(sh) => self.write(cx, ts, Some(&sh)),
-                    Err(e) => cx.weird(ts, "dtls_bad_server_hello", "dtls", e.to_string()),
+            (Side::Server, _) => match ServerHello::parse(&body) {
+                // DTLS 1.3's HelloRetryRequest (its cookie exchange, RFC 9147 §5.1, or a
+                // group the server prefers): as over TCP, the first hellos get their record
+                // and the second ones another. The retried ClientHello is not the first
+                // (a cookie extension, another key share), so its fingerprints may differ.
+                Ok(sh) if sh.is_hello_retry_request() && self.client_hellos < 2 => {
+                    self.write(cx, ts, Some(&sh));
+                    self.written = false;
+                    self.client_ts = None;
+                    self.wanted[i] = Wanted::after(SERVER_HELLO, seq);
                 }
-            }
+                Ok(sh) => {
+                    self.done[i] = true;
+                    self.write(cx, ts, Some(&sh));
+                }
+                Err(e) => {
+                    self.done[i] = true;
+                    cx.weird(ts, "dtls_bad_server_hello", "dtls", e.to_string());
+                }
+            },
         }
     }
 
@@ -318,6 +337,14 @@ impl Analyzer for DtlsAnalyzer {
                     if rest.len() >= 20 && rest[0] & 0xc0 == 0 && rest[4..8] == STUN_COOKIE {
                         break;
                     }
+                    // DTLS 1.3's encrypted records have a short header of their own
+                    // (0b001xxxxx, RFC 9147 §4): this side is past its hello.
+                    if rest[0] & 0xe0 == 0x20 {
+                        if side == Side::Server || self.client.is_some() {
+                            self.done[i] = true;
+                        }
+                        break;
+                    }
                     self.done[i] = true;
                     cx.weird(ts_ns, "dtls_bad_record", "dtls", e.to_string());
                     break;
@@ -364,6 +391,11 @@ impl Analyzer for DtlsAnalyzer {
     }
 
     fn wants(&self, side: Side) -> bool {
+        let side = if self.swapped == Some(true) {
+            side.other()
+        } else {
+            side
+        };
         !self.done[side.index()] && !self.written
     }
 }
