@@ -84,23 +84,27 @@ fn hellos_after_stun_on_any_port() {
     let (a, b) = (sa(PEER_A), sa(PEER_B));
     let ch = webrtc_hello();
     let sh = server_hello();
-    let frames = vec![
-        udp_frame(a, b, &stun()), // 0
-        udp_frame(b, a, &stun()), // 1
-        udp_frame(
-            a,
-            b,
-            &dtls_record(HANDSHAKE, 0, 0, &whole(CLIENT_HELLO, 0, &ch.dtls_body(&[]))),
-        ), // 2
-        udp_frame(
-            b,
-            a,
-            &dtls_record(HANDSHAKE, 0, 0, &whole(SERVER_HELLO, 0, &sh.body())),
-        ), // 3
-        udp_frame(a, b, &dtls_record(23, 1, 1, &[9; 40])), // 4: application data
-    ];
+    // ICE: eight STUN checks, four from each peer (as many datagrams as the live sampler
+    // sends of a flow in one direction), then the handshake.
+    let mut frames: Vec<Vec<u8>> = (0..8)
+        .map(|k| match k % 2 {
+            0 => udp_frame(a, b, &stun()),
+            _ => udp_frame(b, a, &stun()),
+        })
+        .collect();
+    frames.push(udp_frame(
+        a,
+        b,
+        &dtls_record(HANDSHAKE, 0, 0, &whole(CLIENT_HELLO, 0, &ch.dtls_body(&[]))),
+    )); // 8
+    frames.push(udp_frame(
+        b,
+        a,
+        &dtls_record(HANDSHAKE, 0, 0, &whole(SERVER_HELLO, 0, &sh.body())),
+    ));
+    frames.push(udp_frame(a, b, &dtls_record(23, 1, 1, &[9; 40]))); // application data
     let out = run(&frames);
-    assert_eq!(out.tls(), vec![&expected(at(2), &ch, Some(&sh))]);
+    assert_eq!(out.tls(), vec![&expected(at(8), &ch, Some(&sh))]);
     assert!(out.weirds().is_empty(), "{:?}", out.weirds());
     // The JA3 string of a DTLS 1.2 hello starts with its version, 65277.
     assert!(

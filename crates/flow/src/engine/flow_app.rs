@@ -2,7 +2,7 @@
 //! and the end of analysis. The engine owns the flows; this is what it does with their
 //! payload.
 
-use super::{DETECT_BYTES, DETECT_PACKETS, Parts, WATCH_CHUNKS};
+use super::{DETECT_BYTES, DETECT_DATAGRAMS, DETECT_PACKETS, Parts, WATCH_CHUNKS};
 use crate::app::{Analyzer, AppConfig, Cx, Detected, Registry, Side, Transport};
 use crate::record::Attribution;
 use crate::stream::{Stream, StreamSink};
@@ -150,7 +150,13 @@ pub(super) fn analyze_payload(
     }
     let done = match &app.core.state {
         AppState::Active(a) => !a.wants(Side::Client) && !a.wants(Side::Server),
-        AppState::Detecting { packets, .. } => *packets >= DETECT_PACKETS,
+        AppState::Detecting { packets, .. } => {
+            *packets
+                >= match transport {
+                    Transport::Tcp => DETECT_PACKETS,
+                    Transport::Udp => DETECT_DATAGRAMS,
+                }
+        }
         AppState::Watching(chunks) => *chunks >= WATCH_CHUNKS,
         AppState::Off => true,
     };

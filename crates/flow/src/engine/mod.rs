@@ -24,8 +24,12 @@ use padding::padding_as_payload;
 
 /// Bytes of each side kept while a flow's protocol is being recognised.
 const DETECT_BYTES: usize = 2048;
-/// Payload-carrying packets looked at before a flow is declared unrecognised.
+/// Payload-carrying packets looked at before a TCP connection is declared unrecognised.
 const DETECT_PACKETS: u8 = 8;
+/// The same for UDP, counting both directions: the live sampler sends the first 8 of each
+/// direction by default, and WebRTC's STUN checks (from both peers) can come before its DTLS
+/// handshake. A datagram no detector could still claim ends detection at once anyway.
+const DETECT_DATAGRAMS: u8 = 16;
 /// Stream chunks of an unrecognised TCP connection looked at for a protocol that starts
 /// late (TLS after STARTTLS, CONNECT or SOCKS) before it is given up.
 const WATCH_CHUNKS: u8 = 32;
