@@ -438,29 +438,26 @@ impl Deadlines {
 
     fn push(&mut self, at: u64, key: FlowKey) {
         let second = at / Self::BUCKET_NS;
-        let newest = self.buckets.last_key_value().map(|(&k, v)| (k, v.len()));
-        let bucket = match newest {
-            // Most pushes go to the newest second (now plus the idle timeout).
-            Some((k, _)) if k == second => self.buckets.last_entry().map(|e| e.into_mut()),
-            _ => None,
-        };
-        let bucket = match bucket {
-            Some(b) => b,
-            None => {
-                // A newer second takes the room the newest one needed; an earlier one (a
-                // finished connection's linger) starts small.
-                let newer = newest.is_none_or(|(k, _)| k < second);
-                if let Some((_, len)) = newest.filter(|_| newer) {
-                    self.last_len = len;
-                }
-                let room = if newer { self.last_len } else { 0 };
-                self.buckets
-                    .entry(second)
-                    .or_insert_with(|| Vec::with_capacity(room))
-            }
-        };
-        bucket.push((at, key));
         self.len += 1;
+        let newest = match self.buckets.last_entry() {
+            // Most pushes go to the newest second (now plus the idle timeout).
+            Some(mut e) if *e.key() == second => {
+                e.get_mut().push((at, key));
+                return;
+            }
+            e => e.map(|e| (*e.key(), e.get().len())),
+        };
+        // A newer second takes the room the newest one needed; an earlier one (a finished
+        // connection's linger) starts small.
+        let newer = newest.is_none_or(|(k, _)| k < second);
+        if let Some((_, len)) = newest.filter(|_| newer) {
+            self.last_len = len;
+        }
+        let room = if newer { self.last_len } else { 0 };
+        self.buckets
+            .entry(second)
+            .or_insert_with(|| Vec::with_capacity(room))
+            .push((at, key));
     }
 
     /// The first bucket, taken out, if it holds times at or before `now` (it may hold later

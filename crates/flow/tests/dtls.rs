@@ -75,6 +75,13 @@ fn expected(ts: u64, ch: &ClientHello, sh: Option<&ServerHello>) -> TlsRecord {
     }
 }
 
+/// A HelloVerifyRequest body (RFC 6347 §4.2.1): server version 0xfeff and the cookie.
+fn hello_verify_request(cookie: &[u8]) -> Vec<u8> {
+    let mut body = vec![0xfe, 0xff, cookie.len() as u8];
+    body.extend_from_slice(cookie);
+    body
+}
+
 fn whole(msg_type: u8, seq: u16, body: &[u8]) -> Vec<u8> {
     dtls_fragment(msg_type, seq, body, 0..body.len())
 }
@@ -126,9 +133,7 @@ fn fragments_out_of_order_and_a_cookie_exchange() {
     let first = ch.dtls_body(&[]);
     let cookie = [0xc0; 20];
     let second = ch.dtls_body(&cookie);
-    let mut hvr = vec![0xfe, 0xff];
-    hvr.push(cookie.len() as u8);
-    hvr.extend_from_slice(&cookie);
+    let hvr = hello_verify_request(&cookie);
     let half = second.len() / 2;
     let frames = vec![
         udp_frame(
@@ -280,8 +285,7 @@ fn a_newer_hello_replaces_one_whose_fragments_were_lost() {
     let first = ch.dtls_body(&[]);
     let cookie = [0xc1; 16];
     let second = ch.dtls_body(&cookie);
-    let mut hvr = vec![0xfe, 0xff, cookie.len() as u8];
-    hvr.extend_from_slice(&cookie);
+    let hvr = hello_verify_request(&cookie);
     let frames = vec![
         // Only the first half of the first hello was captured.
         udp_frame(

@@ -81,6 +81,33 @@ fn wait_port(ns: &NetNs, port: u16) {
     );
 }
 
+/// A self-signed certificate and its key for `openssl s_server`, in a directory of their
+/// own that goes when the test ends, passed or not.
+struct SelfSigned {
+    dir: std::path::PathBuf,
+    key: String,
+    cert: String,
+}
+
+impl SelfSigned {
+    fn new(prefix: &str) -> SelfSigned {
+        let dir = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        let (key, cert) = (path("k.pem"), path("c.pem"));
+        sh(&format!(
+            "openssl req -x509 -newkey rsa:2048 -nodes -keyout {key} -out {cert} -days 1 -subj /CN=test.local 2>/dev/null"
+        ));
+        SelfSigned { dir, key, cert }
+    }
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// flowsight capturing on the namespace's loopback, scanning often, with `extra` flags.
 fn on_loopback(ns: &NetNs, extra: &[&str]) -> Flowsight {
     let path = ns.path();
@@ -216,14 +243,7 @@ fn live_tls_record_with_both_processes() {
     }
     let ns = NetNs::new();
     let cg = Cgroup::new("tls");
-    let dir = std::env::temp_dir().join(unique("fst-tls"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
-    sh(&format!(
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout {} -out {} -days 1 -subj /CN=test.local 2>/dev/null",
-        key.display(),
-        cert.display()
-    ));
+    let pem = SelfSigned::new("fst-tls");
     let fs = on_loopback(&ns, &[]);
     let server = Bg::start(
         &ns,
@@ -234,9 +254,9 @@ fn live_tls_record_with_both_processes() {
             "-accept",
             "14433",
             "-cert",
-            cert.to_str().unwrap(),
+            &pem.cert,
             "-key",
-            key.to_str().unwrap(),
+            &pem.key,
             "-www",
             "-quiet",
         ],
@@ -255,7 +275,6 @@ fn live_tls_record_with_both_processes() {
     );
     drop(server);
     let records = fs.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     let r = records
         .iter()
         .find(|r| r["type"] == "tls" && r["source"]["process"]["pid"] == curl)
@@ -351,14 +370,7 @@ fn live_dtls_record_with_both_processes() {
     }
     let ns = NetNs::new();
     let cg = Cgroup::new("dtls");
-    let dir = std::env::temp_dir().join(unique("fst-dtls"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
-    sh(&format!(
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout {} -out {} -days 1 -subj /CN=test.local 2>/dev/null",
-        key.display(),
-        cert.display()
-    ));
+    let pem = SelfSigned::new("fst-dtls");
     let fs = on_loopback(&ns, &[]);
     let server = Bg::start(
         &ns,
@@ -370,9 +382,9 @@ fn live_dtls_record_with_both_processes() {
             "-accept",
             "14434",
             "-cert",
-            cert.to_str().unwrap(),
+            &pem.cert,
             "-key",
-            key.to_str().unwrap(),
+            &pem.key,
             "-quiet",
         ],
     );
@@ -399,7 +411,6 @@ fn live_dtls_record_with_both_processes() {
     );
     drop(server);
     let records = fs.stop();
-    let _ = std::fs::remove_dir_all(&dir);
     let r = only(&records, "tls");
     assert_eq!(r["network"]["protocol"], "dtls", "{r:#}");
     assert_eq!(r["network"]["transport"], "udp");

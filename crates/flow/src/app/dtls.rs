@@ -17,7 +17,7 @@
 //! STUN messages (within the engine's detection packets) rather than giving up.
 
 use super::pieces::{MAX_BYTES, Overflow, Pieces};
-use super::tls::{ClientSide, client_side, record};
+use super::tls::{ClientSide, client_side, write_once};
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_wire::l7::fingerprint;
 use flowsight_wire::l7::tls::{ClientHello, ContentType, ServerHello, parse_dtls_record};
@@ -50,10 +50,16 @@ const MAX_PACKETS: u8 = 16;
 /// STUN's magic cookie (RFC 5389 §6), in every STUN message since 2008.
 const STUN_COOKIE: [u8; 4] = [0x21, 0x12, 0xa4, 0x42];
 
+/// Whether a datagram is a STUN message: its first two bits clear and the magic cookie in
+/// place.
+fn is_stun(datagram: &[u8]) -> bool {
+    datagram.len() >= 20 && datagram[0] & 0xc0 == 0 && datagram[4..8] == STUN_COOKIE
+}
+
 /// A DTLS handshake record of epoch 0 (the handshake's start is never encrypted) whose
 /// first fragment is a hello or a HelloVerifyRequest; STUN is waited through.
 fn detect(first: &[u8], _side: Side, _port_match: bool) -> Verdict {
-    if first.len() >= 20 && first[0] & 0xc0 == 0 && first[4..8] == STUN_COOKIE {
+    if is_stun(first) {
         return Verdict::NeedMore;
     }
     let hello = first.len() >= RECORD_HEADER + FRAGMENT_HEADER
@@ -194,12 +200,14 @@ struct DtlsAnalyzer {
 
 impl DtlsAnalyzer {
     fn write(&mut self, cx: &mut Cx<'_>, ts: u64, server: Option<&ServerHello<'_>>) {
-        if self.written {
-            return;
-        }
-        self.written = true;
-        let ts = self.client_ts.unwrap_or(ts);
-        cx.out.push(record(cx, ts, self.client.take(), server));
+        write_once(
+            cx,
+            &mut self.written,
+            &mut self.client,
+            self.client_ts,
+            ts,
+            server,
+        );
     }
 
     /// One handshake fragment from `side`.
@@ -334,7 +342,7 @@ impl Analyzer for DtlsAnalyzer {
                 Ok(None) => break,
                 Err(e) => {
                     // STUN, or TURN channel data, between the handshake's datagrams.
-                    if rest.len() >= 20 && rest[0] & 0xc0 == 0 && rest[4..8] == STUN_COOKIE {
+                    if is_stun(rest) {
                         break;
                     }
                     // DTLS 1.3's encrypted records have a short header of their own

@@ -113,14 +113,33 @@ pub(super) fn client_side(ch: &ClientHello<'_>, transport: fingerprint::Transpor
 
 impl TlsAnalyzer {
     fn write(&mut self, cx: &mut Cx<'_>, ts: u64, server: Option<&ServerHello<'_>>) {
-        if self.written {
-            return;
-        }
-        self.written = true;
-        let ts = self.client_ts.unwrap_or(ts);
-        let record = record(cx, ts, self.client.take(), server);
-        cx.out.push(record);
+        write_once(
+            cx,
+            &mut self.written,
+            &mut self.client,
+            self.client_ts,
+            ts,
+            server,
+        );
     }
+}
+
+/// A handshake's record, unless `written` says it went out already: stamped when the
+/// ClientHello came (`client_ts`), else at `ts`. TLS over TCP and DTLS write theirs so.
+pub(super) fn write_once(
+    cx: &mut Cx<'_>,
+    written: &mut bool,
+    client: &mut Option<ClientSide>,
+    client_ts: Option<u64>,
+    ts: u64,
+    server: Option<&ServerHello<'_>>,
+) {
+    if *written {
+        return;
+    }
+    *written = true;
+    let record = record(cx, client_ts.unwrap_or(ts), client.take(), server);
+    cx.out.push(record);
 }
 
 /// The `tls` record of a handshake (TLS over TCP, or the one QUIC carries) from what each

@@ -602,15 +602,14 @@ impl Engine {
         if self.closing.is_none() {
             // Fragments that never completed are analyzed while their flows are still open.
             self.expire_fragments(u64::MAX);
-            let keys: Vec<FlowKey> = self.table.values().map(|f| f.key).collect();
             // Sorted as (start, index) pairs, the keys compared only on a tie: moving and
             // comparing whole keys made this sort ~1.5% of a capture's instructions.
-            let mut order: Vec<(u64, u32)> = self
+            let (keys, mut order): (Vec<FlowKey>, Vec<(u64, u32)>) = self
                 .table
                 .values()
                 .zip(0u32..)
-                .map(|(f, i)| (f.stats.first_ns, i))
-                .collect();
+                .map(|(f, i)| (f.key, (f.stats.first_ns, i)))
+                .unzip();
             // Newest first, so popping closes the oldest first.
             order.sort_unstable_by(|a, b| {
                 b.0.cmp(&a.0)
