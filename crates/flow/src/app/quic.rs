@@ -15,7 +15,7 @@
 //! follow the first in the same CRYPTO streams.
 
 use super::pieces::{MAX_BYTES, MAX_PIECES, Overflow, Pieces};
-use super::tls::{ClientSide, client_side, record};
+use super::tls::{ClientSide, client_side, record, write_once};
 use super::{Analyzer, AppConfig, Cx, Protocol, Side, Transport, Verdict};
 use flowsight_wire::l7::fingerprint;
 use flowsight_wire::l7::quic::{
@@ -360,15 +360,15 @@ impl Analyzer for QuicAnalyzer {
     fn gap(&mut self, _cx: &mut Cx<'_>, _side: Side, _ts_ns: u64, _len: u64) {}
 
     fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64) {
-        if !self.written && self.client.is_some() {
-            self.written = true;
-            let record = record(
+        if self.client.is_some() {
+            write_once(
                 cx,
-                self.client_ts.unwrap_or(ts_ns),
-                self.client.take(),
+                &mut self.written,
+                &mut self.client,
+                self.client_ts,
+                ts_ns,
                 None,
             );
-            cx.out.push(record);
         }
     }
 

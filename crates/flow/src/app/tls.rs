@@ -125,7 +125,8 @@ impl TlsAnalyzer {
 }
 
 /// A handshake's record, unless `written` says it went out already: stamped when the
-/// ClientHello came (`client_ts`), else at `ts`. TLS over TCP and DTLS write theirs so.
+/// ClientHello came (`client_ts`), else at `ts`. TLS over TCP and DTLS write theirs so, and
+/// QUIC at the end of a flow whose ServerHello never came.
 pub(super) fn write_once(
     cx: &mut Cx<'_>,
     written: &mut bool,
