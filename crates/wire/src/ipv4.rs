@@ -164,6 +164,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         IpProtocol::from(self.b()[field::PROTOCOL])
     }
 
+    /// The protocol of the payload as its number (no [`IpProtocol`] built).
+    pub fn protocol_number(&self) -> u8 {
+        self.b()[field::PROTOCOL]
+    }
+
     /// The header checksum field.
     pub fn checksum(&self) -> u16 {
         be16(self.b(), field::CHECKSUM.start)

@@ -93,6 +93,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         IpProtocol::from(self.b()[field::NXT_HDR])
     }
 
+    /// The next header as its number (no [`IpProtocol`] built).
+    pub fn next_header_number(&self) -> u8 {
+        self.b()[field::NXT_HDR]
+    }
+
     /// The hop limit.
     pub fn hop_limit(&self) -> u8 {
         self.b()[field::HOP_LIMIT]

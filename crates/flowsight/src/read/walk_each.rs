@@ -14,7 +14,9 @@
 //! a datagram is reassembled by exactly one of them. A stream (stdin, gzip, `--no-mmap`) is
 //! read once and handed out instead (parallel.rs).
 
-use super::parallel::{BUCKETS, FragmentRoutes, Out, Shard, end_output, open_out, shard_of};
+use super::parallel::{
+    BUCKETS, FragmentRoutes, Out, Owners, Shard, end_output, open_out, shard_of,
+};
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Result, anyhow};
@@ -39,7 +41,7 @@ fn walk(
     me: usize,
     mut reader: CaptureReader,
     mut shard: Shard,
-    starts: &[u64],
+    owners: &Owners,
     out: &Out,
     cfg: &ReadConfig,
     bar: Option<&Bar>,
@@ -54,7 +56,7 @@ fn walk(
                 packets += 1;
                 last_ns = last_ns.max(p.ts_ns);
                 let link = p.link.to_wire();
-                if shard_of(link, p.data, starts, &mut routes) == me {
+                if shard_of(link, p.data, owners, &mut routes) == me {
                     shard
                         .engine
                         .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
@@ -87,7 +89,7 @@ fn walk(
 /// (the others open it again).
 pub fn run(cfg: &ReadConfig, reader: CaptureReader, bar: Bar, started: Timestamp) -> Result<()> {
     let n = cfg.threads;
-    let starts = even_shares(n);
+    let owners = Owners::new(&even_shares(n));
     let out = open_out(&cfg.output)?;
     // Each thread's own reader, opened before any starts: a file that cannot be opened
     // again fails the run before a record is written.
@@ -96,7 +98,7 @@ pub fn run(cfg: &ReadConfig, reader: CaptureReader, bar: Bar, started: Timestamp
         readers.push(cfg.open()?);
     }
     let (tally, packets) = std::thread::scope(|scope| -> Result<(Tally, u64)> {
-        let (out, starts, bar) = (&out, &starts, &bar);
+        let (out, owners, bar) = (&out, &owners, &bar);
         let handles: Vec<_> = readers
             .into_iter()
             .enumerate()
@@ -109,7 +111,7 @@ pub fn run(cfg: &ReadConfig, reader: CaptureReader, bar: Bar, started: Timestamp
                         me,
                         reader,
                         shard,
-                        starts,
+                        owners,
                         out,
                         cfg,
                         (me == 0).then_some(bar),

@@ -28,7 +28,10 @@
 mod pair;
 mod types;
 
-pub use pair::{FragmentOf, FramePair, Pair, first_fragment_pair, frame_pair, innermost_pair};
+pub use pair::{
+    FragmentOf, FramePair, Pair, PairBits, first_fragment_pair, frame_pair, innermost_pair,
+    whole_packet_bits,
+};
 
 pub use types::{
     Decoded, Encap, Encaps, Fragment, IcmpInfo, IcmpKind, IpInfo, L4, MAX_ENCAPS, TcpInfo, UdpInfo,
