@@ -217,6 +217,9 @@ impl Shard {
     }
 
     pub(super) fn write_out(&mut self) -> Result<()> {
+        if !self.engine.has_records() {
+            return Ok(());
+        }
         for r in self.engine.drain() {
             self.tally.wrote(&r);
             self.sink.write(&r)?;

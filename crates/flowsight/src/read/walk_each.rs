@@ -63,8 +63,11 @@ fn walk(
                 } else {
                     shard.engine.advance(p.ts_ns);
                 }
-                shard.write_out()?;
-                shard.flush(out, false)?;
+                // Most frames make no record: nothing to write or flush.
+                if shard.engine.has_records() {
+                    shard.write_out()?;
+                    shard.flush(out, false)?;
+                }
                 if let Some(bar) = bar
                     && packets.is_multiple_of(8192)
                 {
