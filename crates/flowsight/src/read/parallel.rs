@@ -166,17 +166,31 @@ const MAX_FRAGMENTED: usize = 65_536;
 /// fragments carry the inner flow's headers only in the first fragment: it and the later
 /// fragments of its datagram go where the inner flow's whole packets go (the engine
 /// reassembles them and finds that flow), not by the outer pair.
+#[inline]
 pub(super) fn shard_of(
     link: LinkType,
     frame: &[u8],
     owners: &Owners,
     routes: &mut FragmentRoutes,
 ) -> usize {
-    use flowsight_wire::decode::{first_fragment_pair, frame_pair, whole_packet_bits};
     // Most frames: a whole packet, no tunnel, read in place.
-    if let Some(bits) = whole_packet_bits(link, frame) {
-        return engine_of(bits, owners);
+    match flowsight_wire::decode::whole_packet_bits(link, frame) {
+        Some(bits) => engine_of(bits, owners),
+        None => shard_of_any(link, frame, owners, routes),
     }
+}
+
+/// [`shard_of`] for the frames it does not read in place (fragments, tunnels, other links):
+/// out of line, so that the common path stays small where it is inlined.
+#[cold]
+#[inline(never)]
+fn shard_of_any(
+    link: LinkType,
+    frame: &[u8],
+    owners: &Owners,
+    routes: &mut FragmentRoutes,
+) -> usize {
+    use flowsight_wire::decode::{first_fragment_pair, frame_pair};
     let Some(found) = frame_pair(link, frame) else {
         return 0;
     };
