@@ -107,8 +107,62 @@ pub(crate) fn read_header(
     Ok((state, iface, (major, minor)))
 }
 
-/// Reads the next record: `Ok(None)` at a clean end of file.
+/// A record header's fields: seconds, fraction, captured and original length (the lengths
+/// put the right way round).
 #[inline]
+fn record_fields(st: &PcapState, header: &[u8]) -> (u32, u32, u32, u32) {
+    // The four fields every record header starts with, read out of one copy of its first 16
+    // bytes (a modified-pcap header has more after them).
+    let mut h = [0u8; 16];
+    h.copy_from_slice(&header[..16]);
+    let o = st.order;
+    let word = |i: usize| o.u32_of([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let (sec, frac) = (word(0), word(4));
+    let (mut caplen, mut orig_len) = (word(8), word(12));
+    match st.lengths {
+        Lengths::Normal => {}
+        Lengths::MaybeSwapped if caplen <= orig_len => {}
+        Lengths::MaybeSwapped | Lengths::Swapped => std::mem::swap(&mut caplen, &mut orig_len),
+    }
+    (sec, frac, caplen, orig_len)
+}
+
+/// The record at the source's position, read and consumed, whose bytes start at `start`.
+#[inline]
+fn meta(st: &PcapState, (sec, frac, caplen, orig_len): (u32, u32, u32, u32), start: usize) -> Meta {
+    Meta {
+        ts_ns: u64::from(sec) * 1_000_000_000 + u64::from(frac) * st.frac_ns,
+        orig_len,
+        data: start..start + caplen as usize,
+        link: st.link,
+        interface: 0,
+        options: 0..0,
+        order: st.order,
+    }
+}
+
+/// The next record when it lies whole in what the source holds and is well-formed, read
+/// and consumed; `None` (nothing consumed) for anything else, which [`next`] then reads,
+/// refilling and reporting errors. The common case, kept small enough to inline.
+#[inline]
+pub(crate) fn next_whole(st: &PcapState, src: &mut Source) -> Option<Meta> {
+    let hl = st.record_header;
+    let have = src.available();
+    if have < hl {
+        return None;
+    }
+    let fields = record_fields(st, src.peek(hl));
+    let caplen = fields.2;
+    let total = hl + caplen as usize;
+    if caplen > MAX_CAPLEN || have < total {
+        return None;
+    }
+    let start = src.pos() + hl;
+    src.consume(total);
+    Some(meta(st, fields, start))
+}
+
+/// Reads the next record: `Ok(None)` at a clean end of file.
 pub(crate) fn next(
     st: &PcapState,
     src: &mut Source,
@@ -130,19 +184,8 @@ pub(crate) fn next(
             available: got as u64,
         });
     }
-    // The four fields every record header starts with, read out of one copy of its first 16
-    // bytes (a modified-pcap header has more after them).
-    let mut h = [0u8; 16];
-    h.copy_from_slice(&src.peek(hl)[..16]);
-    let o = st.order;
-    let word = |i: usize| o.u32_of([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-    let (sec, frac) = (word(0), word(4));
-    let (mut caplen, mut orig_len) = (word(8), word(12));
-    match st.lengths {
-        Lengths::Normal => {}
-        Lengths::MaybeSwapped if caplen <= orig_len => {}
-        Lengths::MaybeSwapped | Lengths::Swapped => std::mem::swap(&mut caplen, &mut orig_len),
-    }
+    let fields = record_fields(st, src.peek(hl));
+    let caplen = fields.2;
     if caplen > MAX_CAPLEN {
         return Err(ReadError::CaptureTooLarge {
             offset,
@@ -164,13 +207,5 @@ pub(crate) fn next(
     }
     let start = src.pos() + hl;
     src.consume(total);
-    Ok(Some(Meta {
-        ts_ns: u64::from(sec) * 1_000_000_000 + u64::from(frac) * st.frac_ns,
-        orig_len,
-        data: start..start + caplen as usize,
-        link: st.link,
-        interface: 0,
-        options: 0..0,
-        order: o,
-    }))
+    Ok(Some(meta(st, fields, start)))
 }

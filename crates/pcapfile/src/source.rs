@@ -90,10 +90,15 @@ impl Source {
         if self.pos + PREFETCH_AHEAD > self.prefetched && self.prefetched < self.end {
             // Past a large packet, start again where the walk is, not where it was.
             self.prefetched = self.prefetched.max(self.pos & !4095);
-            // A page's worth at a time: a loop of fixed length, unrolled.
+            // A page's worth at a time, its bounds checked once: a loop of fixed length over
+            // a fixed array, unrolled. (A short last page of the file is not asked for.)
             let page = self.prefetched;
-            for line in 0..64 {
-                prefetch(map, page + line * 64);
+            if let Some(lines) = map.get(page..page + 4096)
+                && let Ok(lines) = <&[u8; 4096]>::try_from(lines)
+            {
+                for line in 0..64 {
+                    prefetch(&lines[line * 64..]);
+                }
             }
             self.prefetched += 4096;
         }
@@ -180,6 +185,12 @@ impl Source {
         self.cut_short
     }
 
+    /// Unconsumed bytes held now, without reading more.
+    #[inline]
+    pub(crate) fn available(&self) -> usize {
+        self.end - self.pos
+    }
+
     /// The next `n` unconsumed bytes; `n` must not exceed what [`Source::fill`] returned.
     #[inline]
     pub(crate) fn peek(&self, n: usize) -> &[u8] {
@@ -221,23 +232,21 @@ impl Source {
 /// How far ahead of the parsers a mapped file's cache lines are asked for.
 const PREFETCH_AHEAD: usize = 4096;
 
-/// Asks the CPU for the cache line of `map` at `offset`, into the second-level cache (`T1`:
+/// Asks the CPU for the cache line `line` starts in, into the second-level cache (`T1`:
 /// the walk reads a line or two of each record, and the first-level cache is the engine's;
 /// 3-6% less time than `T0` in alternating runs with two threads).
 #[inline]
-fn prefetch(map: &Mmap, offset: usize) {
+fn prefetch(line: &[u8]) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(b) = map.get(offset) {
-        #[allow(unsafe_code)]
-        // SAFETY: a prefetch is a hint: it reads nothing into the program and cannot fault;
-        // the address is inside the mapping besides. SSE is part of x86-64.
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T1>(std::ptr::from_ref(b).cast());
-        }
+    #[allow(unsafe_code)]
+    // SAFETY: a prefetch is a hint: it reads nothing into the program and cannot fault;
+    // the address is inside the mapping besides. SSE is part of x86-64.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T1>(line.as_ptr().cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (map, offset);
+    let _ = line;
 }
 
 /// Drops `len` bytes of `map` from `offset` from the process's mapping.

@@ -116,3 +116,44 @@ fn a_long_mapped_file_reads_exactly_after_its_pages_are_given_back() {
     assert_eq!(n, i as usize);
     assert_eq!(mapped.bytes_read(), bytes.len() as u64);
 }
+
+/// A stream that hands out a few bytes per read (as pipes and decoders may), so that records
+/// straddle the reader's buffer and are read by its general path, not the whole-record one.
+struct Dribble(Vec<u8>, usize);
+
+impl std::io::Read for Dribble {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(1 + self.1 % 7).min(self.0.len() - self.1);
+        buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+        self.1 += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn records_cut_by_the_buffer_read_exactly_as_whole_ones_at_every_cut() {
+    let dir = TempDir::new("dribble");
+    let mut compared = 0;
+    for f in all_fixtures() {
+        for cut in 1..=f.bytes.len() {
+            let path = dir.path("cut.pcap");
+            std::fs::write(&path, &f.bytes[..cut]).unwrap();
+            let (Ok(mapped), Ok(streamed)) = (
+                CaptureReader::open(&path),
+                CaptureReader::new(Dribble(f.bytes[..cut].to_vec(), 0)),
+            ) else {
+                continue;
+            };
+            let (mapped, streamed) = (drain(mapped), drain(streamed));
+            let at = format!("{} cut at {cut}", f.name);
+            assert_eq!(mapped.packets, streamed.packets, "{at}");
+            assert_eq!(
+                format!("{:?}", mapped.error),
+                format!("{:?}", streamed.error),
+                "{at}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "{compared}");
+}
