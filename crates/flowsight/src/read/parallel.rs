@@ -225,7 +225,7 @@ impl Shard {
     pub(super) fn new(engine: Engine) -> Shard {
         Shard {
             engine,
-            sink: JsonLines::new(Vec::with_capacity(OUT_CHUNK + (1 << 16))),
+            sink: JsonLines::gathering(OUT_CHUNK + (1 << 16)),
             tally: Tally::default(),
         }
     }
