@@ -127,7 +127,7 @@ fn record_fields(st: &PcapState, header: &[u8]) -> (u32, u32, u32, u32) {
     (sec, frac, caplen, orig_len)
 }
 
-/// The record at the source's position, read and consumed, whose bytes start at `start`.
+/// The [`Meta`] of a record with these header fields, whose bytes start at `start`.
 #[inline]
 fn meta(st: &PcapState, (sec, frac, caplen, orig_len): (u32, u32, u32, u32), start: usize) -> Meta {
     Meta {
@@ -153,8 +153,13 @@ pub(crate) fn next_whole(st: &PcapState, src: &mut Source) -> Option<Meta> {
     }
     let fields = record_fields(st, src.peek(hl));
     let caplen = fields.2;
+    // The length is checked before it is added to (a bad one near 4 GiB would overflow a
+    // 32-bit `usize`).
+    if caplen > MAX_CAPLEN {
+        return None;
+    }
     let total = hl + caplen as usize;
-    if caplen > MAX_CAPLEN || have < total {
+    if have < total {
         return None;
     }
     let start = src.pos() + hl;

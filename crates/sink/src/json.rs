@@ -11,7 +11,8 @@ const CHUNK: usize = 64 * 1024;
 ///
 /// Records are serialized with sonic-rs (SIMD string escaping: most of a record's bytes are
 /// strings, and serde_json's byte-at-a-time escaping was a third of `flowsight read`'s time)
-/// into one buffer that goes to the writer in 64 KiB chunks.
+/// into one buffer that goes to the writer in 64 KiB chunks (or is gathered whole until its
+/// caller takes it out: [`JsonLines::gathering`]).
 pub struct JsonLines<W: Write> {
     out: W,
     buf: Vec<u8>,

@@ -128,8 +128,8 @@ fn shares(n: usize) -> Vec<u64> {
 /// general-purpose hash of two 16-byte arrays (which took 3% of a two-thread run).
 fn engine_of(pair: PairBits, owners: &Owners) -> usize {
     let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64);
-    let mut h = (fold(pair.lo) ^ u64::from(pair.protocol)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ^ fold(pair.hi).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    let mut h = (fold(pair.lo()) ^ u64::from(pair.protocol())).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ fold(pair.hi()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
     // splitmix64's finalizer: every input bit reaches the low bits the bucket is taken from.
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

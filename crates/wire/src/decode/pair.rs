@@ -4,10 +4,11 @@
 //! fragment, to the same engine, so it keys each frame by its innermost addresses and IP
 //! protocol, exactly as [`decode`] finds them. The reading thread asks that of every frame
 //! in the capture before the engine decodes it again, so the full walk is too dear: the
-//! common frame (Ethernet or raw IP, then IPv4 or IPv6 without extension headers, then TCP,
-//! UDP or ICMP, not a tunnel) is read in place, and everything else goes through
-//! [`decode`]. The same read says whether the frame is an IPv4 fragment, and of which
-//! datagram.
+//! common frame (Ethernet, after up to `vlan::MAX_TAGS` VLAN tags, or raw IP; then IPv4 or
+//! IPv6 without extension headers, then TCP, UDP or ICMP, not a tunnel) is read in place, and
+//! everything else goes through [`decode`]. The same read says whether the frame is an IPv4
+//! fragment, and of which datagram; [`whole_packet_bits`] answers with numbers alone, for the
+//! frames that are none.
 
 use super::{Tunnel, decode};
 use crate::ethernet::EtherType;
@@ -98,21 +99,36 @@ pub fn first_fragment_pair(link: LinkType, frame: &[u8], fragment: &FragmentOf) 
 }
 
 /// An address pair and protocol as numbers, the same for both directions: what a router of
-/// flows to threads hashes. An IPv4 address is its 32 bits, an IPv6 address its 128.
+/// flows to threads hashes. An IPv4 address is its 32 bits, an IPv6 address its 128. The
+/// lower address always comes first (the fields are private so that it does): the two
+/// directions of a flow must go to the same thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairBits {
-    /// The lower of the two addresses.
-    pub lo: u128,
-    /// The higher of the two addresses.
-    pub hi: u128,
-    /// The IP protocol number.
-    pub protocol: u8,
+    lo: u128,
+    hi: u128,
+    protocol: u8,
 }
 
 impl PairBits {
-    fn new(a: u128, b: u128, protocol: u8) -> PairBits {
+    /// The pair of addresses `a` and `b` (in either order) and an IP protocol number.
+    pub fn new(a: u128, b: u128, protocol: u8) -> PairBits {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         PairBits { lo, hi, protocol }
+    }
+
+    /// The lower of the two addresses.
+    pub fn lo(&self) -> u128 {
+        self.lo
+    }
+
+    /// The higher of the two addresses.
+    pub fn hi(&self) -> u128 {
+        self.hi
+    }
+
+    /// The IP protocol number.
+    pub fn protocol(&self) -> u8 {
+        self.protocol
     }
 }
 
@@ -157,7 +173,8 @@ struct Parts {
     addrs: Addrs,
     /// The IP protocol number.
     protocol: u8,
-    /// For an IPv4 fragment: identification, offset 0, no more fragments.
+    /// For an IPv4 fragment: its identification, whether it is the first (offset 0), and
+    /// whether it is the last (more-fragments flag clear).
     fragment: Option<(u16, bool, bool)>,
     /// Where the IP header starts.
     at: usize,
