@@ -153,7 +153,7 @@ pub fn flow_record<X>(
             } else {
                 NetworkType::Ipv4
             },
-            iana_number: k.protocol.to_string(),
+            iana_number: flowsight_record::iana_number(k.protocol),
             community_id: match known_id {
                 Some((source, id)) if source == src => id,
                 _ => community_id(k.endpoint(src), k.endpoint(dst), k.protocol, one_way),

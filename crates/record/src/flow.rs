@@ -107,8 +107,9 @@ pub struct Network {
     /// IP version.
     #[serde(rename = "type")]
     pub kind: NetworkType,
-    /// IANA protocol number, as a string (ECS keyword).
-    pub iana_number: String,
+    /// IANA protocol number, as a string (ECS keyword): [`iana_number`]'s text, never
+    /// built anew (formatting a number per flow record cost more than writing it).
+    pub iana_number: &'static str,
     /// Community ID v1 flow hash (`1:` + base64 SHA-1), seed 0.
     pub community_id: String,
     /// Bytes in both directions (`source.bytes + destination.bytes`).
@@ -118,6 +119,30 @@ pub struct Network {
     /// Outer 802.1Q VLAN tag, when the flow was tagged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<Vlan>,
+}
+
+/// `network.iana_number` of IP protocol `n`: its decimal digits.
+pub fn iana_number(n: u8) -> &'static str {
+    /// Every protocol number's text, in one string: "0", "1", ... "255".
+    const TEXT: &str = concat!(
+        "0123456789",
+        "10111213141516171819202122232425262728293031323334353637383940414243444546474849",
+        "50515253545556575859606162636465666768697071727374757677787980818283848586878889",
+        "90919293949596979899",
+        "100101102103104105106107108109110111112113114115116117118119120121122123124125126",
+        "127128129130131132133134135136137138139140141142143144145146147148149150151152153",
+        "154155156157158159160161162163164165166167168169170171172173174175176177178179180",
+        "181182183184185186187188189190191192193194195196197198199200201202203204205206207",
+        "208209210211212213214215216217218219220221222223224225226227228229230231232233234",
+        "235236237238239240241242243244245246247248249250251252253254255"
+    );
+    let n = usize::from(n);
+    let (at, len) = match n {
+        0..10 => (n, 1),
+        10..100 => (10 + (n - 10) * 2, 2),
+        _ => (190 + (n - 100) * 3, 3),
+    };
+    &TEXT[at..at + len]
 }
 
 /// An 802.1Q tag.
@@ -262,7 +287,7 @@ impl FlowRecord {
             network: Network {
                 transport: Transport::Tcp,
                 kind: NetworkType::Ipv4,
-                iana_number: "6".into(),
+                iana_number: iana_number(6),
                 community_id: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=".into(),
                 bytes: 1000,
                 packets: 10,
@@ -321,6 +346,13 @@ impl FlowRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_protocol_number_reads_as_its_decimal_text() {
+        for n in 0..=u8::MAX {
+            assert_eq!(iana_number(n), n.to_string());
+        }
+    }
 
     #[test]
     fn tcp_flags_serialize_as_names() {

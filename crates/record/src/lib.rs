@@ -25,7 +25,7 @@ pub use conn::{Conn, ConnNetwork, Peer};
 pub use dns::{Dns, DnsAnswer, DnsQuestion, DnsRecord};
 pub use flow::{
     EndReason, Endpoint, FlowEvent, FlowRecord, Interface, Nat, Network, NetworkType, Observation,
-    ObservedEnd, TcpFlags, Transport, Vlan,
+    ObservedEnd, TcpFlags, Transport, Vlan, iana_number,
 };
 pub use http::{Http, HttpBody, HttpRecord, HttpRequest, HttpResponse, ProtoEvent, Url, UserAgent};
 pub use ip::{ip_string, push_ip};

@@ -580,7 +580,7 @@ pub fn flow_record(
             } else {
                 NetworkType::Ipv4
             },
-            iana_number: proto.to_string(),
+            iana_number: flowsight_record::iana_number(proto),
             community_id: community_id(client, server, proto),
             bytes: c.bytes + s.bytes,
             packets: c.packets + s.packets,
