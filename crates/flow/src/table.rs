@@ -7,8 +7,10 @@
 //! would have given.
 
 use crate::FlowKey;
-use foldhash::HashMap;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 
 /// TCP flag bits.
 const FIN: u8 = 0x01;
@@ -141,7 +143,10 @@ impl Default for Timeouts {
 /// Every open flow.
 #[derive(Debug, Default)]
 pub struct FlowTable<X = ()> {
-    flows: HashMap<FlowKey, Flow<X>>,
+    /// The flows, found by their own `key` (a map from key to flow kept every key twice: 48
+    /// bytes more in each slot of a table every packet looks into).
+    flows: HashTable<Flow<X>>,
+    hasher: foldhash::fast::RandomState,
     timeouts: Timeouts,
     /// When each flow may next need a record, in buckets of a second: [`FlowTable::due`]
     /// looks at those whose time has come instead of at every flow, every second. A flow's
@@ -162,7 +167,8 @@ impl<X: Default> FlowTable<X> {
     /// An empty table.
     pub fn new(timeouts: Timeouts) -> FlowTable<X> {
         FlowTable {
-            flows: HashMap::default(),
+            flows: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             timeouts,
             deadlines: Deadlines::new(),
             compactions: 0,
@@ -181,22 +187,24 @@ impl<X: Default> FlowTable<X> {
 
     /// A flow by key.
     pub fn get(&self, key: &FlowKey) -> Option<&Flow<X>> {
-        self.flows.get(key)
+        self.flows
+            .find(self.hasher.hash_one(key), |f| f.key == *key)
     }
 
     /// A flow by key, to change its extension.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<X>> {
-        self.flows.get_mut(key)
+        self.flows
+            .find_mut(self.hasher.hash_one(key), |f| f.key == *key)
     }
 
     /// Every open flow.
     pub fn values(&self) -> impl Iterator<Item = &Flow<X>> + '_ {
-        self.flows.values()
+        self.flows.iter()
     }
 
     /// Every open flow, to update in place.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Flow<X>> + '_ {
-        self.flows.values_mut()
+        self.flows.iter_mut()
     }
 
     /// Take the kernel's current counters for a flow, read at `now_ns` (a flow whose packet
@@ -213,8 +221,8 @@ impl<X: Default> FlowTable<X> {
             f.seen_ns = f.seen_ns.max(now_ns);
             f
         };
-        let (flow, old) = match self.flows.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+        let (flow, old) = match entry(&mut self.flows, &self.hasher, key) {
+            Entry::Occupied(e) => {
                 let flow = e.into_mut();
                 if flow.stats.first_ns == stats.first_ns {
                     flow.seen_ns = flow.seen_ns.max(stats.last_ns);
@@ -228,7 +236,7 @@ impl<X: Default> FlowTable<X> {
                     (flow, Some(old))
                 }
             }
-            std::collections::hash_map::Entry::Vacant(e) => (e.insert(fresh(stats)), None),
+            Entry::Vacant(e) => (e.insert(fresh(stats)).into_mut(), None),
         };
         arm(&mut self.deadlines, &self.timeouts, flow);
         old
@@ -273,7 +281,7 @@ impl<X: Default> FlowTable<X> {
             return;
         }
         self.deadlines.clear();
-        for flow in self.flows.values_mut() {
+        for flow in self.flows.iter_mut() {
             flow.armed = u64::MAX;
             arm(&mut self.deadlines, &self.timeouts, flow);
         }
@@ -305,15 +313,15 @@ impl<X: Default> FlowTable<X> {
             initiator: Initiator::FirstPacket(s),
             sockets: [None; 2],
         };
-        let flow = match self.flows.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+        let flow = match entry(&mut self.flows, &self.hasher, key) {
+            Entry::Occupied(e) => {
                 let flow = e.into_mut();
                 if tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
                     *finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
                 }
                 flow
             }
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(Flow::new(key, fresh())),
+            Entry::Vacant(e) => e.insert(Flow::new(key, fresh())).into_mut(),
         };
         flow.seen_ns = flow.seen_ns.max(ts_ns);
         let st = &mut flow.stats;
@@ -346,7 +354,10 @@ impl<X: Default> FlowTable<X> {
                     again.push((at, key)); // later in this second
                     continue;
                 }
-                let Some(flow) = self.flows.get_mut(&key) else {
+                let Some(flow) = self
+                    .flows
+                    .find_mut(self.hasher.hash_one(key), |f| f.key == key)
+                else {
                     continue; // removed since
                 };
                 if flow.armed != at {
@@ -378,21 +389,38 @@ impl<X: Default> FlowTable<X> {
 
     /// Note that an interim record was written for a flow at `now_ns`.
     pub fn reported(&mut self, key: &FlowKey, now_ns: u64) {
-        if let Some(f) = self.flows.get_mut(key) {
+        if let Some(f) = self.get_mut(key) {
             f.reported_ns = now_ns;
         }
     }
 
     /// Remove a flow, returning it.
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<X>> {
-        self.flows.remove(key)
+        let hash = self.hasher.hash_one(key);
+        match self.flows.find_entry(hash, |f| f.key == *key) {
+            Ok(e) => Some(e.remove().0),
+            Err(_) => None,
+        }
     }
 
     /// Remove every flow (at shutdown), in no particular order.
     pub fn drain(&mut self) -> impl Iterator<Item = Flow<X>> + '_ {
         self.deadlines.clear();
-        self.flows.drain().map(|(_, f)| f)
+        self.flows.drain()
     }
+}
+
+/// The slot of `key` in `flows`, found or to fill.
+fn entry<'t, X>(
+    flows: &'t mut HashTable<Flow<X>>,
+    hasher: &foldhash::fast::RandomState,
+    key: FlowKey,
+) -> Entry<'t, Flow<X>> {
+    flows.entry(
+        hasher.hash_one(key),
+        |f| f.key == key,
+        |f| hasher.hash_one(f.key),
+    )
 }
 
 /// The first time at which [`FlowTable::due`] would find `flow` due: the thresholds of its
