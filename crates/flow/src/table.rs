@@ -354,10 +354,7 @@ impl<X: Default> FlowTable<X> {
                     again.push((at, key)); // later in this second
                     continue;
                 }
-                let Some(flow) = self
-                    .flows
-                    .find_mut(self.hasher.hash_one(key), |f| f.key == key)
-                else {
+                let Some(flow) = self.get_mut(&key) else {
                     continue; // removed since
                 };
                 if flow.armed != at {

@@ -194,42 +194,43 @@ impl CaptureReader {
     /// of the file and after an error.
     #[inline]
     pub fn next_packet(&mut self) -> Option<Result<Packet<'_>, ReadError>> {
+        if self.done {
+            return None;
+        }
+        // The packet lent out last is no longer borrowed: the pages behind may go.
+        self.src.release_behind();
         // A classic pcap record whole in the buffer (nearly every record of a pcap file):
         // read here, without the general path's refills and error reports, which cost
         // more than the read itself (~200 instructions a packet, most of it moving results
         // and saving registers around code that never runs).
-        if !self.done
-            && let Kind::Pcap(st) = &self.kind
+        if let Kind::Pcap(st) = &self.kind
+            && let Some(meta) = pcap::next_whole(st, &mut self.src)
         {
-            self.src.release_behind();
-            if let Some(meta) = pcap::next_whole(st, &mut self.src) {
-                self.packets += 1;
-                if self.src.is_mapped() {
-                    self.progress.set(self.src.offset());
-                }
-                return Some(Ok(meta.packet(self.src.buf())));
-            }
+            self.packets += 1;
+            self.walked();
+            return Some(Ok(meta.packet(self.src.buf())));
         }
         self.next_packet_any()
     }
 
-    /// [`CaptureReader::next_packet`] for every format and case.
+    /// A mapped file is "read" as far as the records were walked.
+    #[inline]
+    fn walked(&self) {
+        if self.src.is_mapped() {
+            self.progress.set(self.src.offset());
+        }
+    }
+
+    /// [`CaptureReader::next_packet`] for every format and case, once the reader is known
+    /// not to be done.
     #[inline(never)]
     fn next_packet_any(&mut self) -> Option<Result<Packet<'_>, ReadError>> {
-        if self.done {
-            return None;
-        }
         let number = self.packets + 1;
-        // The packet lent out last is no longer borrowed: the pages behind may go.
-        self.src.release_behind();
         let res: Result<Option<Meta>, ReadError> = match &mut self.kind {
             Kind::Pcap(st) => pcap::next(st, &mut self.src, number),
             Kind::Pcapng(st) => pcapng::next(st, &mut self.src, &mut self.info, number),
         };
-        if self.src.is_mapped() {
-            // A mapped file is "read" as far as the records were walked.
-            self.progress.set(self.src.offset());
-        }
+        self.walked();
         match res {
             Ok(Some(meta)) => {
                 self.packets = number;

@@ -140,7 +140,7 @@ impl Source {
     /// how many are available (fewer than `n` only at end of input).
     #[inline]
     pub(crate) fn fill(&mut self, n: usize) -> io::Result<usize> {
-        let have = self.end - self.pos;
+        let have = self.available();
         if have >= n {
             return Ok(have);
         }
