@@ -2,7 +2,8 @@
 # `flowsight read` on a synthetic capture, side by side with ndpiReader and tshark, in one run.
 #
 #   benches/read_throughput.sh            (env: SYNTH=/tmp/synth.pcap TRUTH=/tmp/synth.truth
-#                                          RUNS=3 SMALL=0 PREFIX=150000 TSHARK_FULL=0)
+#                                          RUNS=3 SMALL=0 PREFIX=150000 TSHARK_FULL=0
+#                                          PGO=0 PGO_BIN=)
 #
 # The capture is ../shared/tools/gen_synthetic.py's 1,500,000 packets (seed 1), generated if
 # SYNTH or TRUTH is missing. The page cache is warmed, then each command runs RUNS times,
@@ -19,6 +20,10 @@
 #
 # ndpiReader -q: analyzes the whole file (same per-protocol counts as without -q, checked with
 # -w) and prints nothing; without -q it prints only summary statistics (per-flow lines need -v).
+# PGO=1 also measures a profile-guided build (scripts/build-pgo, trained on other captures
+# than this one; PGO_BIN=path takes one already built), one and two threads, and checks that
+# its records are the plain build's.
+#
 # Last, benches/truth_check.py compares flowsight's records with the generator's truth.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +33,8 @@ runs=${RUNS:-3}
 small=${SMALL:-0}
 prefix_pkts=${PREFIX:-150000}
 tshark_full=${TSHARK_FULL:-0}
+pgo=${PGO:-0}
+pgo_bin=${PGO_BIN:-}
 gen=$root/../shared/tools/gen_synthetic.py
 py=/usr/bin/python3
 
@@ -48,6 +55,12 @@ trap 'rm -rf "$work"' EXIT
 cd "$root"
 cargo build --release -q -p flowsight
 fs=$root/target/release/flowsight
+if [ -n "$pgo_bin" ]; then
+	[ -x "$pgo_bin" ] || die "PGO_BIN=$pgo_bin is not an executable"
+	pgo=1
+elif [ "$pgo" = 1 ]; then
+	pgo_bin=$("$root/scripts/build-pgo" | tail -1)
+fi
 # Other work on the machine skews every number: say what ran besides, and what was measured.
 machine() {
 	echo "$1: load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores); busiest other processes:" \
@@ -82,6 +95,10 @@ names=(); counts=(); cmds=()
 add() { names+=("$1"); counts+=("$2"); cmds+=("$3"); }
 add "flowsight read, 1 thread" "$main_n" "$fs read --no-progress '$main' -o /dev/null"
 add "flowsight read --threads 2" "$main_n" "$fs read --no-progress --threads 2 '$main' -o /dev/null"
+if [ "$pgo" = 1 ]; then
+	add "flowsight read, 1 thread (PGO build)" "$main_n" "$pgo_bin read --no-progress '$main' -o /dev/null"
+	add "flowsight read --threads 2 (PGO build)" "$main_n" "$pgo_bin read --no-progress --threads 2 '$main' -o /dev/null"
+fi
 add "ndpiReader -q" "$main_n" "ndpiReader -i '$main' -q"
 [ "$small" = 1 ] || add "flowsight read, 1 thread (prefix)" "$prefix_n" "$fs read --no-progress '$prefix' -o /dev/null"
 add "tshark -T fields$([ "$tsf" = "$prefix" ] && echo ' (prefix)')" "$tsn" \
@@ -156,6 +173,16 @@ echo "truth check: flowsight read $main -o RECORDS; benches/truth_check.py $trut
 "$fs" read --no-progress "$main" -o "$work/records.json"
 tail -1 "$work/records.json" | "$py" -c 'import json,sys; s=json.load(sys.stdin)["flowsight"]; print("flowsight stats record: packets read", s["events_read"]["packets"], "records", s["records_written"])'
 rc=0
+if [ "$pgo" = 1 ]; then
+	# The same records from both builds (sorted: two threads interleave them; the stats
+	# record's times differ).
+	same() { "$1" read --no-progress --threads "$2" "$main" -o - | grep -v '"type":"stats"' | sort | md5sum; }
+	if [ "$(same "$fs" 1)" = "$(same "$pgo_bin" 1)" ] && [ "$(same "$fs" 1)" = "$(same "$pgo_bin" 2)" ]; then
+		echo "PGO build: the same records as the plain build (one and two threads)"
+	else
+		echo "PGO build: records DIFFER from the plain build's"; rc=1
+	fi
+fi
 "$py" "$root/benches/truth_check.py" "$truth" "$work/records.json" "$main" | tee "$work/truth.txt" || rc=$?
 # A check that left every flow out (e.g. a capture the checker cannot parse) proves nothing.
 grep -qE '^flow\.packets +[1-9]' "$work/truth.txt" || { echo "truth check compared no flow"; rc=1; }
