@@ -242,3 +242,18 @@ fn a_long_capture_streams_through_without_allocating_per_packet() {
         "{during} allocations while reading {n} packets"
     );
 }
+
+/// Writes the fixtures, plain and compressed, as a seed corpus for the `reader` fuzz target
+/// (`crates/pcapfile/fuzz`) when `FLOWSIGHT_FUZZ_SEEDS` names a directory.
+#[test]
+fn fixtures_as_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("FLOWSIGHT_FUZZ_SEEDS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in all_fixtures() {
+        std::fs::write(dir.join(f.name), &f.bytes).unwrap();
+        std::fs::write(dir.join(format!("{}.gz", f.name)), gzip(&f.bytes)).unwrap();
+    }
+}
