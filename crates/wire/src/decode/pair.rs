@@ -111,7 +111,7 @@ pub struct PairBits {
 
 impl PairBits {
     /// The pair of addresses `a` and `b` (in either order) and an IP protocol number.
-    pub fn new(a: u128, b: u128, protocol: u8) -> PairBits {
+    fn new(a: u128, b: u128, protocol: u8) -> PairBits {
         let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
         PairBits { lo, hi, protocol }
     }
