@@ -217,6 +217,11 @@ impl HttpAnalyzer {
         {
             self.emit(cx, old);
         }
+        // Most connections have one request waiting at a time: room for one, not the four
+        // a first push makes (a `Txn` is ~400 bytes, and fresh memory costs page faults).
+        if self.waiting.capacity() == 0 {
+            self.waiting.reserve_exact(1);
+        }
         self.waiting.push_back(txn);
     }
 
