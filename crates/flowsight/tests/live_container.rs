@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 
 #[test]
 fn peer_main() {
@@ -207,4 +208,141 @@ fn every_runtime_shape_names_its_container() {
         assert!(f["destination"].get("container").is_none(), "{f:#}");
         assert_eq!(f["destination"]["netns"]["id"], ns_id);
     }
+}
+
+/// A fake Docker Engine API on `socket`: answers for container `id` with the name `name`
+/// after `delay` (a runtime answering while records are made), 404 for everything else
+/// (a name asked at start-up: the container does not exist yet). Returns the paths asked.
+fn slow_engine(
+    socket: &std::path::Path,
+    id: String,
+    name: &'static str,
+    delay: Duration,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::{BufRead, Write};
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
+    let seen = std::sync::Arc::clone(&asked);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut line = String::new();
+            if std::io::BufReader::new(&conn).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            seen.lock().unwrap().push(path.clone());
+            let answer = if path == format!("/containers/{id}/json") {
+                std::thread::sleep(delay);
+                let body = format!(
+                    r#"{{"Id":"{id}","Name":"/{name}","Config":{{"Image":"shop/web:1","Labels":{{}}}}}}"#
+                );
+                format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
+            } else {
+                "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container\"}".to_string()
+            };
+            let _ = conn.write_all(answer.as_bytes());
+        }
+    });
+    asked
+}
+
+/// `--container NAME` for a container that starts after flowsight: its first records are
+/// made before the runtime's API has said its name, and are held until it has, not dropped.
+/// Another container's and the host's records are still left out.
+#[test]
+fn a_container_named_later_keeps_its_first_records() {
+    if !root_or_skip("a_container_named_later_keeps_its_first_records") {
+        return;
+    }
+    let id = |seed: usize| -> String {
+        (0..64)
+            .map(|i| b"0123456789abcdef"[(i * 3 + seed * 7 + 5) % 16] as char)
+            .collect()
+    };
+    let (web_id, other_id) = (id(1), id(2));
+    let dir = std::env::temp_dir().join(unique("flowsight-docker-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Gone(std::path::PathBuf);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _gone = Gone(dir.clone());
+    let socket = dir.join("docker.sock");
+    // The name is asked for when the flow's record is made (after a finished flow's 1 s
+    // linger) and comes 1.5 s later: within the client's 2 s timeout, well after the record.
+    let asked = slow_engine(
+        &socket,
+        web_id.clone(),
+        "late-web",
+        Duration::from_millis(1500),
+    );
+
+    let ns = NetNs::new();
+    let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
+    let other = Cgroup::new(&format!("system.slice/docker-{other_id}.scope"));
+    let host = Cgroup::new("host-side");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+        "--container",
+        "late-web",
+        "--docker-socket",
+        socket.to_str().unwrap(),
+    ]);
+    let spec = |cgroup| PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(cgroup),
+    };
+    let (mut srv, port) = spec(&host).start("serve-tcp", &["127.0.0.1:0", "3", "10"]);
+    let addr = format!("127.0.0.1:{port}");
+    let web_pid = spec(&web).run("connect-tcp", &[&addr, "10"]);
+    let other_pid = spec(&other).run("connect-tcp", &[&addr, "20"]);
+    let host_pid = spec(&host).run("connect-tcp", &[&addr, "30"]);
+    assert!(srv.wait().unwrap().success());
+    // The name comes while flowsight runs, after the flow's record was made.
+    std::thread::sleep(Duration::from_millis(3000));
+    let records = fs.stop();
+    let asked = asked.lock().unwrap().clone();
+    assert!(
+        asked.contains(&format!("/containers/{web_id}/json")),
+        "the runtime was asked for the container: {asked:?}"
+    );
+    let port: u16 = port.parse().unwrap();
+    let flows: Vec<_> = records
+        .iter()
+        .filter(|r| r["type"] == "flow" && r["destination"]["port"] == port)
+        .collect();
+    assert_eq!(
+        flows.len(),
+        1,
+        "only the named container's flow: {flows:#?}"
+    );
+    let f = flows[0];
+    assert_eq!(f["source"]["process"]["pid"], web_pid, "{f:#}");
+    assert_eq!(f["source"]["container"]["id"], web_id.as_str(), "{f:#}");
+    assert_eq!(f["source"]["container"]["name"], "late-web", "{f:#}");
+    assert_eq!(f["source"]["container"]["image"]["name"], "shop/web:1");
+    // 10 bytes of payload up, 10 down, in whole frames with the handshake and teardown.
+    assert!(f["source"]["bytes"].as_u64().unwrap() > 10, "{f:#}");
+    assert!(f["destination"]["bytes"].as_u64().unwrap() > 10, "{f:#}");
+    for pid in [other_pid, host_pid] {
+        assert!(
+            !records.iter().any(|r| r["source"]["process"]["pid"] == pid),
+            "pid {pid} is in no chosen container"
+        );
+    }
+    // The final stats record counts what was written, held records included.
+    let stats = final_stats(&records);
+    assert_eq!(
+        stats["flowsight"]["records_written"]["flow"], 1,
+        "{stats:#}"
+    );
 }

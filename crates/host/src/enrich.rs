@@ -10,10 +10,10 @@
 //! a container.
 
 use flowsight_record::{Container, ContainerMeta, ContainerRuntime};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, channel, sync_channel};
 
 /// Containers remembered at most per API; the cache is emptied when full.
 const CAPACITY: usize = 1 << 14;
@@ -110,6 +110,9 @@ pub struct Lookups {
     ask: Option<SyncSender<String>>,
     answers: Option<Receiver<(String, Option<Arc<RuntimeAnswer>>)>>,
     known: HashMap<String, Option<Arc<RuntimeAnswer>>>,
+    /// Ids handed to the look-up thread and not answered yet (at most the queue's length and
+    /// the one being asked).
+    asked: HashSet<String>,
 }
 
 impl Lookups {
@@ -188,6 +191,7 @@ impl Lookups {
                 ask: Some(ask),
                 answers: Some(answers),
                 known: HashMap::new(),
+                asked: HashSet::new(),
             },
             Err(e) => {
                 log::warn!("names from the {what} are off: {e}");
@@ -202,17 +206,43 @@ impl Lookups {
             ask: None,
             answers: None,
             known: HashMap::new(),
+            asked: HashSet::new(),
         }
+    }
+
+    /// Take in the answers that came.
+    fn receive(&mut self) {
+        let Some(answers) = &self.answers else {
+            return;
+        };
+        loop {
+            match answers.try_recv() {
+                Ok((id, got)) => {
+                    self.asked.remove(&id);
+                    self.known.insert(id, got);
+                }
+                Err(TryRecvError::Empty) => break,
+                // The thread ended (its API could not be set up): nothing more will come.
+                Err(TryRecvError::Disconnected) => {
+                    self.answers = None;
+                    self.ask = None;
+                    self.asked.clear();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether container `id` was asked about and the answer has not come yet.
+    pub fn pending(&mut self, id: &str) -> bool {
+        self.receive();
+        self.asked.contains(id)
     }
 
     /// What is known of container `id`: asks the first time (the answer comes later), never
     /// blocks.
     pub fn get(&mut self, id: &str) -> Option<Arc<RuntimeAnswer>> {
-        if let Some(answers) = &self.answers {
-            while let Ok((id, got)) = answers.try_recv() {
-                self.known.insert(id, got);
-            }
-        }
+        self.receive();
         if let Some(m) = self.known.get(id) {
             return m.clone();
         }
@@ -223,11 +253,16 @@ impl Lookups {
         // Asked: None until the answer comes (or for good, when the runtime does not know it).
         self.known.insert(id.to_string(), None);
         match ask.try_send(id.to_string()) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.asked.insert(id.to_string());
+            }
             // The thread is behind (a hanging API): not asked; the next retry asks again.
             Err(TrySendError::Full(_)) => {}
             // The thread is gone (its API could not be set up): ask no more.
-            Err(TrySendError::Disconnected(_)) => self.ask = None,
+            Err(TrySendError::Disconnected(_)) => {
+                self.ask = None;
+                self.asked.clear();
+            }
         }
         None
     }
@@ -273,21 +308,31 @@ impl RuntimeApis {
         }
     }
 
-    /// What the runtime running `c` said of it: docker and podman containers from the Engine
-    /// API, containers in a Kubernetes pod (containerd, CRI-O, or a cgroupfs-driver pod
-    /// whose runtime the path does not tell) from CRI. Never blocks.
-    pub fn answer(&mut self, c: &Container) -> Option<Arc<RuntimeAnswer>> {
+    /// The API that runs `c`: docker and podman containers the Engine API's, containers in
+    /// a Kubernetes pod (containerd, CRI-O, or a cgroupfs-driver pod whose runtime the path
+    /// does not tell) CRI's.
+    fn api_of(&mut self, c: &Container) -> Option<&mut Lookups> {
         match c.runtime {
-            ContainerRuntime::Docker | ContainerRuntime::Podman => self.docker.get(&c.id),
+            ContainerRuntime::Docker | ContainerRuntime::Podman => Some(&mut self.docker),
             ContainerRuntime::Containerd
             | ContainerRuntime::CriO
             | ContainerRuntime::Kubernetes
                 if c.pod_uid.is_some() =>
             {
-                self.cri.get(&c.id)
+                Some(&mut self.cri)
             }
             _ => None,
         }
+    }
+
+    /// What the runtime running `c` said of it. Never blocks.
+    pub fn answer(&mut self, c: &Container) -> Option<Arc<RuntimeAnswer>> {
+        self.api_of(c)?.get(&c.id)
+    }
+
+    /// Whether the API that runs `c` was asked about it and has not answered yet.
+    pub fn pending(&mut self, c: &Container) -> bool {
+        self.api_of(c).is_some_and(|api| api.pending(&c.id))
     }
 
     /// Forget what was not found by either API, so it is asked again.
@@ -403,6 +448,51 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(l.ask.is_none(), "the thread is gone");
+    }
+
+    /// An API that answers once the test lets it.
+    struct Gate(Receiver<()>);
+
+    impl RuntimeApi for Gate {
+        fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError> {
+            let _ = self.0.recv();
+            Ok((id == "known").then(RuntimeAnswer::default))
+        }
+    }
+
+    #[test]
+    fn a_question_is_pending_until_its_answer_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        std::fs::write(&socket, b"").unwrap();
+        let (open, gate) = channel();
+        let mut l = Lookups::start("fake API", "fake-names", &[socket], move |s| {
+            Ok(Connected::first(s, Gate(gate)))
+        });
+        assert!(!l.pending("known"), "not asked yet");
+        assert!(l.get("known").is_none());
+        assert!(l.get("other").is_none());
+        assert!(l.pending("known") && l.pending("other"));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(l.pending("known"), "no answer yet");
+        open.send(()).unwrap();
+        let mut waited = 0;
+        while l.pending("known") && waited < 1000 {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+        }
+        assert!(!l.pending("known"));
+        assert!(l.get("known").is_some());
+        assert!(l.pending("other"), "its answer has not come");
+        // The gate opens for good: `other` is answered, unknown to the runtime.
+        drop(open);
+        let mut waited = 0;
+        while l.pending("other") && waited < 1000 {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+        }
+        assert!(!l.pending("other"));
+        assert!(l.get("other").is_none(), "the runtime does not know it");
     }
 
     #[test]

@@ -204,6 +204,26 @@ impl Host {
         got
     }
 
+    /// Whether the name of container `c` was asked of its runtime and has not come yet (a
+    /// container first seen some milliseconds ago).
+    pub fn name_pending(&mut self, c: &Container) -> bool {
+        !self.named.contains_key(&c.id) && self.names.pending(c)
+    }
+
+    /// Give `owner`'s container and pod the names that came since the owner was made.
+    pub fn rename(&mut self, owner: &mut Owner) {
+        let Some(c) = owner.container.take() else {
+            return;
+        };
+        if c.meta.is_some() {
+            owner.container = Some(c);
+            return;
+        }
+        let (c, pod) = self.named(c, owner.orchestrator.take());
+        owner.container = Some(c);
+        owner.orchestrator = pod;
+    }
+
     /// A process by id, from the table or procfs.
     pub fn process(&mut self, tgid: u32) -> Option<Arc<ProcessInfo>> {
         self.processes.get(tgid, &mut self.cgroups)

@@ -75,6 +75,47 @@ impl Record {
         }
     }
 
+    /// The owners of the record's two ends, where known (none for stats records): the
+    /// flow's endpoints', or the connection's of a protocol record.
+    pub fn owners(&self) -> [Option<&Owner>; 2] {
+        let conn = match self {
+            Record::Stats(_) => return [None, None],
+            Record::Flow(f) => return [f.source.owner.as_deref(), f.destination.owner.as_deref()],
+            Record::Http(r) => Some(&r.conn),
+            Record::Dns(r) => Some(&r.conn),
+            Record::Tls(r) => Some(&r.conn),
+            Record::Weird(r) => r.conn.as_ref(),
+        };
+        match conn {
+            Some(c) => [c.source.owner.as_deref(), c.destination.owner.as_deref()],
+            None => [None, None],
+        }
+    }
+
+    /// [`Record::owners`], to change: names found after the record was made.
+    pub fn owners_mut(&mut self) -> [Option<&mut Owner>; 2] {
+        let conn = match self {
+            Record::Stats(_) => return [None, None],
+            Record::Flow(f) => {
+                return [
+                    f.source.owner.as_deref_mut(),
+                    f.destination.owner.as_deref_mut(),
+                ];
+            }
+            Record::Http(r) => Some(&mut r.conn),
+            Record::Dns(r) => Some(&mut r.conn),
+            Record::Tls(r) => Some(&mut r.conn),
+            Record::Weird(r) => r.conn.as_mut(),
+        };
+        match conn {
+            Some(c) => [
+                c.source.owner.as_deref_mut(),
+                c.destination.owner.as_deref_mut(),
+            ],
+            None => [None, None],
+        }
+    }
+
     /// One record of each kind with every optional field present. The schema test serializes
     /// these and checks that `docs/schema.md` documents exactly the fields that come out.
     pub fn examples() -> Vec<Record> {

@@ -70,6 +70,12 @@ pub struct LiveArgs {
     /// /run/k3s/containerd/containerd.sock.
     #[arg(long = "cri-socket", value_name = "PATH")]
     pub cri_sockets: Vec<PathBuf>,
+    /// Ask the Docker Engine API at PATH (docker, or podman's compatible service, e.g. a
+    /// rootless user's /run/user/UID/podman/podman.sock) for containers' names, images and
+    /// labels (repeatable: the first that exists). Default: /var/run/docker.sock,
+    /// /run/podman/podman.sock.
+    #[arg(long = "docker-socket", value_name = "PATH")]
+    pub docker_sockets: Vec<PathBuf>,
     /// How TC programs attach.
     #[arg(long, value_enum, default_value = "auto")]
     pub tc_mode: TcModeArg,
@@ -173,6 +179,8 @@ pub struct LiveConfig {
     pub filter: crate::live::filter::OwnerFilter,
     /// CRI runtime sockets to ask for Kubernetes names (--cri-socket; empty: the defaults).
     pub cri_sockets: Vec<PathBuf>,
+    /// Engine API sockets to ask for container names (--docker-socket; empty: the defaults).
+    pub docker_sockets: Vec<PathBuf>,
 }
 
 impl LiveArgs {
@@ -254,6 +262,7 @@ impl LiveArgs {
             stats_interval: (!stats.is_zero()).then_some(stats),
             netns: self.netns.clone(),
             cri_sockets: self.cri_sockets.clone(),
+            docker_sockets: self.docker_sockets.clone(),
             filter: crate::live::filter::OwnerFilter {
                 containers: self.containers.clone(),
                 netns: self

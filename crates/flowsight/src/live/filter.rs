@@ -67,20 +67,16 @@ impl OwnerFilter {
 
     /// Whether to write `record`.
     pub fn keeps(&self, record: &Record) -> bool {
-        if self.is_empty() {
+        if self.is_empty() || matches!(record, Record::Stats(_)) {
             return true;
         }
-        let conn = match record {
-            Record::Stats(_) => return true,
-            Record::Flow(f) => {
-                return self.any([f.source.owner.as_deref(), f.destination.owner.as_deref()]);
-            }
-            Record::Http(r) => Some(&r.conn),
-            Record::Dns(r) => Some(&r.conn),
-            Record::Tls(r) => Some(&r.conn),
-            Record::Weird(r) => r.conn.as_ref(),
-        };
-        conn.is_some_and(|c| self.any([c.source.owner.as_deref(), c.destination.owner.as_deref()]))
+        self.any(record.owners())
+    }
+
+    /// Whether `--container` values are given: one may be a name, which a runtime's API
+    /// gives some milliseconds after a new container's first record is made.
+    pub fn wants_names(&self) -> bool {
+        !self.containers.is_empty()
     }
 }
 

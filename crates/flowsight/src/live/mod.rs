@@ -8,6 +8,7 @@ pub(crate) mod attribution;
 mod control;
 mod events;
 pub(crate) mod filter;
+mod hold;
 mod join;
 pub(crate) mod pipeline;
 mod seed;
@@ -67,6 +68,9 @@ pub(crate) fn start_pipeline(cfg: &LiveConfig, sink: Box<dyn Sink>) -> Result<Pi
     let mut host_config = HostConfig::system();
     if !cfg.cri_sockets.is_empty() {
         host_config.cri_sockets = cfg.cri_sockets.clone();
+    }
+    if !cfg.docker_sockets.is_empty() {
+        host_config.docker_sockets = cfg.docker_sockets.clone();
     }
     let docker_sockets = host_config.docker_sockets.clone();
     let mut host = Host::new(host_config);

@@ -5,6 +5,7 @@ use super::attribution::LiveAttribution;
 use super::control;
 use super::events;
 use super::filter::OwnerFilter;
+use super::hold::Held;
 use super::join::Joiner;
 use crate::serve::control::Settings;
 use anyhow::{Context, Result};
@@ -59,6 +60,8 @@ pub struct Pipeline {
     joiner: Joiner,
     /// `--container`, `--owner-netns`.
     filter: OwnerFilter,
+    /// Records waiting for their containers' names before the filter sees them.
+    held: Held,
 }
 
 impl Pipeline {
@@ -140,6 +143,7 @@ impl Pipeline {
             degraded,
             joiner: Joiner::new(None, 0),
             filter: OwnerFilter::default(),
+            held: Held::default(),
         }
     }
 
@@ -155,12 +159,48 @@ impl Pipeline {
         &self.degraded
     }
 
+    /// Filter `record` and write it, or hold it while the name that could let it through
+    /// is on its way (hold.rs).
     fn write(&mut self, record: Record) -> Result<()> {
+        if self.filter.wants_names() {
+            // What waited and may go now goes first: a flow's records keep their order.
+            self.release(false)?;
+            if !self.filter.keeps(&record) && names_pending(&mut self.host, &record) {
+                if let Some(oldest) = self.held.push(std::time::Instant::now(), record) {
+                    self.write_kept(oldest)?;
+                }
+                return Ok(());
+            }
+        }
+        self.write_kept(record)
+    }
+
+    /// Write `record` if the filter keeps it.
+    fn write_kept(&mut self, record: Record) -> Result<()> {
         if !self.filter.keeps(&record) {
             return Ok(());
         }
         *self.written.entry(record.kind()).or_default() += 1;
         self.sink.write(&record).context("writing a record")
+    }
+
+    /// Write the held records that need wait no longer (`all`: every one), with the names
+    /// that came meanwhile.
+    fn release(&mut self, all: bool) -> Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        loop {
+            let Pipeline { held, host, .. } = self;
+            let Some(mut record) = held.pop_ready(now, all, |r| names_pending(host, r)) else {
+                return Ok(());
+            };
+            for owner in record.owners_mut().into_iter().flatten() {
+                self.host.rename(owner);
+            }
+            self.write_kept(record)?;
+        }
     }
 
     /// A flow's last record was written: flush its protocol analysis and let the kernel
@@ -384,7 +424,7 @@ impl Pipeline {
         let wall = Timestamp::now();
         self.sockets.expire(now);
         self.host.expire(wall);
-        Ok(())
+        self.release(false)
     }
 
     /// An ended or idle flow: take it out of the kernel with its final counters (a packet
@@ -525,6 +565,13 @@ impl Pipeline {
             engine.finish();
         }
         self.write_engine_records()?;
+        // Names asked for moments ago may still come: wait for them a little (hold.rs).
+        let waited = std::time::Instant::now();
+        while !self.held.is_empty() && waited.elapsed() < super::hold::HOLD {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.release(false)?;
+        }
+        self.release(true)?;
         self.write_stats(true)?;
         self.flush()
     }
@@ -532,4 +579,13 @@ impl Pipeline {
     pub fn flush(&mut self) -> Result<()> {
         self.sink.flush().context("flushing records")
     }
+}
+
+/// Whether a container of `record`'s ends has no name yet and its runtime was asked.
+fn names_pending(host: &mut Host, record: &Record) -> bool {
+    record.owners().into_iter().flatten().any(|o| {
+        o.container
+            .as_ref()
+            .is_some_and(|c| c.meta.is_none() && host.name_pending(c))
+    })
 }
