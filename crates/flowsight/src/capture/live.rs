@@ -114,6 +114,9 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
         crate::cli::Output::Stdout => Box::new(Tee(Vec::new())),
     };
     let mut p = crate::live::start_pipeline(live, sink)?;
+    // The ids of running containers named by --container, looked up by the pipeline: their
+    // packets match from the first one on, before the names come with their owners.
+    out.also_containers(&p.filter().containers);
     for line in p.degraded() {
         log::warn!("degraded: {line}");
     }

@@ -75,6 +75,19 @@ impl PacketOut {
         })
     }
 
+    /// Also keep the packets of these containers (ids, names or pod uids), when containers
+    /// are filtered on at all: `--container` values the runtime's API resolved.
+    pub fn also_containers(&mut self, containers: &[String]) {
+        if self.owners.containers.is_empty() {
+            return;
+        }
+        for c in containers {
+            if !self.owners.containers.contains(c) {
+                self.owners.containers.push(c.clone());
+            }
+        }
+    }
+
     /// Describe an interface; returns its id for [`OutPacket::interface`].
     pub fn add_interface(
         &mut self,
@@ -160,5 +173,29 @@ impl PacketOut {
         self.w
             .flush()
             .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(containers: &[&str]) -> PacketOut {
+        let owners = OwnerFilter {
+            containers: containers.iter().map(|c| c.to_string()).collect(),
+            ..OwnerFilter::default()
+        };
+        PacketOut::create(Path::new("/dev/null"), owners, None, None, None).unwrap()
+    }
+
+    #[test]
+    fn resolved_container_ids_widen_a_container_filter_only() {
+        let mut o = out(&["web-1"]);
+        o.also_containers(&["web-1".into(), "7dea796eb5d6".into()]);
+        assert_eq!(o.owners.containers, ["web-1", "7dea796eb5d6"]);
+        // No --container: the ids must not turn a filter on.
+        let mut o = out(&[]);
+        o.also_containers(&["7dea796eb5d6".into()]);
+        assert!(o.owners.is_empty());
     }
 }

@@ -154,6 +154,12 @@ impl Pipeline {
         self.filter = filter;
     }
 
+    /// Whose records are kept: `--container` values with the ids the names given resolved
+    /// to at start-up.
+    pub fn filter(&self) -> &OwnerFilter {
+        &self.filter
+    }
+
     /// What did not load, one line per probe.
     pub fn degraded(&self) -> &[String] {
         &self.degraded
