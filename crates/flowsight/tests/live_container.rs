@@ -247,6 +247,30 @@ fn slow_engine(
     asked
 }
 
+/// A docker-shaped container id from a seed.
+fn docker_id(seed: usize) -> String {
+    (0..64)
+        .map(|i| b"0123456789abcdef"[(i * 3 + seed * 7 + 5) % 16] as char)
+        .collect()
+}
+
+/// A directory removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(unique("flowsight-docker-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `--container NAME` for a container that starts after flowsight: its first records are
 /// made before the runtime's API has said its name, and are held until it has, not dropped.
 /// Another container's and the host's records are still left out.
@@ -255,24 +279,12 @@ fn a_container_named_later_keeps_its_first_records() {
     if !root_or_skip("a_container_named_later_keeps_its_first_records") {
         return;
     }
-    let id = |seed: usize| -> String {
-        (0..64)
-            .map(|i| b"0123456789abcdef"[(i * 3 + seed * 7 + 5) % 16] as char)
-            .collect()
-    };
-    let (web_id, other_id) = (id(1), id(2));
-    let dir = std::env::temp_dir().join(unique("flowsight-docker-"));
-    std::fs::create_dir_all(&dir).unwrap();
-    struct Gone(std::path::PathBuf);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    let _gone = Gone(dir.clone());
-    let socket = dir.join("docker.sock");
-    // The name is asked for when the flow's record is made (after a finished flow's 1 s
-    // linger) and comes 1.5 s later: within the client's 2 s timeout, well after the record.
+    let (web_id, other_id) = (docker_id(1), docker_id(2));
+    let dir = Scratch::new();
+    let socket = dir.0.join("docker.sock");
+    // Without payload sampling the name is asked for when the flow's record is made (after
+    // a finished flow's 1 s linger), and it comes 1.5 s later: within the client's 2 s
+    // timeout, well after the record.
     let asked = slow_engine(
         &socket,
         web_id.clone(),
@@ -291,6 +303,8 @@ fn a_container_named_later_keeps_its_first_records() {
         "lo",
         "--scan-interval-ms",
         "100",
+        "--sample-packets",
+        "0",
         "--container",
         "late-web",
         "--docker-socket",
@@ -345,4 +359,71 @@ fn a_container_named_later_keeps_its_first_records() {
         stats["flowsight"]["records_written"]["flow"], 1,
         "{stats:#}"
     );
+}
+
+/// A protocol record's owner is made at its connection's first payload: for a new container
+/// that is before its name comes. A DNS answer that comes after the name gives a record
+/// made then with the owner made before: it gets the name when it is written and is kept.
+#[test]
+fn a_protocol_record_made_before_the_name_came_gets_it() {
+    if !root_or_skip("a_protocol_record_made_before_the_name_came_gets_it") {
+        return;
+    }
+    let web_id = docker_id(3);
+    let dir = Scratch::new();
+    let socket = dir.0.join("docker.sock");
+    // Asked at the query's sample, answered 1 s later; the DNS answer comes 2 s after the
+    // query.
+    let _asked = slow_engine(
+        &socket,
+        web_id.clone(),
+        "late-dns",
+        Duration::from_millis(1000),
+    );
+    let ns = NetNs::new();
+    let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
+    let host = Cgroup::new("host-side");
+    let fs = Flowsight::start(&[
+        "--netns",
+        &ns.path(),
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+        "--container",
+        "late-dns",
+        "--docker-socket",
+        socket.to_str().unwrap(),
+    ]);
+    let spec = |cgroup| PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(cgroup),
+    };
+    let (mut server, _) = spec(&host).start("dns-server", &["127.0.0.1:53", "1", "2000"]);
+    let mut dig = spec(&web)
+        .program("/usr/bin/dig")
+        .args([
+            "+tries=1",
+            "+time=5",
+            "@127.0.0.1",
+            "late.example.test",
+            "A",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("dig (apt-get install bind9-dnsutils)");
+    let dig_pid = dig.id();
+    assert!(dig.wait().unwrap().success());
+    assert!(server.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(500));
+    let records = fs.stop();
+    let dns: Vec<_> = records.iter().filter(|r| r["type"] == "dns").collect();
+    assert_eq!(dns.len(), 1, "{records:#?}");
+    let d = dns[0];
+    assert_eq!(d["dns"]["question"]["name"], "late.example.test", "{d:#}");
+    assert_eq!(d["dns"]["answers"][0]["data"], "192.0.2.1", "{d:#}");
+    assert_eq!(d["source"]["process"]["pid"], dig_pid, "{d:#}");
+    assert_eq!(d["source"]["container"]["id"], web_id.as_str(), "{d:#}");
+    assert_eq!(d["source"]["container"]["name"], "late-dns", "{d:#}");
 }

@@ -215,8 +215,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
                 log::error!("undecodable packet record (ABI mismatch?): {e}");
             }
         });
-        p.drain_events()?;
-        p.drain_samples()?;
+        p.drain()?;
         write_due(&mut p, &mut held, &mut out, now.checked_sub(HOLD))?;
         if Instant::now() >= next_scan {
             p.scan()?;
@@ -246,7 +245,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
             });
         }
     });
-    p.drain_events()?;
+    p.drain()?;
     write_due(&mut p, &mut held, &mut out, None)?;
     out.flush()?;
     let (packets, lost) = ring_counts(&p)?;

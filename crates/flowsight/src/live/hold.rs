@@ -4,21 +4,24 @@
 //! asked for when a container is first seen and comes some milliseconds later. A record made
 //! in between (a new container's first connections) carries no name yet, and the filter
 //! would drop it. Such a record waits here instead, until the answer came or [`HOLD`] passed
-//! (an API that hangs), then gets the names and is filtered like any other.
+//! (an API that hangs), then gets the names and is filtered like any other. A record made
+//! before the answer and written after it gets the names at once, without waiting.
 //!
-//! Records leave in the order they came, so a flow's records keep their order; a record
-//! kept without waiting may overtake held records of another container.
+//! While one waits, every record written after it waits behind it, so records leave in the
+//! order they came: a flow's records keep their order.
 
 use flowsight_record::Record;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// The longest a record waits: the Docker and CRI clients give up on a question after 2 s.
+/// The longest a record waits. The Docker and CRI clients give up on a call after 2 s; a
+/// question queued behind others, or CRI's second call for a new pod, can take longer, and
+/// then the record goes on without the name.
 pub(super) const HOLD: Duration = Duration::from_secs(3);
 
-/// Records held at most; beyond, the oldest goes on without its names (a runtime starting
-/// thousands of containers while its API hangs).
-const MAX_HELD: usize = 1 << 16;
+/// Records held at most; beyond, the oldest goes on with what is known of it (a busy host
+/// while a runtime's API hangs: every record waits behind the first held one).
+const MAX_HELD: usize = 1 << 14;
 
 /// Records waiting for their containers' names, oldest first.
 #[derive(Debug, Default)]

@@ -182,9 +182,7 @@ pub fn run_with(
         let mut fds = vec![p.capture.events_fd(), p.capture.samples_fd()];
         fds.extend(port.as_ref().map(|c| c.fd()));
         wait_readable(&fds, wake.saturating_duration_since(now));
-        // Owners first: a sample's records name the processes its events announced.
-        p.drain_events()?;
-        p.drain_samples()?;
+        p.drain()?;
         // The API's requests, between two batches (attaching takes effect for the next).
         for req in port.iter().flat_map(|c| c.take()) {
             control::handle(&mut p, req);

@@ -167,18 +167,30 @@ impl Pipeline {
 
     /// Filter `record` and write it, or hold it while the name that could let it through
     /// is on its way (hold.rs).
-    fn write(&mut self, record: Record) -> Result<()> {
-        if self.filter.wants_names() {
-            // What waited and may go now goes first: a flow's records keep their order.
-            self.release(false)?;
-            if !self.filter.keeps(&record) && names_pending(&mut self.host, &record) {
-                if let Some(oldest) = self.held.push(std::time::Instant::now(), record) {
-                    self.write_kept(oldest)?;
-                }
-                return Ok(());
-            }
+    fn write(&mut self, mut record: Record) -> Result<()> {
+        if !self.filter.wants_names() || matches!(record, Record::Stats(_)) {
+            return self.write_kept(record);
         }
-        self.write_kept(record)
+        // A name that came after the record was made (a protocol record's owner is made at
+        // its connection's first payload).
+        if !self.filter.keeps(&record) {
+            rename(&mut self.host, &mut record);
+        }
+        self.release(false)?;
+        // Behind a held record every record waits, so that a flow's records keep their
+        // order (only while a name is on its way).
+        let hold = !self.held.is_empty()
+            || (!self.filter.keeps(&record) && names_pending(&mut self.host, &record));
+        if !hold {
+            return self.write_kept(record);
+        }
+        match self.held.push(std::time::Instant::now(), record) {
+            Some(mut oldest) => {
+                rename(&mut self.host, &mut oldest);
+                self.write_kept(oldest)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Write `record` if the filter keeps it.
@@ -198,13 +210,14 @@ impl Pipeline {
         }
         let now = std::time::Instant::now();
         loop {
-            let Pipeline { held, host, .. } = self;
-            let Some(mut record) = held.pop_ready(now, all, |r| names_pending(host, r)) else {
+            let Pipeline {
+                held, host, filter, ..
+            } = self;
+            let waiting = |r: &Record| !filter.keeps(r) && names_pending(host, r);
+            let Some(mut record) = held.pop_ready(now, all, waiting) else {
                 return Ok(());
             };
-            for owner in record.owners_mut().into_iter().flatten() {
-                self.host.rename(owner);
-            }
+            rename(&mut self.host, &mut record);
             self.write_kept(record)?;
         }
     }
@@ -232,44 +245,72 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Feed every waiting payload sample to the analyzers.
-    pub fn drain_samples(&mut self) -> Result<()> {
+    /// Read both rings and apply what they hold: socket stamps and process events, then the
+    /// payload samples, then the connections the kernel handed over.
+    ///
+    /// Samples are read before events. A socket that is made and used at once (a resolver's
+    /// query, a short-lived client) is stamped in the event ring and sampled in the sample
+    /// ring microseconds apart; every stamp the kernel made before a sample's packet is then
+    /// among the events read after it, and applied before the sample is analyzed, so the
+    /// protocol record names its process. Hand-overs come last, so that a connection's last
+    /// samples, read in the same batch, are analyzed before its analysis ends.
+    pub fn drain(&mut self) -> Result<()> {
+        let samples = self.read_samples();
+        let handed_over = self.apply_events()?;
+        self.analyze(samples)?;
+        for r in handed_over {
+            self.hand_over(&r)?;
+        }
+        Ok(())
+    }
+
+    /// Copy every waiting payload sample out of the ring (none when analysis is off).
+    fn read_samples(&mut self) -> Vec<(flowsight_abi::SampleHead, Vec<u8>)> {
+        let mut out = Vec::new();
+        if self.engine.is_none() {
+            return out;
+        }
+        let decode_errors = &mut self.decode_errors;
+        self.samples_read += self.capture.drain_samples(|s| match s {
+            Ok(s) => out.push((s.head, s.data.to_vec())),
+            Err(e) => {
+                *decode_errors += 1;
+                log::error!("undecodable payload sample (ABI mismatch?): {e}");
+            }
+        }) as u64;
+        out
+    }
+
+    /// Feed samples to the analyzers.
+    fn analyze(&mut self, samples: Vec<(flowsight_abi::SampleHead, Vec<u8>)>) -> Result<()> {
         let Pipeline {
             capture,
             engine,
             sockets,
             host,
             unattributed,
-            samples_read,
-            decode_errors,
             settings,
             sample_counts,
             ..
         } = self;
         let Some(engine) = engine else { return Ok(()) };
         let mut stop = Vec::new();
-        *samples_read += capture.drain_samples(|s| match s {
-            Ok(s) => {
-                let sample = kernel::sample(&s.head, s.data);
-                let (analyze, enough) = control::admit(settings, sample_counts, &sample);
-                if enough {
-                    stop.push(sample.key);
-                }
-                if !analyze {
-                    return;
-                }
-                let mut attribution = LiveAttribution {
-                    sockets,
-                    host,
-                    unattributed,
-                };
-                engine.sample(sample, &mut attribution);
+        for (head, data) in &samples {
+            let sample = kernel::sample(head, data);
+            let (analyze, enough) = control::admit(settings, sample_counts, &sample);
+            if enough {
+                stop.push(sample.key);
             }
-            Err(e) => {
-                *decode_errors += 1;
-                log::error!("undecodable payload sample (ABI mismatch?): {e}");
+            if !analyze {
+                continue;
             }
-        }) as u64;
+            let mut attribution = LiveAttribution {
+                sockets,
+                host,
+                unattributed,
+            };
+            engine.sample(sample, &mut attribution);
+        }
         for key in stop.into_iter().chain(engine.take_finished_analyses()) {
             if let Err(e) = capture.sample_stop().stop(&key.to_abi()) {
                 log::debug!("could not stop sampling {key:?}: {e}");
@@ -278,9 +319,6 @@ impl Pipeline {
         self.write_engine_records()
     }
 
-    /// Write a flow's record, joined with the other members of its connection (other
-    /// interfaces, the other side of a NAT): an interim record at once with the open members'
-    /// current counts, a final one once every member has ended (see `join`).
     fn write_flow(&mut self, flow: &Flow, reason: EndReason) -> Result<()> {
         let now = Clock::now_monotonic();
         let record = self.flow_record_of(flow, reason);
@@ -331,27 +369,16 @@ impl Pipeline {
         )
     }
 
-    /// Read every waiting kernel event into the tables.
-    pub fn drain_events(&mut self) -> Result<()> {
+    /// Read the event ring and apply its events to the host and socket tables; returns the
+    /// connections the kernel handed over, for [`Pipeline::hand_over`] once the samples read
+    /// with them are analyzed.
+    fn apply_events(&mut self) -> Result<Vec<flowsight_abi::FlowRecycled>> {
         let mut batch = Vec::new();
         self.events_read += self.capture.drain_events(|e| batch.push(e)) as u64;
+        let mut handed_over = Vec::new();
         for e in batch {
             match e {
-                Ok(Event::FlowRecycled(r)) => {
-                    let key = FlowKey::from(&r.key);
-                    let stats = Snapshot::from(&r.stats);
-                    // The table's copy of this connection (if a scan saw it) is now final.
-                    if self
-                        .table
-                        .get(&key)
-                        .is_some_and(|f| f.stats.first_ns == stats.first_ns)
-                    {
-                        self.table.remove(&key);
-                    }
-                    self.superseded.remove(&(key, stats.first_ns));
-                    self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
-                    self.flow_over(&key, &stats.sockets)?;
-                }
+                Ok(Event::FlowRecycled(r)) => handed_over.push(r),
                 Ok(other) => events::apply(&other, &mut self.host, &mut self.sockets),
                 Err(err) => {
                     self.decode_errors += 1;
@@ -359,7 +386,25 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
+        Ok(handed_over)
+    }
+
+    /// A connection the kernel replaced by a new one on the same 4-tuple, with its final
+    /// counters: write it and end its analysis.
+    fn hand_over(&mut self, r: &flowsight_abi::FlowRecycled) -> Result<()> {
+        let key = FlowKey::from(&r.key);
+        let stats = Snapshot::from(&r.stats);
+        // The table's copy of this connection (if a scan saw it) is now final.
+        if self
+            .table
+            .get(&key)
+            .is_some_and(|f| f.stats.first_ns == stats.first_ns)
+        {
+            self.table.remove(&key);
+        }
+        self.superseded.remove(&(key, stats.first_ns));
+        self.write_flow(&Flow::from_snapshot(key, stats), EndReason::End)?;
+        self.flow_over(&key, &stats.sockets)
     }
 
     /// A connection the kernel replaced: its record waits for the kernel's hand-over.
@@ -548,8 +593,7 @@ impl Pipeline {
 
     /// Final events, final scan, a record for every open flow, the final stats.
     pub fn shutdown(&mut self) -> Result<()> {
-        self.drain_events()?;
-        self.drain_samples()?;
+        self.drain()?;
         self.scan()?;
         // Every member of a connection is written now: hold them all and join at the end.
         self.joiner.hold_all();
@@ -584,6 +628,13 @@ impl Pipeline {
 
     pub fn flush(&mut self) -> Result<()> {
         self.sink.flush().context("flushing records")
+    }
+}
+
+/// Give `record`'s owners the container and pod names that came since it was made.
+fn rename(host: &mut Host, record: &mut Record) {
+    for owner in record.owners_mut().into_iter().flatten() {
+        host.rename(owner);
     }
 }
 

@@ -387,14 +387,17 @@ pub fn peer_main() {
                 u.send_to(&vec![b'u'; 2 * n], from).unwrap();
             }
         }
-        // dns-server BIND COUNT: answer COUNT DNS queries with one A record, 192.0.2.1.
+        // dns-server BIND COUNT [DELAY_MS]: answer COUNT DNS queries with one A record,
+        // 192.0.2.1, each DELAY_MS after it came.
         "dns-server" => {
             let u = UdpSocket::bind(arg(0)).unwrap();
             println!("ready {}", u.local_addr().unwrap().port());
             std::io::stdout().flush().unwrap();
+            let delay = Duration::from_millis(args.get(2).map_or(0, |d| d.parse().unwrap()));
             let mut buf = [0u8; 512];
             for _ in 0..num(1) {
                 let (n, from) = u.recv_from(&mut buf).unwrap();
+                std::thread::sleep(delay);
                 // Header: same id, QR+RD+RA, one question, one answer; then the question as
                 // asked, then the answer (name as a pointer to the question's).
                 let q = &buf[12..n];
