@@ -6,6 +6,7 @@
 mod capture;
 mod check;
 mod cli;
+mod error_text;
 mod live;
 mod read;
 mod serve;
@@ -76,7 +77,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             // One line: the error and its causes, as `a: b: c`.
-            eprintln!("flowsight: error: {e:#}");
+            eprintln!("flowsight: error: {}", error_text::chain(e.as_ref()));
             std::process::exit(1);
         }
     }

@@ -38,20 +38,8 @@ fn name_interfaces(engine: &mut Engine, reader: &CaptureReader) {
 fn warn_partial(file: &str, e: &ReadError, packets: u64) {
     eprintln!(
         "flowsight: warning: {file}: {}; the {packets} packets before it were read",
-        chain(e)
+        crate::error_text::chain(e)
     );
-}
-
-/// An error and its causes, as anyhow's `{:#}` writes them.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Run `flowsight read`.
@@ -114,18 +102,4 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
         s.weirds_suppressed
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_partial_reads_warning_names_the_cause_once() {
-        let e = ReadError::Io {
-            offset: 4096,
-            source: std::io::Error::other("corrupt deflate stream"),
-        };
-        assert_eq!(chain(&e), "read error at byte 4096: corrupt deflate stream");
-    }
 }
