@@ -298,3 +298,70 @@ fn capture_on_loopback_names_each_sender() {
         "{n} packets, {from_server} from the server"
     );
 }
+
+/// `--container NAME` for a container that starts after flowsight: its packets are read
+/// before the runtime's API has said its name; they wait for it and are written, not passed
+/// over. Another container's packets are still passed over.
+#[test]
+fn capture_waits_for_a_new_containers_name() {
+    if !root_or_skip("capture_waits_for_a_new_containers_name") {
+        return;
+    }
+    let (web_id, other_id) = (docker_id(4), docker_id(5));
+    let dir = Scratch::new();
+    let socket = dir.0.join("docker.sock");
+    // Answered 1 s after it is asked: long after the packets' 250 ms wait for their owners.
+    let asked = slow_engine(
+        &socket,
+        web_id.clone(),
+        "late-cap",
+        Duration::from_millis(1000),
+    );
+    let ns = NetNs::new();
+    let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
+    let other = Cgroup::new(&format!("system.slice/docker-{other_id}.scope"));
+    let host = Cgroup::new("host-side");
+    let spec = |cgroup| PeerSpec {
+        netns: Some(&ns),
+        uid: None,
+        cgroup: Some(cgroup),
+    };
+    let (mut srv, port) = spec(&host).start("serve-tcp", &["127.0.0.1:0", "2", "100"]);
+    let out = TempFile(std::env::temp_dir().join(format!("{}.pcapng", unique("fst-capture-ct"))));
+    let mut cmd = Command::new(flowsight_bin());
+    cmd.args(["capture", "-w"])
+        .arg(&out.0)
+        .args(["--netns", &ns.path(), "-i", "lo"])
+        .args(["--container", "late-cap", "--docker-socket"])
+        .arg(&socket)
+        .args(["--scan-interval-ms", "100", "-v", "tcp", "port", &port]);
+    let fs = Running::start(cmd, "capturing packets on", "flowsight");
+    let addr = format!("127.0.0.1:{port}");
+    let web_pid = spec(&web).run("connect-tcp", &[&addr, "10"]);
+    let other_pid = spec(&other).run("connect-tcp", &[&addr, "20"]);
+    assert!(srv.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(2000));
+    fs.stop(libc::SIGTERM);
+    assert!(
+        asked
+            .lock()
+            .unwrap()
+            .contains(&format!("/containers/{web_id}/json")),
+        "the runtime was asked for the container"
+    );
+    let mut r = CaptureReader::open(&out.0).unwrap();
+    let mut n = 0;
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        n += 1;
+        // Loopback: each packet is named after its sender; only the web client's are kept.
+        let comment = p.comment.unwrap_or_default();
+        assert!(
+            comment.starts_with(&format!("PID: {web_pid}\n")),
+            "packet {n}: {comment}"
+        );
+        assert!(!comment.contains(&format!("PID: {other_pid}\n")));
+    }
+    // SYN, the 10 bytes, FIN and ACKs: at least four packets from the client.
+    assert!(n >= 4, "{n} packets of the named container");
+}

@@ -210,67 +210,6 @@ fn every_runtime_shape_names_its_container() {
     }
 }
 
-/// A fake Docker Engine API on `socket`: answers for container `id` with the name `name`
-/// after `delay` (a runtime answering while records are made), 404 for everything else
-/// (a name asked at start-up: the container does not exist yet). Returns the paths asked.
-fn slow_engine(
-    socket: &std::path::Path,
-    id: String,
-    name: &'static str,
-    delay: Duration,
-) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
-    use std::io::{BufRead, Write};
-    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
-    let seen = std::sync::Arc::clone(&asked);
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut line = String::new();
-            if std::io::BufReader::new(&conn).read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line.split(' ').nth(1).unwrap_or("").to_string();
-            seen.lock().unwrap().push(path.clone());
-            let answer = if path == format!("/containers/{id}/json") {
-                std::thread::sleep(delay);
-                let body = format!(
-                    r#"{{"Id":"{id}","Name":"/{name}","Config":{{"Image":"shop/web:1","Labels":{{}}}}}}"#
-                );
-                format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
-            } else {
-                "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container\"}".to_string()
-            };
-            let _ = conn.write_all(answer.as_bytes());
-        }
-    });
-    asked
-}
-
-/// A docker-shaped container id from a seed.
-fn docker_id(seed: usize) -> String {
-    (0..64)
-        .map(|i| b"0123456789abcdef"[(i * 3 + seed * 7 + 5) % 16] as char)
-        .collect()
-}
-
-/// A directory removed on drop.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(unique("flowsight-docker-"));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `--container NAME` for a container that starts after flowsight: its first records are
 /// made before the runtime's API has said its name, and are held until it has, not dropped.
 /// Another container's and the host's records are still left out.

@@ -27,6 +27,10 @@ use std::time::{Duration, Instant};
 
 /// How long a packet waits for the owner events that may follow it.
 const HOLD: Duration = Duration::from_millis(250);
+/// How long a packet that `--container` does not match yet waits for its container's name,
+/// when the runtime's API has been asked and not answered (live/hold.rs holds records as
+/// long).
+const NAME_HOLD: Duration = Duration::from_secs(3);
 /// Packets held at most (memory bound under a flood; older ones are written early).
 const MAX_HELD: usize = 100_000;
 /// Bytes of held packets at most: at the default snap length 100,000 packets could be 3 GiB.
@@ -52,17 +56,33 @@ impl HeldQueue {
         self.packets.push_back(h);
     }
 
+    /// Whether more are held than the bounds allow.
+    fn over(&self) -> bool {
+        self.packets.len() > MAX_HELD || self.bytes > MAX_HELD_BYTES
+    }
+
     /// The oldest packet, when it was read before `until` (None: any), or when more are held
     /// than the bounds allow.
-    fn pop_due(&mut self, until: Option<Instant>) -> Option<Held> {
-        let over = self.packets.len() > MAX_HELD || self.bytes > MAX_HELD_BYTES;
+    fn due(&self, until: Option<Instant>) -> Option<&Held> {
         let front = self.packets.front()?;
-        if until.is_some_and(|t| front.read_at > t) && !over {
+        if until.is_some_and(|t| front.read_at > t) && !self.over() {
             return None;
         }
+        Some(front)
+    }
+
+    /// Take the oldest packet.
+    fn pop(&mut self) -> Option<Held> {
         let h = self.packets.pop_front()?;
         self.bytes -= h.data.len();
         Some(h)
+    }
+
+    /// [`HeldQueue::due`], taken.
+    #[cfg(test)]
+    fn pop_due(&mut self, until: Option<Instant>) -> Option<Held> {
+        self.due(until)?;
+        self.pop()
     }
 }
 
@@ -162,21 +182,37 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
                          out: &mut PacketOut,
                          until: Option<Instant>|
      -> Result<()> {
-        while let Some(h) = held.pop_due(until) {
+        while let Some(front) = held.due(until) {
+            let owner = kernel::packet_flow(&front.head).and_then(|(key, sender, sockets)| {
+                let mut a = LiveAttribution {
+                    sockets: &p.sockets,
+                    host: &mut p.host,
+                    unattributed: &mut unattributed,
+                };
+                packet_owner(&key, sender, sockets, front.head.egress != 0, &mut a)
+            });
+            // A packet `--container` does not match yet, of a container whose name is on
+            // its way, waits for it, and every later packet with it (the file keeps the
+            // order the packets were read in).
+            let unnamed = owner
+                .as_ref()
+                .and_then(|o| o.container.as_ref())
+                .is_some_and(|c| c.meta.is_none() && out.wants_names() && p.host.name_pending(c));
+            if unnamed
+                && until.is_some()
+                && !held.over()
+                && front.read_at.elapsed() < NAME_HOLD
+                && !out.owner_keeps(owner.as_ref().map(PacketOwner::from).as_ref())
+            {
+                break;
+            }
+            let Some(h) = held.pop() else { break };
             let Some(&(interface, link)) = interfaces.get(&h.head.ifindex) else {
                 continue; // an interface attached after start-up: none are
             };
             if !out.expression_keeps(link, &h.data, h.head.len)? {
                 continue;
             }
-            let owner = kernel::packet_flow(&h.head).and_then(|(key, sender, sockets)| {
-                let mut a = LiveAttribution {
-                    sockets: &p.sockets,
-                    host: &mut p.host,
-                    unattributed: &mut unattributed,
-                };
-                packet_owner(&key, sender, sockets, h.head.egress != 0, &mut a)
-            });
             let owner = owner.as_ref().map(PacketOwner::from);
             let packet = OutPacket {
                 interface,
@@ -246,6 +282,13 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
         }
     });
     p.drain()?;
+    // Names still on their way: wait for them a little, as the record log does.
+    let waited = Instant::now();
+    write_due(&mut p, &mut held, &mut out, Some(waited))?;
+    while !held.packets.is_empty() && waited.elapsed() < NAME_HOLD {
+        std::thread::sleep(Duration::from_millis(20));
+        write_due(&mut p, &mut held, &mut out, Some(waited))?;
+    }
     write_due(&mut p, &mut held, &mut out, None)?;
     out.flush()?;
     let (packets, lost) = ring_counts(&p)?;

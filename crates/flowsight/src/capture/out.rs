@@ -75,6 +75,17 @@ impl PacketOut {
         })
     }
 
+    /// Whether `--container` values are given: one may be a name that a runtime's API gives
+    /// some milliseconds after a new container's first packets.
+    pub fn wants_names(&self) -> bool {
+        !self.owners.containers.is_empty()
+    }
+
+    /// Whether the owner filters keep a packet of `owner`.
+    pub fn owner_keeps(&self, owner: Option<&PacketOwner>) -> bool {
+        self.owners.matches(owner)
+    }
+
     /// Also keep the packets of these containers (ids, names or pod uids), when containers
     /// are filtered on at all: `--container` values the runtime's API resolved.
     pub fn also_containers(&mut self, containers: &[String]) {
