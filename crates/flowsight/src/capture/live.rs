@@ -183,36 +183,44 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
                          until: Option<Instant>|
      -> Result<()> {
         while let Some(front) = held.due(until) {
-            let owner = kernel::packet_flow(&front.head).and_then(|(key, sender, sockets)| {
+            let head = front.head;
+            let Some(&(interface, link)) = interfaces.get(&head.ifindex) else {
+                held.pop(); // an interface attached after start-up: none are
+                continue;
+            };
+            if !out.expression_keeps(link, &front.data, head.len)? {
+                held.pop();
+                continue;
+            }
+            let mut owner = kernel::packet_flow(&head).and_then(|(key, sender, sockets)| {
                 let mut a = LiveAttribution {
                     sockets: &p.sockets,
                     host: &mut p.host,
                     unattributed: &mut unattributed,
                 };
-                packet_owner(&key, sender, sockets, front.head.egress != 0, &mut a)
+                packet_owner(&key, sender, sockets, head.egress != 0, &mut a)
             });
-            // A packet `--container` does not match yet, of a container whose name is on
-            // its way, waits for it, and every later packet with it (the file keeps the
-            // order the packets were read in).
-            let unnamed = owner
-                .as_ref()
-                .and_then(|o| o.container.as_ref())
-                .is_some_and(|c| c.meta.is_none() && out.wants_names() && p.host.name_pending(c));
-            if unnamed
-                && until.is_some()
-                && !held.over()
-                && front.read_at.elapsed() < NAME_HOLD
-                && !out.owner_keeps(owner.as_ref().map(PacketOwner::from).as_ref())
+            if out.wants_names()
+                && let Some(o) = owner.as_mut()
             {
-                break;
+                let pending = o
+                    .container
+                    .as_ref()
+                    .is_some_and(|c| c.meta.is_none() && p.host.name_pending(c));
+                if !pending {
+                    // Decided first, renamed after: an answer the check took in is used.
+                    p.host.rename(o);
+                } else if until.is_some()
+                    && !held.over()
+                    && front.read_at.elapsed() < NAME_HOLD
+                    && !out.owner_keeps(Some(&PacketOwner::from(&*o)))
+                {
+                    // Not matched yet, its container's name on its way: it waits for it, and
+                    // every later packet with it (the file keeps the order they were read in).
+                    break;
+                }
             }
             let Some(h) = held.pop() else { break };
-            let Some(&(interface, link)) = interfaces.get(&h.head.ifindex) else {
-                continue; // an interface attached after start-up: none are
-            };
-            if !out.expression_keeps(link, &h.data, h.head.len)? {
-                continue;
-            }
             let owner = owner.as_ref().map(PacketOwner::from);
             let packet = OutPacket {
                 interface,
@@ -285,7 +293,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
     // Names still on their way: wait for them a little, as the record log does.
     let waited = Instant::now();
     write_due(&mut p, &mut held, &mut out, Some(waited))?;
-    while !held.packets.is_empty() && waited.elapsed() < NAME_HOLD {
+    while !held.packets.is_empty() && !out.full() && waited.elapsed() < NAME_HOLD {
         std::thread::sleep(Duration::from_millis(20));
         write_due(&mut p, &mut held, &mut out, Some(waited))?;
     }

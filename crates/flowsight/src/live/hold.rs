@@ -7,7 +7,8 @@
 //! (an API that hangs), then gets the names and is filtered like any other. A record made
 //! before the answer and written after it gets the names at once, without waiting.
 //!
-//! While one waits, every record written after it waits behind it, so records leave in the
+//! While one waits, every record to be written after it waits behind it (a record no name
+//! could let through is dropped at once), so records leave in the
 //! order they came: a flow's records keep their order.
 
 use flowsight_record::Record;

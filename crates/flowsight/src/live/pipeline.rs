@@ -171,17 +171,24 @@ impl Pipeline {
         if !self.filter.wants_names() || matches!(record, Record::Stats(_)) {
             return self.write_kept(record);
         }
-        // A name that came after the record was made (a protocol record's owner is made at
-        // its connection's first payload).
-        if !self.filter.keeps(&record) {
-            rename(&mut self.host, &mut record);
-        }
         self.release(false)?;
-        // Behind a held record every record waits, so that a flow's records keep their
-        // order (only while a name is on its way).
-        let hold = !self.held.is_empty()
-            || (!self.filter.keeps(&record) && names_pending(&mut self.host, &record));
-        if !hold {
+        let mut pending = false;
+        if !self.filter.keeps(&record) {
+            // Decided first, renamed after: an answer taken in by the check is then in the
+            // names the record gets.
+            pending = names_pending(&mut self.host, &record);
+            if !pending {
+                // A name that came after the record was made (a protocol record's owner is
+                // made at its connection's first payload).
+                rename(&mut self.host, &mut record);
+                if !self.filter.keeps(&record) {
+                    return Ok(()); // dropped: nothing to keep in order
+                }
+            }
+        }
+        // Behind a held record every record to be written waits, so that a flow's records
+        // keep their order (only while a name is on its way).
+        if !pending && self.held.is_empty() {
             return self.write_kept(record);
         }
         match self.held.push(std::time::Instant::now(), record) {
@@ -256,33 +263,46 @@ impl Pipeline {
     /// samples, read in the same batch, are analyzed before its analysis ends.
     pub fn drain(&mut self) -> Result<()> {
         let samples = self.read_samples();
-        let handed_over = self.apply_events()?;
-        self.analyze(samples)?;
+        let mut handed_over = self.apply_events()?.into_iter().peekable();
+        // Hand-overs in kernel time among the samples: after the old connection's last
+        // samples, before the new connection's (the kernel hands over at the new SYN).
+        for (head, bytes) in &samples.heads {
+            while let Some(r) = handed_over.next_if(|r| r.hdr.ts_ns <= head.hdr.ts_ns) {
+                self.hand_over(&r)?;
+            }
+            self.analyze(head, &samples.bytes[bytes.clone()]);
+        }
         for r in handed_over {
             self.hand_over(&r)?;
         }
-        Ok(())
+        self.write_engine_records()
     }
 
     /// Copy every waiting payload sample out of the ring (none when analysis is off).
-    fn read_samples(&mut self) -> Vec<(flowsight_abi::SampleHead, Vec<u8>)> {
-        let mut out = Vec::new();
+    fn read_samples(&mut self) -> SampleBatch {
+        let mut batch = SampleBatch::default();
         if self.engine.is_none() {
-            return out;
+            return batch;
         }
         let decode_errors = &mut self.decode_errors;
         self.samples_read += self.capture.drain_samples(|s| match s {
-            Ok(s) => out.push((s.head, s.data.to_vec())),
+            Ok(s) => {
+                let at = batch.bytes.len();
+                batch.bytes.extend_from_slice(s.data);
+                batch.heads.push((s.head, at..batch.bytes.len()));
+            }
             Err(e) => {
                 *decode_errors += 1;
                 log::error!("undecodable payload sample (ABI mismatch?): {e}");
             }
         }) as u64;
-        out
+        batch
     }
 
-    /// Feed samples to the analyzers.
-    fn analyze(&mut self, samples: Vec<(flowsight_abi::SampleHead, Vec<u8>)>) -> Result<()> {
+    /// Feed one sample to the analyzers, and stop the kernel's sampling of flows that have
+    /// had enough (at once: a hand-over after this sample lets the kernel sample the new
+    /// connection on the same key again).
+    fn analyze(&mut self, head: &flowsight_abi::SampleHead, data: &[u8]) {
         let Pipeline {
             capture,
             engine,
@@ -293,17 +313,11 @@ impl Pipeline {
             sample_counts,
             ..
         } = self;
-        let Some(engine) = engine else { return Ok(()) };
-        let mut stop = Vec::new();
-        for (head, data) in &samples {
-            let sample = kernel::sample(head, data);
-            let (analyze, enough) = control::admit(settings, sample_counts, &sample);
-            if enough {
-                stop.push(sample.key);
-            }
-            if !analyze {
-                continue;
-            }
+        let Some(engine) = engine else { return };
+        let sample = kernel::sample(head, data);
+        let key = sample.key;
+        let (analyze, enough) = control::admit(settings, sample_counts, &sample);
+        if analyze {
             let mut attribution = LiveAttribution {
                 sockets,
                 host,
@@ -311,14 +325,17 @@ impl Pipeline {
             };
             engine.sample(sample, &mut attribution);
         }
+        let stop = enough.then_some(key);
         for key in stop.into_iter().chain(engine.take_finished_analyses()) {
             if let Err(e) = capture.sample_stop().stop(&key.to_abi()) {
                 log::debug!("could not stop sampling {key:?}: {e}");
             }
         }
-        self.write_engine_records()
     }
 
+    /// Write a flow's record, joined with the other members of its connection (other
+    /// interfaces, the other side of a NAT): an interim record at once with the open members'
+    /// current counts, a final one once every member has ended (see `join`).
     fn write_flow(&mut self, flow: &Flow, reason: EndReason) -> Result<()> {
         let now = Clock::now_monotonic();
         let record = self.flow_record_of(flow, reason);
@@ -645,4 +662,12 @@ fn names_pending(host: &mut Host, record: &Record) -> bool {
             .as_ref()
             .is_some_and(|c| c.meta.is_none() && host.name_pending(c))
     })
+}
+
+/// Payload samples copied out of the ring: each one's head and where its bytes are in one
+/// buffer.
+#[derive(Default)]
+struct SampleBatch {
+    heads: Vec<(flowsight_abi::SampleHead, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
 }
