@@ -256,8 +256,11 @@ impl Lookups {
             Ok(()) => {
                 self.asked.insert(id.to_string());
             }
-            // The thread is behind (a hanging API): not asked; the next retry asks again.
-            Err(TrySendError::Full(_)) => {}
+            // The thread is behind (a hanging API): not asked, nor remembered, so the next
+            // look-up of this container asks again.
+            Err(TrySendError::Full(_)) => {
+                self.known.remove(id);
+            }
             // The thread is gone (its API could not be set up): ask no more.
             Err(TrySendError::Disconnected(_)) => {
                 self.ask = None;
@@ -450,11 +453,12 @@ mod tests {
         assert!(l.ask.is_none(), "the thread is gone");
     }
 
-    /// An API that answers once the test lets it.
-    struct Gate(Receiver<()>);
+    /// An API that answers once the test lets it, and lists what it was asked.
+    struct Gate(Receiver<()>, Arc<Mutex<Vec<String>>>);
 
     impl RuntimeApi for Gate {
         fn ask(&mut self, id: &str) -> Result<Option<RuntimeAnswer>, RuntimeApiError> {
+            self.1.lock().unwrap().push(id.to_string());
             let _ = self.0.recv();
             Ok((id == "known").then(RuntimeAnswer::default))
         }
@@ -466,8 +470,9 @@ mod tests {
         let socket = dir.path().join("api.sock");
         std::fs::write(&socket, b"").unwrap();
         let (open, gate) = channel();
+        let calls = Arc::new(Mutex::new(Vec::new()));
         let mut l = Lookups::start("fake API", "fake-names", &[socket], move |s| {
-            Ok(Connected::first(s, Gate(gate)))
+            Ok(Connected::first(s, Gate(gate, calls)))
         });
         assert!(!l.pending("known"), "not asked yet");
         assert!(l.get("known").is_none());
@@ -493,6 +498,38 @@ mod tests {
         }
         assert!(!l.pending("other"));
         assert!(l.get("other").is_none(), "the runtime does not know it");
+    }
+
+    #[test]
+    fn a_question_the_full_queue_refused_is_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        std::fs::write(&socket, b"").unwrap();
+        let (open, gate) = channel();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let c = Arc::clone(&calls);
+        let mut l = Lookups::start("fake API", "fake-names", &[socket], move |s| {
+            Ok(Connected::first(s, Gate(gate, c)))
+        });
+        // The thread takes one question and waits at the gate; the queue fills behind it.
+        let n = ASK_QUEUE + 8;
+        for i in 0..n {
+            assert!(l.get(&format!("c{i}")).is_none());
+        }
+        let refused = (0..n).filter(|i| !l.pending(&format!("c{i}"))).count();
+        assert!(refused >= 7, "{refused} refused");
+        let last = format!("c{}", n - 1);
+        assert!(!l.pending(&last), "the last one found the queue full");
+        drop(open);
+        let mut waited = 0;
+        while (0..n).any(|i| l.pending(&format!("c{i}"))) && waited < 1000 {
+            std::thread::sleep(Duration::from_millis(10));
+            waited += 1;
+        }
+        assert!(!calls.lock().unwrap().contains(&last), "never asked");
+        // Asked now that there is room.
+        assert!(l.get(&last).is_none());
+        assert!(asked(&calls, n - refused + 1).contains(&last));
     }
 
     #[test]
