@@ -36,10 +36,7 @@ fn name_interfaces(engine: &mut Engine, reader: &CaptureReader) {
 /// on to write its records, with one line on stderr. Captures cut short are common (a
 /// capture stopped by a kill, a file copied while written); refusing them would lose data.
 fn warn_partial(file: &str, e: &ReadError, packets: u64) {
-    eprintln!(
-        "flowsight: warning: {file}: {}; the {packets} packets before it were read",
-        crate::error_text::chain(e)
-    );
+    eprintln!("flowsight: warning: {file}: {e}; the {packets} packets before it were read");
 }
 
 /// Run `flowsight read`.

@@ -178,7 +178,7 @@ fn replay(
             Some(Ok(p)) => p,
             Some(Err(e)) => {
                 // As `read` does: keep what came before a cut or damaged part.
-                warning = format!(", stopped early: {}", crate::error_text::chain(&e));
+                warning = format!(", stopped early: {e}");
                 break;
             }
         };

@@ -13,7 +13,7 @@ fn main() {
     let mut r = match CaptureReader::open(&path) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{path}: {}", text(&e));
+            eprintln!("{path}: {e}");
             std::process::exit(1);
         }
     };
@@ -50,24 +50,12 @@ fn main() {
     );
     if let Some(e) = error {
         println!(
-            "  {}: {}",
+            "  {}: {e}",
             if e.is_truncation() {
                 "warning"
             } else {
                 "error"
-            },
-            text(&e)
+            }
         );
     }
-}
-
-/// An error and its causes, `a: b`.
-fn text(e: &dyn std::error::Error) -> String {
-    let mut t = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        t.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    t
 }

@@ -11,7 +11,7 @@ use std::{fmt, io};
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be opened.
-    #[error("cannot open {}", path.display())]
+    #[error("cannot open {}: {source}", path.display())]
     Open {
         /// The path given.
         path: PathBuf,
@@ -179,7 +179,7 @@ pub enum ReadError {
     },
 
     /// Reading the input failed, including corrupt gzip data.
-    #[error("read error at byte {offset}")]
+    #[error("read error at byte {offset}: {source}")]
     Io {
         /// The stream offset the reader had reached.
         offset: u64,
@@ -206,7 +206,7 @@ impl ReadError {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// Writing to the output failed.
-    #[error("write error")]
+    #[error("write error: {0}")]
     Io(#[from] io::Error),
 
     /// A packet names an interface that was never added.

@@ -122,7 +122,7 @@ fn every_corpus_capture_reads_without_panic() {
                 reasons
                     .entry(format!("truncated: {}", kind(&e)))
                     .or_default()
-                    .push(format!("{rel}: {}", text(&e)));
+                    .push(format!("{rel}: {e}"));
                 (n, true)
             }
             Outcome::Rejected(n, e) => {
@@ -130,7 +130,7 @@ fn every_corpus_capture_reads_without_panic() {
                 reasons
                     .entry(format!("rejected: {}", kind(&e)))
                     .or_default()
-                    .push(format!("{rel}: {}", text(&e)));
+                    .push(format!("{rel}: {e}"));
                 (n, true)
             }
         };
@@ -186,15 +186,4 @@ fn every_corpus_capture_reads_without_panic() {
         differ.is_empty(),
         "packet counts differ from tshark: {differ:#?}"
     );
-}
-
-/// An error and its causes, `a: b`.
-fn text(e: &dyn std::error::Error) -> String {
-    let mut t = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        t.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    t
 }

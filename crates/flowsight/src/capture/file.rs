@@ -46,7 +46,7 @@ pub fn run(cfg: &CaptureConfig, path: &str, records: Option<&PathBuf>) -> Result
                 log::warn!("{path}: {e}; the packets before it are written");
                 break;
             }
-            Some(Err(e)) => bail!("reading {path}: {}", crate::error_text::chain(&e)),
+            Some(Err(e)) => bail!("reading {path}: {e}"),
             Some(Ok(p)) => {
                 data.clear();
                 data.extend_from_slice(p.data);
