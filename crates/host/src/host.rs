@@ -204,10 +204,10 @@ impl Host {
         got
     }
 
-    /// Whether the name of container `c` was asked of its runtime and has not come yet (a
+    /// Whether `c` has no name yet and the name was asked of its runtime and has not come (a
     /// container first seen some milliseconds ago).
     pub fn name_pending(&mut self, c: &Container) -> bool {
-        !self.named.contains_key(&c.id) && self.names.pending(c)
+        c.meta.is_none() && !self.named.contains_key(&c.id) && self.names.pending(c)
     }
 
     /// Give `owner`'s container and pod the names that came since the owner was made.

@@ -203,10 +203,7 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
             if out.wants_names()
                 && let Some(o) = owner.as_mut()
             {
-                let pending = o
-                    .container
-                    .as_ref()
-                    .is_some_and(|c| c.meta.is_none() && p.host.name_pending(c));
+                let pending = o.container.as_ref().is_some_and(|c| p.host.name_pending(c));
                 if !pending {
                     // Decided first, renamed after: an answer the check took in is used.
                     p.host.rename(o);

@@ -253,19 +253,18 @@ impl Pipeline {
     }
 
     /// Read both rings and apply what they hold: socket stamps and process events, then the
-    /// payload samples, then the connections the kernel handed over.
+    /// payload samples, with the connections the kernel handed over among them.
     ///
     /// Samples are read before events. A socket that is made and used at once (a resolver's
     /// query, a short-lived client) is stamped in the event ring and sampled in the sample
     /// ring microseconds apart; every stamp the kernel made before a sample's packet is then
     /// among the events read after it, and applied before the sample is analyzed, so the
-    /// protocol record names its process. Hand-overs come last, so that a connection's last
-    /// samples, read in the same batch, are analyzed before its analysis ends.
+    /// protocol record names its process. A hand-over goes in by kernel time: after the old
+    /// connection's last samples, before the new one's.
     pub fn drain(&mut self) -> Result<()> {
         let samples = self.read_samples();
         let mut handed_over = self.apply_events()?.into_iter().peekable();
-        // Hand-overs in kernel time among the samples: after the old connection's last
-        // samples, before the new connection's (the kernel hands over at the new SYN).
+        // The kernel hands over at the new connection's SYN.
         for (head, bytes) in &samples.heads {
             while let Some(r) = handed_over.next_if(|r| r.hdr.ts_ns <= head.hdr.ts_ns) {
                 self.hand_over(&r)?;
@@ -657,11 +656,11 @@ fn rename(host: &mut Host, record: &mut Record) {
 
 /// Whether a container of `record`'s ends has no name yet and its runtime was asked.
 fn names_pending(host: &mut Host, record: &Record) -> bool {
-    record.owners().into_iter().flatten().any(|o| {
-        o.container
-            .as_ref()
-            .is_some_and(|c| c.meta.is_none() && host.name_pending(c))
-    })
+    record
+        .owners()
+        .into_iter()
+        .flatten()
+        .any(|o| o.container.as_ref().is_some_and(|c| host.name_pending(c)))
 }
 
 /// Payload samples copied out of the ring: each one's head and where its bytes are in one
