@@ -308,15 +308,8 @@ fn capture_waits_for_a_new_containers_name() {
         return;
     }
     let (web_id, other_id) = (docker_id(4), docker_id(5));
-    let dir = Scratch::new();
-    let socket = dir.0.join("docker.sock");
     // Answered 1 s after it is asked: long after the packets' 250 ms wait for their owners.
-    let asked = slow_engine(
-        &socket,
-        web_id.clone(),
-        "late-cap",
-        Duration::from_millis(1000),
-    );
+    let engine = SlowEngine::start(&web_id, "late-cap", Duration::from_millis(1000));
     let ns = NetNs::new();
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
     let other = Cgroup::new(&format!("system.slice/docker-{other_id}.scope"));
@@ -333,7 +326,7 @@ fn capture_waits_for_a_new_containers_name() {
         .arg(&out.0)
         .args(["--netns", &ns.path(), "-i", "lo"])
         .args(["--container", "late-cap", "--docker-socket"])
-        .arg(&socket)
+        .arg(&engine.socket)
         .args(["--scan-interval-ms", "100", "-v", "tcp", "port", &port]);
     let fs = Running::start(cmd, "capturing packets on", "flowsight");
     let addr = format!("127.0.0.1:{port}");
@@ -343,10 +336,7 @@ fn capture_waits_for_a_new_containers_name() {
     std::thread::sleep(Duration::from_millis(2000));
     fs.stop(libc::SIGTERM);
     assert!(
-        asked
-            .lock()
-            .unwrap()
-            .contains(&format!("/containers/{web_id}/json")),
+        engine.was_asked(&web_id),
         "the runtime was asked for the container"
     );
     let mut r = CaptureReader::open(&out.0).unwrap();

@@ -219,17 +219,10 @@ fn a_container_named_later_keeps_its_first_records() {
         return;
     }
     let (web_id, other_id) = (docker_id(1), docker_id(2));
-    let dir = Scratch::new();
-    let socket = dir.0.join("docker.sock");
     // Without payload sampling the name is asked for when the flow's record is made (after
     // a finished flow's 1 s linger), and it comes 1.5 s later: within the client's 2 s
     // timeout, well after the record.
-    let asked = slow_engine(
-        &socket,
-        web_id.clone(),
-        "late-web",
-        Duration::from_millis(1500),
-    );
+    let engine = SlowEngine::start(&web_id, "late-web", Duration::from_millis(1500));
 
     let ns = NetNs::new();
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
@@ -247,7 +240,7 @@ fn a_container_named_later_keeps_its_first_records() {
         "--container",
         "late-web",
         "--docker-socket",
-        socket.to_str().unwrap(),
+        engine.socket_arg(),
     ]);
     let spec = |cgroup| PeerSpec {
         netns: Some(&ns),
@@ -263,10 +256,9 @@ fn a_container_named_later_keeps_its_first_records() {
     // The name comes while flowsight runs, after the flow's record was made.
     std::thread::sleep(Duration::from_millis(3000));
     let records = fs.stop();
-    let asked = asked.lock().unwrap().clone();
     assert!(
-        asked.contains(&format!("/containers/{web_id}/json")),
-        "the runtime was asked for the container: {asked:?}"
+        engine.was_asked(&web_id),
+        "the runtime was asked for the container"
     );
     let port: u16 = port.parse().unwrap();
     let flows: Vec<_> = records
@@ -309,16 +301,9 @@ fn a_protocol_record_made_before_the_name_came_gets_it() {
         return;
     }
     let web_id = docker_id(3);
-    let dir = Scratch::new();
-    let socket = dir.0.join("docker.sock");
     // Asked at the query's sample, answered 1 s later; the DNS answer comes 2 s after the
     // query.
-    let _asked = slow_engine(
-        &socket,
-        web_id.clone(),
-        "late-dns",
-        Duration::from_millis(1000),
-    );
+    let engine = SlowEngine::start(&web_id, "late-dns", Duration::from_millis(1000));
     let ns = NetNs::new();
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
     let host = Cgroup::new("host-side");
@@ -332,7 +317,7 @@ fn a_protocol_record_made_before_the_name_came_gets_it() {
         "--container",
         "late-dns",
         "--docker-socket",
-        socket.to_str().unwrap(),
+        engine.socket_arg(),
     ]);
     let spec = |cgroup| PeerSpec {
         netns: Some(&ns),

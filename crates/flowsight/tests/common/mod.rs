@@ -643,41 +643,65 @@ pub fn peer_name() -> String {
         .into_owned()
 }
 
-/// A fake Docker Engine API on `socket`: answers for container `id` with the name `name`
-/// after `delay` (a runtime answering while records are made), 404 for everything else
-/// (a name asked at start-up: the container does not exist yet). Returns the paths asked.
-pub fn slow_engine(
-    socket: &std::path::Path,
-    id: String,
-    name: &'static str,
-    delay: Duration,
-) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
-    use std::io::{BufRead, Write};
-    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let listener = std::os::unix::net::UnixListener::bind(socket).unwrap();
-    let seen = std::sync::Arc::clone(&asked);
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut line = String::new();
-            if std::io::BufReader::new(&conn).read_line(&mut line).is_err() {
-                continue;
+/// A fake Docker Engine API on a socket of its own (removed on drop): answers for container
+/// `id` with the name `name` after `delay` (a runtime answering while records are made), 404
+/// for everything else (a name asked at start-up: the container does not exist yet).
+pub struct SlowEngine {
+    /// Its socket, for `--docker-socket`.
+    pub socket: PathBuf,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _dir: Scratch,
+}
+
+impl SlowEngine {
+    pub fn start(id: &str, name: &'static str, delay: Duration) -> SlowEngine {
+        use std::io::{BufRead, Write};
+        let dir = Scratch::new();
+        let socket = dir.0.join("docker.sock");
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let seen = std::sync::Arc::clone(&asked);
+        let id = id.to_string();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut line = String::new();
+                if std::io::BufReader::new(&conn).read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                seen.lock().unwrap().push(path.clone());
+                let answer = if path == format!("/containers/{id}/json") {
+                    std::thread::sleep(delay);
+                    let body = format!(
+                        r#"{{"Id":"{id}","Name":"/{name}","Config":{{"Image":"shop/web:1","Labels":{{}}}}}}"#
+                    );
+                    format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
+                } else {
+                    "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container\"}".to_string()
+                };
+                let _ = conn.write_all(answer.as_bytes());
             }
-            let path = line.split(' ').nth(1).unwrap_or("").to_string();
-            seen.lock().unwrap().push(path.clone());
-            let answer = if path == format!("/containers/{id}/json") {
-                std::thread::sleep(delay);
-                let body = format!(
-                    r#"{{"Id":"{id}","Name":"/{name}","Config":{{"Image":"shop/web:1","Labels":{{}}}}}}"#
-                );
-                format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{body}")
-            } else {
-                "HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container\"}".to_string()
-            };
-            let _ = conn.write_all(answer.as_bytes());
+        });
+        SlowEngine {
+            socket,
+            asked,
+            _dir: dir,
         }
-    });
-    asked
+    }
+
+    /// The socket's path as a flag value.
+    pub fn socket_arg(&self) -> &str {
+        self.socket.to_str().unwrap()
+    }
+
+    /// Whether container `id` was asked about.
+    pub fn was_asked(&self, id: &str) -> bool {
+        self.asked
+            .lock()
+            .unwrap()
+            .contains(&format!("/containers/{id}/json"))
+    }
 }
 
 /// A docker-shaped container id from a seed.
@@ -688,10 +712,10 @@ pub fn docker_id(seed: usize) -> String {
 }
 
 /// A directory removed on drop.
-pub struct Scratch(pub std::path::PathBuf);
+struct Scratch(PathBuf);
 
 impl Scratch {
-    pub fn new() -> Scratch {
+    fn new() -> Scratch {
         let dir = std::env::temp_dir().join(unique("flowsight-docker-"));
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
