@@ -28,9 +28,8 @@ use std::time::{Duration, Instant};
 /// How long a packet waits for the owner events that may follow it.
 const HOLD: Duration = Duration::from_millis(250);
 /// How long a packet that `--container` does not match yet waits for its container's name,
-/// when the runtime's API has been asked and not answered (live/hold.rs holds records as
-/// long).
-const NAME_HOLD: Duration = Duration::from_secs(3);
+/// when the runtime's API has been asked and not answered: as long as a record waits.
+const NAME_HOLD: Duration = crate::live::hold::HOLD;
 /// Packets held at most (memory bound under a flood; older ones are written early).
 const MAX_HELD: usize = 100_000;
 /// Bytes of held packets at most: at the default snap length 100,000 packets could be 3 GiB.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// The longest a record waits. The Docker and CRI clients give up on a call after 2 s; a
 /// question queued behind others, or CRI's second call for a new pod, can take longer, and
 /// then the record goes on without the name.
-pub(super) const HOLD: Duration = Duration::from_secs(3);
+pub(crate) const HOLD: Duration = Duration::from_secs(3);
 
 /// Records held at most; beyond, the oldest goes on with what is known of it (a busy host
 /// while a runtime's API hangs: every record waits behind the first held one).

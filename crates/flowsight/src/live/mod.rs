@@ -8,7 +8,7 @@ pub(crate) mod attribution;
 mod control;
 mod events;
 pub(crate) mod filter;
-mod hold;
+pub(crate) mod hold;
 mod join;
 pub(crate) mod pipeline;
 mod seed;
