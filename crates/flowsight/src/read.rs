@@ -2,6 +2,7 @@
 
 pub(crate) mod parallel;
 mod progress;
+mod shared_walk;
 mod stats;
 mod walk_each;
 
@@ -48,6 +49,9 @@ pub fn run(cfg: &ReadConfig) -> Result<()> {
     if cfg.threads > 1 {
         if reader.is_mapped() {
             drop(sink); // the threads write serialized bytes to the output themselves
+            if reader.revisitable() {
+                return shared_walk::run(cfg, reader, bar, started);
+            }
             return walk_each::run(cfg, reader, bar, started);
         }
         return parallel::run(cfg, reader, sink, bar, started);

@@ -59,7 +59,7 @@ pub use options::{CustomOption, Options, PcapngOption, code};
 pub use order::ByteOrder;
 pub use packet::Packet;
 pub use progress::Progress;
-pub use reader::CaptureReader;
+pub use reader::{CaptureReader, Position};
 pub use writer::{EnhancedPacket, EpbOption, FLOWSIGHT_PEN, InterfaceSpec, PcapngWriter};
 
 /// The largest captured length accepted, in bytes: libpcap's `MAXIMUM_SNAPLEN` and

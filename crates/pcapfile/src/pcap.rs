@@ -38,6 +38,7 @@ enum Lengths {
 }
 
 /// What the reader keeps between records.
+#[derive(Clone, Copy)]
 pub(crate) struct PcapState {
     order: ByteOrder,
     /// Nanoseconds per unit of the second timestamp field (1000 or 1).
@@ -165,6 +166,19 @@ pub(crate) fn next_whole(st: &PcapState, src: &mut Source) -> Option<Meta> {
     let start = src.pos() + hl;
     src.consume(total);
     Some(meta(st, fields, start))
+}
+
+/// The record that starts at `start` in `buf`, when it lies whole there with a length
+/// [`next_whole`] accepts; nothing is consumed (a record an earlier walk found, read again).
+#[inline]
+pub(crate) fn record_at(st: &PcapState, buf: &[u8], start: usize) -> Option<Meta> {
+    let hl = st.record_header;
+    let fields = record_fields(st, buf.get(start..start.checked_add(hl)?)?);
+    let caplen = fields.2;
+    if caplen > MAX_CAPLEN || buf.len() - start - hl < caplen as usize {
+        return None;
+    }
+    Some(meta(st, fields, start + hl))
 }
 
 /// Reads the next record: `Ok(None)` at a clean end of file.

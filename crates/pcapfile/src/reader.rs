@@ -297,6 +297,127 @@ impl CaptureReader {
     }
 }
 
+/// Where a walk of a file is: the offset of its next record and the packets before it
+/// ([`CaptureReader::position`]), for another reader of the same file to go on from
+/// ([`CaptureReader::seek`]) or to read a record again ([`CaptureReader::packet_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The record's offset in the file.
+    pub offset: u64,
+    /// Packets before it.
+    pub packets: u64,
+}
+
+/// Revisiting records: several readers of one mapped file share a walk, each reading only
+/// part of the file and going back to records another reader found
+/// (`flowsight read --threads`).
+impl CaptureReader {
+    /// Whether [`CaptureReader::seek`] and [`CaptureReader::packet_at`] work: a mapped
+    /// classic pcap file (a pcapng record's meaning depends on the blocks before it).
+    pub fn revisitable(&self) -> bool {
+        self.src.is_mapped() && matches!(self.kind, Kind::Pcap(_))
+    }
+
+    /// Where the walk is: the next record's offset and the packets handed out before it.
+    #[inline]
+    pub fn position(&self) -> Position {
+        Position {
+            offset: self.src.offset(),
+            packets: self.packets,
+        }
+    }
+
+    /// Goes on reading at `to`, a [`CaptureReader::position`] a reader of the same file
+    /// reached: the next packet is the record there. `false`, and nothing moved, when the
+    /// file is not [`CaptureReader::revisitable`] or `to` is past its end.
+    pub fn seek(&mut self, to: Position) -> bool {
+        let Ok(offset) = usize::try_from(to.offset) else {
+            return false;
+        };
+        if !self.revisitable() || !self.src.seek(offset) {
+            return false;
+        }
+        self.packets = to.packets;
+        self.done = false;
+        true
+    }
+
+    /// The packet whose record starts at `offset`: a [`CaptureReader::position`] a walk of
+    /// the same file had just before reading it. `None` when the file is not
+    /// [`CaptureReader::revisitable`] or no whole, acceptable record starts there.
+    #[inline]
+    pub fn packet_at(&self, offset: u64) -> Option<Packet<'_>> {
+        let Kind::Pcap(st) = &self.kind else {
+            return None;
+        };
+        if !self.src.is_mapped() {
+            return None;
+        }
+        let buf = self.src.buf();
+        let meta = pcap::record_at(st, buf, usize::try_from(offset).ok()?)?;
+        Some(meta.packet(buf))
+    }
+
+    /// Asks the CPU for the first bytes of the record at `offset` (a mapped file's), which
+    /// [`CaptureReader::packet_at`] will read soon.
+    #[inline]
+    pub fn prefetch_at(&self, offset: u64) {
+        if let Ok(offset) = usize::try_from(offset) {
+            self.src.prefetch_at(offset);
+        }
+    }
+
+    /// Another reader of the same mapped classic pcap file, at the same place, over the same
+    /// mapping: readers sharing a walk map each page once between them. Neither reader
+    /// gives pages back behind its walk from then on ([`CaptureReader::keep_pages`]): the
+    /// pages one has left another may still read. `None` when the file is not
+    /// [`CaptureReader::revisitable`].
+    pub fn share(&mut self) -> Option<CaptureReader> {
+        let Kind::Pcap(st) = &self.kind else {
+            return None;
+        };
+        let st = *st;
+        Some(CaptureReader {
+            src: self.src.share()?,
+            kind: Kind::Pcap(st),
+            info: self.info.clone(),
+            progress: self.progress.clone(),
+            packets: self.packets,
+            done: self.done,
+        })
+    }
+
+    /// Maps the pages of a mapped file's next `len` bytes at once, for a walk about to read
+    /// them (one system call instead of a page fault per 64 KiB).
+    pub fn populate_ahead(&self, len: u64) {
+        let (Ok(offset), Ok(len)) = (usize::try_from(self.src.offset()), usize::try_from(len))
+        else {
+            return;
+        };
+        self.src.populate(offset, len);
+    }
+
+    /// Keeps the pages of a mapped file behind the walk mapped, for
+    /// [`CaptureReader::packet_at`] to read records there, until
+    /// [`CaptureReader::release_before`] gives them back. (By default they are given back as
+    /// the walk leaves them, so that the process's resident size does not grow to the
+    /// file's.)
+    pub fn keep_pages(&mut self) {
+        self.src.keep_pages();
+    }
+
+    /// Gives back the pages of a mapped file before `offset` (see
+    /// [`CaptureReader::keep_pages`]); they stay in the page cache. Readers sharing a
+    /// mapping ([`CaptureReader::share`]) share what was given back: `offset` must be
+    /// behind every one of them.
+    #[inline]
+    pub fn release_before(&mut self, offset: u64) {
+        if let Ok(offset) = usize::try_from(offset) {
+            self.src.release_before(offset);
+        }
+    }
+}
+
 impl fmt::Debug for CaptureReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CaptureReader")

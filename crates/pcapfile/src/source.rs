@@ -11,6 +11,8 @@
 
 use memmap2::Mmap;
 use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Start size; also the size of each read from the input (fewer, larger reads are faster,
 /// and a compaction copies at most one partial record).
@@ -23,8 +25,16 @@ const RELEASE_STEP: usize = 16 << 20;
 enum Bytes {
     /// A buffer refilled from a stream.
     Read(Box<dyn Read + Send>, Vec<u8>),
-    /// The whole file, mapped.
-    Mapped(Mmap),
+    /// The whole file, mapped: one mapping for every reader sharing a walk of it
+    /// ([`Source::share`]).
+    Mapped(Arc<Mapping>),
+}
+
+/// A mapped file and how much of it was given back.
+struct Mapping {
+    map: Mmap,
+    /// The bytes before this offset were given back (see [`Source::release_before`]).
+    released: AtomicUsize,
 }
 
 /// A buffered window over the input stream.
@@ -40,12 +50,11 @@ pub(crate) struct Source {
     eof: bool,
     /// The input ended with `UnexpectedEof`: a decompressor whose stream was cut short.
     cut_short: bool,
-    /// A mapped file's bytes before this offset were given back (see
-    /// [`Source::release_behind`]).
-    released: usize,
     /// A mapped file's bytes before this offset were prefetched (see
     /// [`Source::release_behind`]).
     prefetched: usize,
+    /// Pages are given back only by [`Source::release_before`], not behind the walk.
+    keep_pages: bool,
 }
 
 impl Source {
@@ -57,8 +66,8 @@ impl Source {
             base: 0,
             eof: false,
             cut_short: false,
-            released: 0,
             prefetched: 0,
+            keep_pages: false,
         }
     }
 
@@ -70,10 +79,33 @@ impl Source {
             base: 0,
             eof: true,
             cut_short: false,
-            released: 0,
             prefetched: 0,
-            bytes: Bytes::Mapped(map),
+            keep_pages: false,
+            bytes: Bytes::Mapped(Arc::new(Mapping {
+                map,
+                released: AtomicUsize::new(0),
+            })),
         }
+    }
+
+    /// Another source over the same mapped file, at the same place: the two read the one
+    /// mapping (each page is mapped once for both), and neither gives pages back behind its
+    /// walk any more ([`Source::keep_pages`]). `None` for a stream.
+    pub(crate) fn share(&mut self) -> Option<Source> {
+        let Bytes::Mapped(mapping) = &self.bytes else {
+            return None;
+        };
+        self.keep_pages = true;
+        Some(Source {
+            bytes: Bytes::Mapped(mapping.clone()),
+            pos: self.pos,
+            end: self.end,
+            base: 0,
+            eof: true,
+            cut_short: false,
+            prefetched: self.prefetched,
+            keep_pages: true,
+        })
     }
 
     /// For a mapped file, gives back the pages the parsers have left behind, every
@@ -82,9 +114,10 @@ impl Source {
     /// size stays the heap's plus some megabytes instead of growing to the file's size.
     #[inline]
     pub(crate) fn release_behind(&mut self) {
-        let Bytes::Mapped(map) = &self.bytes else {
+        let Bytes::Mapped(mapping) = &self.bytes else {
             return;
         };
+        let map = &mapping.map;
         // The CPU's own prefetcher stops at every 4 KiB page, and a walk over the records
         // touches a line or two of each: ask for the lines a little ahead of the walk.
         if self.pos + PREFETCH_AHEAD > self.prefetched && self.prefetched < self.end {
@@ -102,11 +135,74 @@ impl Source {
             }
             self.prefetched += 4096;
         }
-        if self.pos >= self.released + RELEASE_STEP {
+        if !self.keep_pages {
+            self.release_before(self.pos);
+        }
+    }
+
+    /// For a mapped file, gives back the pages before `offset` (in steps of
+    /// [`RELEASE_STEP`]): for a reader that also reads records again behind its walk, which
+    /// asked for [`Source::keep_pages`].
+    #[inline]
+    pub(crate) fn release_before(&mut self, offset: usize) {
+        let Bytes::Mapped(mapping) = &self.bytes else {
+            return;
+        };
+        let released = mapping.released.load(Ordering::Relaxed);
+        if offset >= released + RELEASE_STEP {
             // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
-            let end = self.pos & !0xffff;
-            release(map, self.released, end - self.released);
-            self.released = end;
+            let end = offset.min(self.end) & !0xffff;
+            // One of the sources sharing the mapping gives each range back.
+            if mapping
+                .released
+                .compare_exchange(released, end, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                release(&mapping.map, released, end - released);
+            }
+        }
+    }
+
+    /// For a mapped file, maps the pages of `len` bytes from `offset` at once (one system
+    /// call instead of a page fault per 64 KiB): for a walk about to read them.
+    pub(crate) fn populate(&self, offset: usize, len: usize) {
+        if let Bytes::Mapped(mapping) = &self.bytes
+            && offset < self.end
+        {
+            // An error leaves the pages to fault in as they are read.
+            let len = len.min(self.end - offset);
+            let _ = mapping
+                .map
+                .advise_range(memmap2::Advice::PopulateRead, offset, len);
+        }
+    }
+
+    /// Pages behind the walk stay mapped until [`Source::release_before`] gives them back.
+    pub(crate) fn keep_pages(&mut self) {
+        self.keep_pages = true;
+    }
+
+    /// For a mapped file, moves the walk to `offset` (at most the file's length); `false`,
+    /// and nothing moved, for a stream.
+    pub(crate) fn seek(&mut self, offset: usize) -> bool {
+        if !self.is_mapped() || offset > self.end {
+            return false;
+        }
+        self.pos = offset;
+        true
+    }
+
+    /// For a mapped file, asks the CPU for the two cache lines from `offset` (a record
+    /// about to be read: its header and the first headers of its packet).
+    #[inline]
+    pub(crate) fn prefetch_at(&self, offset: usize) {
+        if let Bytes::Mapped(mapping) = &self.bytes
+            && let Some(lines) = mapping.map.get(offset..)
+        {
+            prefetch(lines);
+            if let Some(next) = lines.get(64..) {
+                prefetch(next);
+            }
         }
     }
 
@@ -132,7 +228,7 @@ impl Source {
     pub(crate) fn buf(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Read(_, buf) => buf,
-            Bytes::Mapped(map) => map,
+            Bytes::Mapped(mapping) => &mapping.map,
         }
     }
 

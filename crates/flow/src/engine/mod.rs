@@ -527,7 +527,7 @@ impl Engine {
     pub fn advance(&mut self, ts: u64) {
         self.now = self.now.max(ts);
         // Inlined up to here: `read --threads` moves every thread's clock at every frame.
-        if self.now >= self.last_tick + 1_000_000_000 {
+        if ages_at(self.last_tick, self.now) {
             self.tick();
         }
     }
@@ -694,6 +694,43 @@ fn other_connection(a: &[Option<SocketRef>; 2], b: &[Option<SocketRef>; 2]) -> b
         matches!((a, b), (Some(a), Some(b))
             if !a.listener && !b.listener && a.cookie != b.cookie)
     })
+}
+
+/// Whether an engine whose last ageing pass was at `last_tick` ages its flows when its
+/// clock reaches `now`: once per second of capture time.
+#[inline]
+fn ages_at(last_tick: u64, now: u64) -> bool {
+    now >= last_tick + 1_000_000_000
+}
+
+/// The clock of an engine that is given every timestamp of a capture, without the engine:
+/// when it ages its flows. `read --threads` keeps one while it hands each engine only the
+/// frames of its own flows, and moves those engines to each instant this one ages at
+/// ([`Engine::advance`]), so that they age when one engine for the whole capture would.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AgeingClock {
+    now: u64,
+    last_tick: u64,
+}
+
+impl AgeingClock {
+    /// Moves the clock to `ts` (it never goes back); `true` when an engine at this clock
+    /// ages its flows now.
+    #[inline]
+    pub fn advance(&mut self, ts: u64) -> bool {
+        self.now = self.now.max(ts);
+        let due = ages_at(self.last_tick, self.now);
+        if due {
+            self.last_tick = self.now;
+        }
+        due
+    }
+
+    /// The latest timestamp seen.
+    #[inline]
+    pub fn now(&self) -> u64 {
+        self.now
+    }
 }
 
 #[cfg(test)]

@@ -178,3 +178,29 @@ fn full_engines_write_both() {
     kinds.sort();
     assert_eq!(kinds, vec!["dns", "flow"]);
 }
+
+/// `read --threads` ages engines at the instants an [`AgeingClock`] given every timestamp
+/// says: it must tick exactly when an engine given the same timestamps does, out of order
+/// ones included.
+#[test]
+fn an_ageing_clock_ticks_when_an_engine_ages() {
+    let mut e = Engine::new(EngineConfig::default());
+    let mut clock = AgeingClock::default();
+    let mut ticks = 0;
+    let mut ts = 0u64;
+    for i in 0..5000u64 {
+        // Forward in uneven steps, now and then back in time.
+        ts = if i % 17 == 0 {
+            ts.saturating_sub(700_000_000)
+        } else {
+            ts + (i * 7_919_000) % 400_000_000
+        };
+        let before = e.last_tick();
+        e.advance(ts);
+        let ticked = clock.advance(ts);
+        assert_eq!(ticked, e.last_tick() != before, "frame {i} at {ts}");
+        assert_eq!(clock.now(), e.now, "frame {i}");
+        ticks += usize::from(ticked);
+    }
+    assert!(ticks > 100, "{ticks}");
+}

@@ -1,6 +1,6 @@
 //! `flowsight read --threads N` on a stream (stdin, a gzip file, `--no-mmap`): flows split
-//! between N engines, each on a thread of its own. (A mapped file is walked by every thread
-//! instead: walk_each.rs.)
+//! between N engines, each on a thread of its own. (A mapped file is walked by the threads
+//! instead: shared_walk.rs for classic pcap, walk_each.rs for pcapng.)
 //!
 //! The reading thread reads the capture once and hands each frame, copied into a batch, to
 //! the engine that owns its innermost address pair (both directions and every fragment of a
@@ -23,7 +23,8 @@
 //! packet whose payload is no IP packet goes by the outer pair; when those pairs hash to
 //! different engines, that outer flow's record comes out in parts, one per engine. On the
 //! 1,232 corpus captures one shows it with the splits CI runs; all others give the same
-//! records (scripts/threads-agree, run by CI, lists it). The same holds for walk_each.rs.
+//! records (scripts/threads-agree, run by CI, lists it). The same holds for shared_walk.rs and
+//! walk_each.rs.
 
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;

@@ -1,5 +1,7 @@
-//! `flowsight read --threads N` on a mapped file: every thread walks the whole file itself
-//! and analyses the frames of its own flows.
+//! `flowsight read --threads N` on a mapped pcapng file: every thread walks the whole file
+//! itself and analyses the frames of its own flows. (A classic pcap file's walk is shared
+//! instead, shared_walk.rs: its records can be found again by offset alone, while a pcapng
+//! record's meaning depends on the blocks before it.)
 //!
 //! A mapped file can be read by N threads at once at no cost but the walk: the record
 //! headers and the address pair of every frame, a small part of what the engine does with a
@@ -24,8 +26,8 @@ use flowsight_flow::Engine;
 use flowsight_pcapfile::CaptureReader;
 use flowsight_record::Timestamp;
 
-/// The first bucket of each thread's range: equal shares, every thread walking the file.
-fn even_shares(n: usize) -> Vec<u64> {
+/// The first bucket of each thread's range: equal shares.
+pub(super) fn even_shares(n: usize) -> Vec<u64> {
     (0..n as u64).map(|i| i * BUCKETS / n as u64).collect()
 }
 
