@@ -387,16 +387,6 @@ impl CaptureReader {
         })
     }
 
-    /// Maps the pages of a mapped file's next `len` bytes at once, for a walk about to read
-    /// them (one system call instead of a page fault per 64 KiB).
-    pub fn populate_ahead(&self, len: u64) {
-        let (Ok(offset), Ok(len)) = (usize::try_from(self.src.offset()), usize::try_from(len))
-        else {
-            return;
-        };
-        self.src.populate(offset, len);
-    }
-
     /// Keeps the pages of a mapped file behind the walk mapped, for
     /// [`CaptureReader::packet_at`] to read records there, until
     /// [`CaptureReader::release_before`] gives them back. (By default they are given back as

@@ -35,7 +35,6 @@ fn walk_by_turns(mut first: CaptureReader, step: usize) -> (Vec<Owned>, Option<S
         };
         assert!(walker.seek(at));
         assert_eq!(walker.position(), at);
-        walker.populate_ahead(4096);
         let mut offsets = Vec::new();
         for _ in 0..step {
             let before = walker.position();

@@ -108,9 +108,6 @@ fn walk_chunk(cur: &mut Cursor, reader: &mut CaptureReader, shared: &Shared) -> 
     let mut lists: Vec<Vec<Entry>> = (0..n).map(|_| Vec::with_capacity(cur.room)).collect();
     let mut last = false;
     let end = cur.at.offset.saturating_add(cur.chunk);
-    // The chunk's pages (and the next one's first records, which the last may run into)
-    // mapped in one call rather than a page fault each 64 KiB.
-    reader.populate_ahead(cur.chunk + (64 << 10));
     loop {
         let offset = reader.position().offset;
         if offset >= end {
