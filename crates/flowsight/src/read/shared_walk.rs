@@ -46,8 +46,10 @@ const PREFETCH: usize = 4;
 
 /// Pieces a thread may have waiting: a walker that gets this far ahead of a thread waits for
 /// it. (A thread with few frames, or none, would otherwise walk the whole file while the
-/// others lag, and their waiting offsets could take 16 bytes a frame of the file.)
-const AHEAD: usize = 64;
+/// others lag: their waiting offsets would take 16 bytes a frame, and the pages between the
+/// walk and the slowest thread stay mapped, counted in the resident size.) Threads that
+/// take turns at walking are seldom more than two pieces apart.
+const AHEAD: usize = 8;
 
 /// An [`Entry::offset`] that is no frame: the capture's clock reached [`Entry::now`] and an
 /// engine for the whole capture would age its flows.
