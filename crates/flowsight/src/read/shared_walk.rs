@@ -67,6 +67,8 @@ struct Entry {
 /// One thread's part of one chunk.
 struct Piece {
     entries: Vec<Entry>,
+    /// Where the chunk ends: the thread needs nothing before it once it has read its frames.
+    end: u64,
     /// The walk ended with this chunk (the end of the file, or a read error).
     last: bool,
 }
@@ -153,7 +155,11 @@ fn walk_chunk(cur: &mut Cursor, reader: &mut CaptureReader, shared: &Shared) -> 
     reader.release_before(behind.unwrap_or(0));
     for (q, entries) in shared.queues.iter().zip(lists) {
         // A thread that failed has dropped its queue: the others go on.
-        let _ = q.send(Piece { entries, last });
+        let _ = q.send(Piece {
+            entries,
+            end: cur.at.offset,
+            last,
+        });
     }
     Ok(())
 }
@@ -191,6 +197,21 @@ fn next_piece(rx: &Receiver<Piece>, reader: &mut CaptureReader, shared: &Shared)
 fn analyse(
     me: usize,
     rx: Receiver<Piece>,
+    reader: CaptureReader,
+    shard: Shard,
+    shared: &Shared,
+    out: &Out,
+) -> Result<Tally> {
+    let done = analyse_pieces(me, rx, reader, shard, shared, out);
+    // Done or failed, this thread holds no page back any more.
+    shared.read_to[me].store(u64::MAX, Ordering::Relaxed);
+    done
+}
+
+/// [`analyse`]'s work, until the last piece or an error.
+fn analyse_pieces(
+    me: usize,
+    rx: Receiver<Piece>,
     mut reader: CaptureReader,
     mut shard: Shard,
     shared: &Shared,
@@ -222,12 +243,9 @@ fn analyse(
             }
         }
         if piece.last {
-            shared.read_to[me].store(u64::MAX, Ordering::Relaxed);
             break;
         }
-        if let Some(e) = entries.iter().rev().find(|e| e.offset != TICK) {
-            shared.read_to[me].store(e.offset, Ordering::Relaxed);
-        }
+        shared.read_to[me].store(piece.end, Ordering::Relaxed);
     }
     let end = {
         let cur = shared
