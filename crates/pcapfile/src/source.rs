@@ -331,10 +331,13 @@ const POPULATE_STEP: usize = 1 << 20;
 /// Maps the pages of `len` bytes of `mapping` from `offset` (page-aligned by the callee).
 fn populate(mapping: &Mapping, offset: usize, len: usize) {
     // An error (a kernel before 5.14 has no MADV_POPULATE_READ) leaves the pages to fault in
-    // as they are read.
+    // as they are read; elsewhere than Linux they always do.
+    #[cfg(target_os = "linux")]
     let _ = mapping
         .map
         .advise_range(memmap2::Advice::PopulateRead, offset, len);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (mapping, offset, len);
 }
 
 /// How far ahead of the parsers a mapped file's cache lines are asked for.

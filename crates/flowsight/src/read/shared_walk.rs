@@ -6,9 +6,10 @@
 //! walks the whole file itself (walk_each.rs) that fifth is paid N times; here the file is
 //! walked once, [`CHUNK`] packets at a time, each chunk by whichever thread has run out of
 //! frames to analyse. The walker tells every thread where its frames of the chunk are (their
-//! records' offsets), and each thread reads them again through its own mapping of the file,
-//! soon after, while they are still in the shared cache. A thread never waits for another
-//! unless the other is walking the chunk it needs.
+//! records' offsets), and each thread reads them again, soon after, while they are still in
+//! the shared cache, through a reader of its own over the one mapping of the file (each page
+//! is mapped once for all). A thread waits for another only when the other is walking the
+//! chunk it needs, or when the walker has got [`AHEAD`] chunks ahead of it.
 //!
 //! The walk is one, in file order, so frames are routed exactly as walk_each.rs routes them
 //! (fragments included), and one [`AgeingClock`] sees every timestamp: each thread is told
@@ -45,7 +46,7 @@ const MIN_CHUNK: u64 = 4 << 10;
 const PREFETCH: usize = 4;
 
 /// Pieces a thread may have waiting: a walker that gets this far ahead of a thread waits for
-/// it. (A thread with few frames, or none, would otherwise walk the whole file while the
+/// it (holding one more piece for it, and the cursor). (A thread with few frames, or none, would otherwise walk the whole file while the
 /// others lag: their waiting offsets would take 16 bytes a frame, and the pages between the
 /// walk and the slowest thread stay mapped, counted in the resident size.) Threads that
 /// take turns at walking are seldom more than two pieces apart.
@@ -85,8 +86,8 @@ struct Cursor {
     done: bool,
     /// Bytes walked at a time.
     chunk: u64,
-    /// The most frames one thread had in the last chunk: room for the next chunk's lists.
-    room: usize,
+    /// How many entries each thread had in the last chunk: room for the next chunk's lists.
+    room: Vec<usize>,
 }
 
 /// What the threads share.
@@ -109,7 +110,9 @@ fn walk_chunk(cur: &mut Cursor, reader: &mut CaptureReader, shared: &Shared) -> 
         bail!("cannot go back to offset {} of the capture", cur.at.offset);
     }
     let n = shared.queues.len();
-    let mut lists: Vec<Vec<Entry>> = (0..n).map(|_| Vec::with_capacity(cur.room)).collect();
+    let mut lists: Vec<Vec<Entry>> = (0..n)
+        .map(|t| Vec::with_capacity(cur.room.get(t).map_or(0, |r| r + 16)))
+        .collect();
     let mut last = false;
     let end = cur.at.offset.saturating_add(cur.chunk);
     loop {
@@ -143,7 +146,7 @@ fn walk_chunk(cur: &mut Cursor, reader: &mut CaptureReader, shared: &Shared) -> 
             }
         }
     }
-    cur.room = lists.iter().map(Vec::len).max().unwrap_or(0) + 16;
+    cur.room = lists.iter().map(Vec::len).collect();
     cur.at = reader.position();
     cur.done = last;
     shared.bar.set(cur.at.offset);
@@ -175,6 +178,15 @@ fn next_piece(rx: &Receiver<Piece>, reader: &mut CaptureReader, shared: &Shared)
         }
         match shared.cursor.try_lock() {
             Ok(mut cur) => {
+                // Between the look at the queue and the lock, other walkers may have filled
+                // it: this thread walking now would wait on its own full queue, holding the
+                // cursor, forever. Only the cursor's holder sends, so an empty queue now
+                // stays empty until this thread sends to it.
+                match rx.try_recv() {
+                    Ok(p) => return Ok(p),
+                    Err(TryRecvError::Disconnected) => bail!("the walk of the capture stopped"),
+                    Err(TryRecvError::Empty) => {}
+                }
                 if !cur.done {
                     walk_chunk(&mut cur, reader, shared)?;
                     continue;
@@ -202,10 +214,15 @@ fn analyse(
     shared: &Shared,
     out: &Out,
 ) -> Result<Tally> {
-    let done = analyse_pieces(me, rx, reader, shard, shared, out);
-    // Done or failed, this thread holds no page back any more.
-    shared.read_to[me].store(u64::MAX, Ordering::Relaxed);
-    done
+    /// Done, failed or panicking, the thread holds no page back any more.
+    struct LetGo<'a>(&'a AtomicU64);
+    impl Drop for LetGo<'_> {
+        fn drop(&mut self) {
+            self.0.store(u64::MAX, Ordering::Relaxed);
+        }
+    }
+    let _let_go = LetGo(&shared.read_to[me]);
+    analyse_pieces(me, rx, reader, shard, shared, out)
 }
 
 /// [`analyse`]'s work, until the last piece or an error.
@@ -284,7 +301,7 @@ pub fn run(cfg: &ReadConfig, reader: CaptureReader, bar: Bar, started: Timestamp
             routes: FragmentRoutes::default(),
             done: false,
             chunk: chunk_size(readers[0].info().file_size, n),
-            room: 0,
+            room: Vec::new(),
         }),
         queues,
         read_to: (0..n).map(|_| AtomicU64::new(start.offset)).collect(),
