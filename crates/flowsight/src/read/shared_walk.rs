@@ -4,7 +4,7 @@
 //! Walking the records and finding the engine of every frame is about a fifth of a thread's
 //! work on the synthetic capture (every record header is a cache miss). When every thread
 //! walks the whole file itself (walk_each.rs) that fifth is paid N times; here the file is
-//! walked once, [`CHUNK`] packets at a time, each chunk by whichever thread has run out of
+//! walked once, [`CHUNK`] bytes at a time, each chunk by whichever thread has run out of
 //! frames to analyse. The walker tells every thread where its frames of the chunk are (their
 //! records' offsets), and each thread reads them again, soon after, while they are still in
 //! the shared cache, through a reader of its own over the one mapping of the file (each page
@@ -46,10 +46,11 @@ const MIN_CHUNK: u64 = 4 << 10;
 const PREFETCH: usize = 4;
 
 /// Pieces a thread may have waiting: a walker that gets this far ahead of a thread waits for
-/// it (holding one more piece for it, and the cursor). (A thread with few frames, or none, would otherwise walk the whole file while the
-/// others lag: their waiting offsets would take 16 bytes a frame, and the pages between the
-/// walk and the slowest thread stay mapped, counted in the resident size.) Threads that
-/// take turns at walking are seldom more than two pieces apart.
+/// it, holding one more piece for it and the cursor. A thread with few frames, or none, would
+/// otherwise walk the whole file while the others lag: their waiting offsets would take 16
+/// bytes a frame, and the pages between the walk and the slowest thread stay mapped, counted
+/// in the resident size. Threads that take turns at walking are seldom more than two pieces
+/// apart.
 const AHEAD: usize = 8;
 
 /// An [`Entry::offset`] that is no frame: the capture's clock reached [`Entry::now`] and an
