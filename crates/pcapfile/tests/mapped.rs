@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, all_fixtures, drain, gzip};
+use common::{TempDir, all_fixtures, drain, gzip, long_pcap};
 use flowsight_pcapfile::CaptureReader;
 
 #[test]
@@ -71,28 +71,7 @@ fn gzip_files_and_empty_files_are_not_mapped() {
 #[test]
 fn a_long_mapped_file_reads_exactly_after_its_pages_are_given_back() {
     let dir = TempDir::new("mapped-long");
-    let mut bytes = Vec::with_capacity(80 << 20);
-    for v in [
-        0xa1b2_c3d4u32.to_le_bytes().as_slice(),
-        &2u16.to_le_bytes(),
-        &4u16.to_le_bytes(),
-    ] {
-        bytes.extend_from_slice(v);
-    }
-    bytes.extend_from_slice(&[0; 8]);
-    bytes.extend_from_slice(&65535u32.to_le_bytes());
-    bytes.extend_from_slice(&1u32.to_le_bytes());
-    let mut i = 0u32;
-    while bytes.len() < 72 << 20 {
-        // Odd lengths, so records straddle every page and release boundary somewhere.
-        let len = 60 + (i * 7919) % 1400;
-        bytes.extend_from_slice(&i.to_le_bytes());
-        bytes.extend_from_slice(&0u32.to_le_bytes());
-        bytes.extend_from_slice(&len.to_le_bytes());
-        bytes.extend_from_slice(&len.to_le_bytes());
-        bytes.extend((0..len).map(|j| (i ^ j) as u8));
-        i += 1;
-    }
+    let (bytes, i) = long_pcap(72 << 20);
     let path = dir.path("long.pcap");
     std::fs::write(&path, &bytes).unwrap();
     let mut mapped = CaptureReader::open(&path).unwrap();

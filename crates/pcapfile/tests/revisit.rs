@@ -5,19 +5,8 @@
 
 mod common;
 
-use common::{Owned, TempDir, all_fixtures, drain};
-use flowsight_pcapfile::{CaptureReader, Format, Packet, Position};
-
-fn owned(p: &Packet<'_>) -> Owned {
-    Owned {
-        ts_ns: p.ts_ns,
-        orig_len: p.orig_len,
-        data: p.data.to_vec(),
-        link: p.link.0,
-        interface: p.interface,
-        comment: p.comment.map(str::to_string),
-    }
-}
+use common::{Owned, TempDir, all_fixtures, drain, long_pcap};
+use flowsight_pcapfile::{CaptureReader, Format, Position};
 
 /// Walks `first` and a reader sharing its mapping by turns, `step` packets each, each going
 /// on from where the other stopped; every record is read again by the reader that did not
@@ -42,7 +31,7 @@ fn walk_by_turns(mut first: CaptureReader, step: usize) -> (Vec<Owned>, Option<S
                 None => return (packets, None, walker.packets_read()),
                 Some(Ok(p)) => {
                     offsets.push(before.offset);
-                    packets.push(owned(&p));
+                    packets.push(Owned::of(&p));
                 }
                 Some(Err(e)) => {
                     let n = walker.packets_read();
@@ -55,7 +44,7 @@ fn walk_by_turns(mut first: CaptureReader, step: usize) -> (Vec<Owned>, Option<S
         let start = packets.len() - offsets.len();
         for (k, &o) in offsets.iter().enumerate() {
             let p = other.packet_at(o).expect("a walked record reads again");
-            assert_eq!(owned(&p), packets[start + k]);
+            assert_eq!(Owned::of(&p), packets[start + k]);
         }
         other.release_before(at.offset);
         turn += 1;
@@ -138,24 +127,7 @@ fn streams_and_pcapng_files_cannot_be_revisited() {
 #[test]
 fn a_long_shared_walk_reads_exactly_after_its_pages_are_given_back() {
     let dir = TempDir::new("revisit-long");
-    let mut bytes = Vec::with_capacity(40 << 20);
-    bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    bytes.extend_from_slice(&2u16.to_le_bytes());
-    bytes.extend_from_slice(&4u16.to_le_bytes());
-    bytes.extend_from_slice(&[0; 8]);
-    bytes.extend_from_slice(&65535u32.to_le_bytes());
-    bytes.extend_from_slice(&1u32.to_le_bytes());
-    let mut i = 0u32;
-    while bytes.len() < 36 << 20 {
-        // Odd lengths, so records straddle every page and release boundary somewhere.
-        let len = 60 + (i * 7919) % 1400;
-        bytes.extend_from_slice(&i.to_le_bytes());
-        bytes.extend_from_slice(&0u32.to_le_bytes());
-        bytes.extend_from_slice(&len.to_le_bytes());
-        bytes.extend_from_slice(&len.to_le_bytes());
-        bytes.extend((0..len).map(|j| (i ^ j) as u8));
-        i += 1;
-    }
+    let (bytes, i) = long_pcap(36 << 20);
     let path = dir.path("long.pcap");
     std::fs::write(&path, &bytes).unwrap();
     let alone = drain(CaptureReader::open_read(&path).unwrap());

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use flowsight_pcapfile::{CaptureReader, FileInfo, ReadError};
+use flowsight_pcapfile::{CaptureReader, FileInfo, Packet, ReadError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -81,6 +81,20 @@ pub struct Owned {
     pub link: u32,
     pub interface: u32,
     pub comment: Option<String>,
+}
+
+impl Owned {
+    /// The packet the reader lent out, copied.
+    pub fn of(p: &Packet<'_>) -> Owned {
+        Owned {
+            ts_ns: p.ts_ns,
+            orig_len: p.orig_len,
+            data: p.data.to_vec(),
+            link: p.link.0,
+            interface: p.interface,
+            comment: p.comment.map(str::to_string),
+        }
+    }
 }
 
 /// A capture built in a test: its bytes, the packets it holds, and the offsets where a
@@ -405,6 +419,34 @@ pub fn all_fixtures() -> Vec<Fixture> {
     ]
 }
 
+/// A little-endian microsecond pcap of at least `min_len` bytes, and how many packets it
+/// holds: records of odd lengths (60-1,459 bytes), so that records straddle every page and
+/// release boundary of a mapped file somewhere.
+pub fn long_pcap(min_len: usize) -> (Vec<u8>, u32) {
+    let mut bytes = Vec::with_capacity(min_len + 2048);
+    for v in [
+        0xa1b2_c3d4u32.to_le_bytes().as_slice(),
+        &2u16.to_le_bytes(),
+        &4u16.to_le_bytes(),
+    ] {
+        bytes.extend_from_slice(v);
+    }
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&65535u32.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    let mut i = 0u32;
+    while bytes.len() < min_len {
+        let len = 60 + (i * 7919) % 1400;
+        bytes.extend_from_slice(&i.to_le_bytes());
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes.extend((0..len).map(|j| (i ^ j) as u8));
+        i += 1;
+    }
+    (bytes, i)
+}
+
 /// gzip-compresses `b` (one member).
 pub fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -428,14 +470,7 @@ pub fn drain(mut r: CaptureReader) -> ReadAll {
     let mut error = None;
     while let Some(p) = r.next_packet() {
         match p {
-            Ok(p) => packets.push(Owned {
-                ts_ns: p.ts_ns,
-                orig_len: p.orig_len,
-                data: p.data.to_vec(),
-                link: p.link.0,
-                interface: p.interface,
-                comment: p.comment.map(str::to_string),
-            }),
+            Ok(p) => packets.push(Owned::of(&p)),
             Err(e) => {
                 error = Some(e);
                 break;
