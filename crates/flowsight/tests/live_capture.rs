@@ -314,11 +314,7 @@ fn capture_waits_for_a_new_containers_name() {
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
     let other = Cgroup::new(&format!("system.slice/docker-{other_id}.scope"));
     let host = Cgroup::new("host-side");
-    let spec = |cgroup| PeerSpec {
-        netns: Some(&ns),
-        uid: None,
-        cgroup: Some(cgroup),
-    };
+    let spec = |cgroup| PeerSpec::in_cgroup(&ns, cgroup);
     let (mut srv, port) = spec(&host).start("serve-tcp", &["127.0.0.1:0", "2", "100"]);
     let out = TempFile(std::env::temp_dir().join(format!("{}.pcapng", unique("fst-capture-ct"))));
     let mut cmd = Command::new(flowsight_bin());

@@ -210,6 +210,26 @@ fn every_runtime_shape_names_its_container() {
     }
 }
 
+/// `flowsight live` on `ns`'s loopback keeping `--container name`, the names coming from
+/// the slow Engine API `engine`; `extra` flags after these.
+fn live_choosing(ns: &NetNs, name: &str, engine: &SlowEngine, extra: &[&str]) -> Flowsight {
+    let ns_path = ns.path();
+    let mut args = vec![
+        "--netns",
+        &ns_path,
+        "-i",
+        "lo",
+        "--scan-interval-ms",
+        "100",
+        "--container",
+        name,
+        "--docker-socket",
+        engine.socket_arg(),
+    ];
+    args.extend_from_slice(extra);
+    Flowsight::start(&args)
+}
+
 /// `--container NAME` for a container that starts after flowsight: its first records are
 /// made before the runtime's API has said its name, and are held until it has, not dropped.
 /// Another container's and the host's records are still left out.
@@ -228,25 +248,8 @@ fn a_container_named_later_keeps_its_first_records() {
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
     let other = Cgroup::new(&format!("system.slice/docker-{other_id}.scope"));
     let host = Cgroup::new("host-side");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-        "--sample-packets",
-        "0",
-        "--container",
-        "late-web",
-        "--docker-socket",
-        engine.socket_arg(),
-    ]);
-    let spec = |cgroup| PeerSpec {
-        netns: Some(&ns),
-        uid: None,
-        cgroup: Some(cgroup),
-    };
+    let fs = live_choosing(&ns, "late-web", &engine, &["--sample-packets", "0"]);
+    let spec = |cgroup| PeerSpec::in_cgroup(&ns, cgroup);
     let (mut srv, port) = spec(&host).start("serve-tcp", &["127.0.0.1:0", "3", "10"]);
     let addr = format!("127.0.0.1:{port}");
     let web_pid = spec(&web).run("connect-tcp", &[&addr, "10"]);
@@ -307,23 +310,8 @@ fn a_protocol_record_made_before_the_name_came_gets_it() {
     let ns = NetNs::new();
     let web = Cgroup::new(&format!("system.slice/docker-{web_id}.scope"));
     let host = Cgroup::new("host-side");
-    let fs = Flowsight::start(&[
-        "--netns",
-        &ns.path(),
-        "-i",
-        "lo",
-        "--scan-interval-ms",
-        "100",
-        "--container",
-        "late-dns",
-        "--docker-socket",
-        engine.socket_arg(),
-    ]);
-    let spec = |cgroup| PeerSpec {
-        netns: Some(&ns),
-        uid: None,
-        cgroup: Some(cgroup),
-    };
+    let fs = live_choosing(&ns, "late-dns", &engine, &[]);
+    let spec = |cgroup| PeerSpec::in_cgroup(&ns, cgroup);
     let (mut server, _) = spec(&host).start("dns-server", &["127.0.0.1:53", "1", "2000"]);
     let mut dig = spec(&web)
         .program("/usr/bin/dig")

@@ -214,7 +214,16 @@ pub struct PeerSpec<'a> {
     pub cgroup: Option<&'a Cgroup>,
 }
 
-impl PeerSpec<'_> {
+impl<'a> PeerSpec<'a> {
+    /// A peer in network namespace `ns` and cgroup `cgroup`, as the test's user.
+    pub fn in_cgroup(ns: &'a NetNs, cgroup: &'a Cgroup) -> PeerSpec<'a> {
+        PeerSpec {
+            netns: Some(ns),
+            uid: None,
+            cgroup: Some(cgroup),
+        }
+    }
+
     pub fn command(&self, mode: &str, args: &[&str]) -> Command {
         let mut cmd = self.program(std::env::current_exe().unwrap());
         cmd.args([
