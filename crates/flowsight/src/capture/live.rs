@@ -288,11 +288,10 @@ pub fn run(cfg: &CaptureConfig, live: &LiveConfig) -> Result<()> {
     p.drain()?;
     // Names still on their way: wait for them a little, as the record log does.
     let waited = Instant::now();
-    write_due(&mut p, &mut held, &mut out, Some(waited))?;
-    while !held.packets.is_empty() && !out.full() && waited.elapsed() < NAME_HOLD {
-        std::thread::sleep(Duration::from_millis(20));
+    crate::live::hold::wait_for_names(|| {
         write_due(&mut p, &mut held, &mut out, Some(waited))?;
-    }
+        Ok(!held.packets.is_empty() && !out.full())
+    })?;
     write_due(&mut p, &mut held, &mut out, None)?;
     out.flush()?;
     let (packets, lost) = ring_counts(&p)?;

@@ -20,6 +20,17 @@ use std::time::{Duration, Instant};
 /// then the record goes on without the name.
 pub(crate) const HOLD: Duration = Duration::from_secs(3);
 
+/// At exit, with names still on their way: `step` writes what is ready and says whether
+/// anything still waits; it is called every 20 ms until nothing does or [`HOLD`] passed. The
+/// record log and `capture`'s packets both end so.
+pub(crate) fn wait_for_names(mut step: impl FnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while step()? && started.elapsed() < HOLD {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 /// Records held at most; beyond, the oldest goes on with what is known of it (a busy host
 /// while a runtime's API hangs: every record waits behind the first held one).
 const MAX_HELD: usize = 1 << 14;

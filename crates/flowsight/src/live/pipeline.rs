@@ -632,11 +632,10 @@ impl Pipeline {
         }
         self.write_engine_records()?;
         // Names asked for moments ago may still come: wait for them a little (hold.rs).
-        let waited = std::time::Instant::now();
-        while !self.held.is_empty() && waited.elapsed() < super::hold::HOLD {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+        super::hold::wait_for_names(|| {
             self.release(false)?;
-        }
+            Ok(!self.held.is_empty())
+        })?;
         self.release(true)?;
         self.write_stats(true)?;
         self.flush()
