@@ -82,7 +82,12 @@ fuzz_target!(|input: &[u8]| {
             assert_eq!(own(&p), got[start + k]);
         }
         // Anywhere else: a record or none, never a panic.
-        for o in [at.offset + 1, at.offset.wrapping_sub(3), u64::MAX, data.len() as u64] {
+        for o in [
+            at.offset + 1,
+            at.offset.wrapping_sub(3),
+            u64::MAX,
+            data.len() as u64,
+        ] {
             let _ = other.packet_at(o).map(|p| own(&p));
             other.prefetch_at(o);
         }
