@@ -19,7 +19,7 @@ pub const TIMEOUT_NS: u64 = 30_000_000_000;
 const MAX_LEN: u32 = 65_535;
 
 /// The fragments of one IP datagram share this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FragKey {
     /// Source address.
     pub src: IpAddr,
@@ -193,13 +193,16 @@ impl Defrag {
     /// the time of its latest fragment.
     pub fn expire(&mut self, now_ns: u64) -> Vec<(FragKey, Vec<u8>, u64)> {
         let mut partial = Vec::new();
-        let old: Vec<FragKey> = self
+        // Oldest first, ties by key: the map's order is its hasher's, seeded afresh by every
+        // run, and a capture read twice must give its records in one order.
+        let mut old: Vec<(u64, FragKey)> = self
             .datagrams
             .iter()
             .filter(|(_, d)| now_ns.saturating_sub(d.first_ts) >= TIMEOUT_NS)
-            .map(|(k, _)| *k)
+            .map(|(k, d)| (d.first_ts, *k))
             .collect();
-        for k in old {
+        old.sort_unstable();
+        for (_, k) in old {
             let d = self.datagrams.remove(&k).unwrap();
             self.abandoned += 1;
             let Some(mut datagram) = d.header else {

@@ -436,6 +436,41 @@ fn answers_out_of_order_and_an_unanswered_query_times_out() {
     );
 }
 
+/// Unanswered queries that time out at one tick, some sent at the same instant, and others
+/// left when their flow closes: written oldest first, then by id, the same in every run
+/// (each engine's maps are seeded afresh, as every run's are).
+#[test]
+fn queries_timed_out_together_come_out_in_one_order() {
+    let (c, s) = (sa(CLIENT), sa(SERVER));
+    let sec = 1_000_000_000;
+    let mut frames: Vec<(u64, Vec<u8>)> = (0..12u16)
+        .map(|i| {
+            (
+                T0 + u64::from(i / 3),
+                udp_frame(c, s, &query(100 - i, "t.example", A)),
+            )
+        })
+        .collect();
+    // Moves the clock past the DNS timeout; its own queries are left for the end.
+    for i in 0..6u16 {
+        frames.push((
+            T0 + 11 * sec,
+            udp_frame(c, sa("10.0.0.54:53"), &query(200 - i, "x", A)),
+        ));
+    }
+    let ids = |out: &Out| -> Vec<u16> { out.dns().iter().map(|r| r.dns.id).collect() };
+    let first = run_timed(&frames);
+    assert_eq!(
+        ids(&first),
+        [
+            98, 99, 100, 95, 96, 97, 92, 93, 94, 89, 90, 91, 195, 196, 197, 198, 199, 200
+        ]
+    );
+    for _ in 0..4 {
+        assert_eq!(run_timed(&frames).all, first.all);
+    }
+}
+
 /// DNS over TCP (IPv6): two queries in one segment, the answers' length prefixes split from
 /// their messages across segments.
 #[test]

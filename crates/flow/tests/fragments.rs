@@ -219,6 +219,34 @@ fn an_abandoned_datagram_timed_out_keeps_the_time_of_its_fragments() {
     );
 }
 
+/// Datagrams that never complete, timed out at one tick, their first fragments at the same
+/// instant: analyzed in one order in every run (each engine's maps are seeded afresh, as
+/// every run's are), by their fragments' time, then addresses.
+#[test]
+fn datagrams_timed_out_together_come_out_in_one_order() {
+    let s = sa(SERVER);
+    let sec = 1_000_000_000;
+    let mut frames = Vec::new();
+    for i in 0..12u8 {
+        let c = SocketAddr::from(([10, 0, 1, 12 - i], 53001));
+        let datagram = udp(s, c, &big_response(0x5151));
+        let frags = fragments_v4(s, c, &datagram, &[296, 592]);
+        frames.push((T0 + MS, frags[0].clone()));
+        frames.push((T0 + MS, frags[2].clone()));
+    }
+    frames.push((
+        T0 + 31 * sec,
+        udp_frame(sa("10.9.9.9:1000"), sa("10.9.9.8:2000"), b"tick"),
+    ));
+    let first = run_timed(&frames);
+    let to: Vec<IpAddr> = first.dns().iter().map(|r| r.conn.destination.ip).collect();
+    let want: Vec<IpAddr> = (1..=12u8).map(|i| IpAddr::from([10, 0, 1, i])).collect();
+    assert_eq!(to, want);
+    for _ in 0..4 {
+        assert_eq!(run_timed(&frames).all, first.all);
+    }
+}
+
 #[test]
 fn overlapping_fragments_are_reported() {
     let (c, s) = (sa(CLIENT), sa(SERVER));

@@ -143,7 +143,7 @@ impl DnsAnalyzer {
                 if let Some(&id) = self
                     .pending
                     .iter()
-                    .min_by_key(|(_, p)| p.ts)
+                    .min_by_key(|&(&id, p)| (p.ts, id))
                     .map(|(id, _)| id)
                 {
                     let p = self.pending.remove(&id).unwrap();
@@ -378,13 +378,16 @@ impl Analyzer for DnsAnalyzer {
             return;
         }
         let timeout = self.timeout_ns;
-        let expired: Vec<u16> = self
+        // Oldest first, ties by id: the map's order is its hasher's, seeded afresh by every
+        // run, and a capture read twice must give its records in one order.
+        let mut expired: Vec<(u64, u16)> = self
             .pending
             .iter()
             .filter(|(_, p)| now_ns.saturating_sub(p.ts) >= timeout)
-            .map(|(id, _)| *id)
+            .map(|(&id, p)| (p.ts, id))
             .collect();
-        for id in expired {
+        expired.sort_unstable();
+        for (_, id) in expired {
             let p = self.pending.remove(&id).unwrap();
             p.emit_alone(cx);
         }
@@ -394,9 +397,9 @@ impl Analyzer for DnsAnalyzer {
     }
 
     fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {
-        let mut left: Vec<_> = self.pending.drain().map(|(_, p)| p).collect();
-        left.sort_by_key(|p| p.ts);
-        for p in left {
+        let mut left: Vec<_> = self.pending.drain().collect();
+        left.sort_unstable_by_key(|(id, p)| (p.ts, *id));
+        for (_, p) in left {
             p.emit_alone(cx);
         }
     }
