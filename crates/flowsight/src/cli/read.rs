@@ -33,7 +33,8 @@ pub struct ReadArgs {
     pub idle_timeout: f64,
     /// Analyze with N threads (flows are split between them by address pair; 0: one per
     /// CPU core, as `xz -T0`). Each flow's records keep their order; records of different
-    /// flows interleave in another order than with one thread.
+    /// flows interleave in another order than with one thread, which writes the same
+    /// records in the same order on every run.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Never draw the progress bar (it is drawn only when stderr is a terminal).
