@@ -287,9 +287,10 @@ impl<X: Default> FlowTable<X> {
         let mut queue: Vec<(u64, FlowKey)> = self
             .flows
             .iter_mut()
-            .map(|flow| {
+            .filter_map(|flow| {
+                // As `arm` queues: a deadline past the end of time (u64::MAX) is none.
                 flow.armed = deadline(&self.timeouts, flow);
-                (flow.armed, flow.key)
+                (flow.armed != u64::MAX).then_some((flow.armed, flow.key))
             })
             .collect();
         queue.sort_unstable();
