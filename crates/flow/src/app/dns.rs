@@ -113,6 +113,27 @@ struct DnsAnalyzer {
 }
 
 impl DnsAnalyzer {
+    /// Writes without an answer the queries whose sending time `due` accepts, oldest first,
+    /// ties by id: the map's order is its hasher's, seeded afresh by every run, and a capture
+    /// read twice must give its records in one order.
+    fn give_up(&mut self, cx: &mut Cx<'_>, due: impl Fn(u64) -> bool) {
+        let mut expired: Vec<(u64, u16)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| due(p.ts))
+            .map(|(&id, p)| (p.ts, id))
+            .collect();
+        expired.sort_unstable();
+        for (_, id) in expired {
+            if let Some(p) = self.pending.remove(&id) {
+                p.emit_alone(cx);
+            }
+        }
+        if self.pending.is_empty() {
+            self.pending = HashMap::default();
+        }
+    }
+
     fn new(cfg: &AppConfig, tcp: bool) -> DnsAnalyzer {
         DnsAnalyzer {
             tcp,
@@ -378,30 +399,11 @@ impl Analyzer for DnsAnalyzer {
             return;
         }
         let timeout = self.timeout_ns;
-        // Oldest first, ties by id: the map's order is its hasher's, seeded afresh by every
-        // run, and a capture read twice must give its records in one order.
-        let mut expired: Vec<(u64, u16)> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| now_ns.saturating_sub(p.ts) >= timeout)
-            .map(|(&id, p)| (p.ts, id))
-            .collect();
-        expired.sort_unstable();
-        for (_, id) in expired {
-            let p = self.pending.remove(&id).unwrap();
-            p.emit_alone(cx);
-        }
-        if self.pending.is_empty() {
-            self.pending = HashMap::default();
-        }
+        self.give_up(cx, |ts| now_ns.saturating_sub(ts) >= timeout);
     }
 
     fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {
-        let mut left: Vec<_> = self.pending.drain().collect();
-        left.sort_unstable_by_key(|(id, p)| (p.ts, *id));
-        for (_, p) in left {
-            p.emit_alone(cx);
-        }
+        self.give_up(cx, |_| true);
     }
 
     fn wants(&self, side: Side) -> bool {
