@@ -19,7 +19,7 @@ mod table;
 
 pub use clock::Clock;
 pub use community_id::{community_id, community_id_seeded};
-pub use engine::{AgeingClock, Engine, EngineConfig, EngineStats, FINISH_STEP, Sample};
+pub use engine::{AgeingClock, Duty, Engine, EngineConfig, EngineStats, FINISH_STEP, Sample};
 pub use key::FlowKey;
 pub use record::{Attribution, NoAttribution, Role, flow_record, initiator};
 pub use table::{Due, Flow, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};

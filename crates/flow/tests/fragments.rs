@@ -5,6 +5,7 @@ mod common;
 
 use common::dns::*;
 use common::*;
+use flowsight_flow::Duty;
 use flowsight_record::{EndReason, Timestamp};
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,6 +26,17 @@ fn big_response(id: u16) -> Vec<u8> {
 /// The UDP datagram cut at `cuts` (byte offsets of the IP payload, multiples of 8), each
 /// piece an IPv4 fragment of identification 0x4242 in an Ethernet frame.
 fn fragments_v4(src: SocketAddr, dst: SocketAddr, datagram: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    fragments_of(src.ip(), dst.ip(), PROTO_UDP, datagram, cuts)
+}
+
+/// An IPv4 payload of protocol `proto` cut at `cuts` as [`fragments_v4`] cuts it.
+fn fragments_of(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    datagram: &[u8],
+    cuts: &[usize],
+) -> Vec<Vec<u8>> {
     let mut bounds = vec![0];
     bounds.extend_from_slice(cuts);
     bounds.push(datagram.len());
@@ -36,13 +48,7 @@ fn fragments_v4(src: SocketAddr, dst: SocketAddr, datagram: &[u8], cuts: &[usize
                 more: w[1] < datagram.len(),
                 offset: w[0] as u16,
             };
-            ethernet(&ipv4(
-                src.ip(),
-                dst.ip(),
-                PROTO_UDP,
-                Some(frag),
-                &datagram[w[0]..w[1]],
-            ))
+            ethernet(&ipv4(src, dst, proto, Some(frag), &datagram[w[0]..w[1]]))
         })
         .collect()
 }
@@ -330,4 +336,78 @@ fn ipv6_fragments_are_reassembled() {
         (3, server.bytes)
     );
     assert_eq!(f[0].source.port, 53002);
+}
+
+/// A tunnel's datagram (IP in IP) in fragments, as `read --threads` shares it between two
+/// engines when the tunnel's pair and the inner flow's are two engines': one counts the
+/// fragments in the tunnel's flow ([`Duty::Count`]), the other rebuilds the datagram and
+/// analyzes the DNS answer in it ([`Duty::Reassemble`]), its query coming to it whole.
+/// Together they write one engine's records, and count each frame once.
+#[test]
+fn a_tunnels_fragments_shared_by_two_engines_give_one_engines_records() {
+    let (c, s) = (sa(CLIENT), sa(SERVER));
+    let (near, far): (IpAddr, IpAddr) =
+        ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+    let inner = ipv4(
+        s.ip(),
+        c.ip(),
+        PROTO_UDP,
+        None,
+        &udp(s, c, &big_response(0x5151)),
+    );
+    let mut frames = vec![(
+        at(0),
+        udp_frame(c, s, &query(0x5151, "frag.example.com", A)),
+    )];
+    for (i, f) in fragments_of(near, far, 4, &inner, &[296, 592])
+        .into_iter()
+        .enumerate()
+    {
+        frames.push((at(1 + i), f));
+    }
+    let as_one: Vec<_> = frames
+        .iter()
+        .map(|(t, f)| (*t, f.clone(), Some(Duty::Whole)))
+        .collect();
+    let shared = |first: Option<Duty>, fragment: Duty| -> Vec<_> {
+        frames
+            .iter()
+            .enumerate()
+            .map(|(i, (t, f))| (*t, f.clone(), if i == 0 { first } else { Some(fragment) }))
+            .collect()
+    };
+    let one = run_shared(&as_one);
+    let counter = run_shared(&shared(None, Duty::Count));
+    let rebuilder = run_shared(&shared(Some(Duty::Whole), Duty::Reassemble));
+
+    // The tunnel's flow is the counter's alone, the DNS flow and answer the rebuilder's.
+    check_big_answer(&rebuilder, ANSWERS);
+    assert!(counter.dns().is_empty(), "{:?}", counter.all);
+    let tunnel = |out: &Out| -> Vec<u64> {
+        out.flows()
+            .iter()
+            .filter(|f| f.source.ip == near)
+            .map(|f| f.network.packets)
+            .collect()
+    };
+    assert_eq!(tunnel(&one), [3]);
+    assert_eq!(tunnel(&counter), [3]);
+    assert!(tunnel(&rebuilder).is_empty(), "{:?}", rebuilder.flows());
+    let sorted = |outs: &[&Out]| {
+        let mut v: Vec<String> = outs
+            .iter()
+            .flat_map(|o| o.all.iter().map(|r| format!("{r:?}")))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&[&counter, &rebuilder]), sorted(&[&one]));
+    assert_eq!(
+        counter.stats.frames + rebuilder.stats.frames,
+        one.stats.frames
+    );
+    assert_eq!(
+        counter.stats.fragments_abandoned + rebuilder.stats.fragments_abandoned,
+        one.stats.fragments_abandoned
+    );
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod parallel;
 mod progress;
+mod route;
 mod shared_walk;
 mod stats;
 mod walk_each;

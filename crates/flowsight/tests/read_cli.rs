@@ -210,6 +210,75 @@ fn pcapng_at(frames: &[(u64, Vec<u8>)]) -> Vec<u8> {
     w.into_inner().unwrap()
 }
 
+/// A capture written as a classic pcap file, a pcapng file and a gzip-compressed pcap: the
+/// three ways `read --threads` reads one (route.rs): the pcap file mapped and its walk
+/// shared by the threads, chunk by chunk; the pcapng file mapped and walked by every
+/// thread; the gzip stream read once and its frames copied out to the threads.
+fn written_three_ways(name: &str, frames: &[(u64, Vec<u8>)]) -> [(&'static str, PathBuf); 3] {
+    let plain = write_capture(&format!("{name}.pcap"), &pcap_at(frames));
+    let ng = write_capture(&format!("{name}.pcapng"), &pcapng_at(frames));
+    let gz = scratch(&format!("{name}.pcap.gz"));
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -c {} > {}", path(&plain), path(&gz)))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    [
+        ("a plain file", plain),
+        ("a pcapng file", ng),
+        ("a gzip stream", gz),
+    ]
+}
+
+/// The records of `read --threads THREADS ARGS FILE` but the stats record, sorted (records
+/// of different flows interleave differently with more than one thread).
+fn sorted_records(threads: &str, file: &Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["--threads", threads];
+    all.extend_from_slice(args);
+    all.push(path(file));
+    let out = read(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut v: Vec<String> = records(&out.stdout)
+        .into_iter()
+        .filter(|r| r["type"] != "stats")
+        .map(|r| r.to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Each of `files` read with 2, 3 and 8 threads gives `one_thread`'s records. 8: more
+/// threads than this machine has cores, walkers contending for the cursor.
+fn same_with_threads(files: &[(&str, PathBuf)], args: &[&str], one_thread: &[String]) {
+    for threads in ["2", "3", "8"] {
+        for (how, file) in files {
+            let got = sorted_records(threads, file, args);
+            // Only the records that differ: a whole capture's would bury them.
+            let only = |a: &[String], b: &[String]| -> Vec<String> {
+                a.iter()
+                    .filter(|r| !b.contains(r))
+                    .take(4)
+                    .cloned()
+                    .collect()
+            };
+            assert!(
+                got == one_thread,
+                "--threads {threads} on {how}: {} records against {}; only with threads: \
+                 {:#?}; only with one: {:#?}",
+                got.len(),
+                one_thread.len(),
+                only(&got, one_thread),
+                only(one_thread, &got),
+            );
+        }
+    }
+}
+
 /// Many flows over a minute of capture time, with pauses longer than the idle timeout and
 /// lives longer than the active one: records are written at ageing passes, stamped with
 /// their time, and each thread count and input path must age at the same instants.
@@ -232,39 +301,9 @@ fn threads_age_flows_at_the_same_instants_as_one_engine() {
         // 20 ms apart, a few microseconds of jitter: 60 s in all.
         frames.push((i * 20_000 + (i * 37) % 11, f));
     }
-    let plain = write_capture("aged.pcap", &pcap_at(&frames));
-    let ng = write_capture("aged.pcapng", &pcapng_at(&frames));
-    let gz = scratch("aged.pcap.gz");
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("gzip -c {} > {}", path(&plain), path(&gz)))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let run = |threads: &str, file: &Path| -> Vec<String> {
-        let out = read(&[
-            "--threads",
-            threads,
-            "--idle-timeout",
-            "3",
-            "--active-timeout",
-            "7",
-            path(file),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut v: Vec<String> = records(&out.stdout)
-            .into_iter()
-            .filter(|r| r["type"] != "stats")
-            .map(|r| r.to_string())
-            .collect();
-        v.sort();
-        v
-    };
-    let base = run("1", &plain);
+    let args = ["--idle-timeout", "3", "--active-timeout", "7"];
+    let files = written_three_ways("aged", &frames);
+    let base = sorted_records("1", &files[0].1, &args);
     let of = |reason: &str| {
         base.iter()
             .filter(|r| r.contains(&format!("\"reason\":\"{reason}\"")))
@@ -274,29 +313,12 @@ fn threads_age_flows_at_the_same_instants_as_one_engine() {
     // the end of the input.
     assert!(of("active-timeout") > 50, "{}", of("active-timeout"));
     assert!(of("idle-timeout") >= 12, "{}", of("idle-timeout"));
-    assert_eq!(run("1", &ng), base, "one thread on pcapng");
-    // 8: more threads than this machine has cores, walkers contending for the cursor.
-    for threads in ["2", "3", "8"] {
-        // The plain pcap file is mapped and its walk shared by the threads, chunk by
-        // chunk (a 180 KB file has ~40 chunks); the pcapng file is mapped and walked by
-        // every thread; the gzip stream is read once and its frames copied out to the
-        // threads.
-        assert_eq!(
-            run(threads, &plain),
-            base,
-            "--threads {threads} on a plain file"
-        );
-        assert_eq!(
-            run(threads, &ng),
-            base,
-            "--threads {threads} on a pcapng file"
-        );
-        assert_eq!(
-            run(threads, &gz),
-            base,
-            "--threads {threads} on a gzip stream"
-        );
-    }
+    assert_eq!(
+        sorted_records("1", &files[1].1, &args),
+        base,
+        "one thread on pcapng"
+    );
+    same_with_threads(&files, &args, &base);
 }
 
 #[test]
@@ -339,4 +361,79 @@ fn unreadable_input_is_one_clear_line_and_a_failure_exit() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// GTP-U tunnels whose outer datagrams come in two fragments: each fragment counts in the
+/// tunnel's own flow (as the kernel counts it live) and the datagram rebuilt from the two
+/// carries an inner flow. With several threads the tunnel's pair and the inner flow's are
+/// often two threads', and the fragment goes to both; the records must be one engine's,
+/// with each tunnel's flow in one record.
+#[test]
+fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
+    const TUNNELS: u8 = 24;
+    let sgw = [172, 16, 200, 1];
+    let mut frames = Vec::new();
+    let mut ident = 0u16;
+    // One millisecond apart.
+    let at = |frames: &mut Vec<(u64, Vec<u8>)>, f: Vec<u8>| {
+        frames.push((frames.len() as u64 * 1000, f));
+    };
+    for tunnel in 0..TUNNELS {
+        let enb = [172, 16, 100, tunnel + 1];
+        for inner in 0..3u8 {
+            let ue = [10, 45, tunnel, inner + 1];
+            for n in 0..4u16 {
+                let payload = vec![b'a' + inner; 400 + usize::from(n)];
+                let packet =
+                    udp_frame(ue, [192, 0, 2, 9], 30000 + u16::from(inner), 7000, &payload);
+                let outer = udp_frame(
+                    enb,
+                    sgw,
+                    2152,
+                    2152,
+                    &gtp_u(u32::from(tunnel), &packet[14..]),
+                );
+                if n % 2 == 0 {
+                    ident += 1;
+                    for f in fragments(&outer, ident, 200) {
+                        at(&mut frames, f);
+                    }
+                } else {
+                    at(&mut frames, outer);
+                }
+            }
+        }
+        // A tunnel packet whose payload is no IP packet: it counts in the tunnel's flow.
+        at(
+            &mut frames,
+            udp_frame(enb, sgw, 2152, 2152, &gtp_u(7, b"\x01\x02")),
+        );
+    }
+    let files = written_three_ways("gtp-fragments", &frames);
+    let base = sorted_records("1", &files[0].1, &[]);
+    let flows: Vec<Value> = base
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r).unwrap())
+        .filter(|r| r["type"] == "flow")
+        .collect();
+    let tunnels: Vec<&Value> = flows
+        .iter()
+        .filter(|r| r["source"]["port"] == 2152)
+        .collect();
+    // One record per tunnel: its 12 fragments and the packet without IP in it.
+    assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");
+    for t in &tunnels {
+        assert_eq!(t["network"]["packets"], 13, "{t}");
+    }
+    // Each inner flow: its 4 packets, two of them rebuilt from fragments and counted as the
+    // two frames that carried each.
+    let inner: Vec<&Value> = flows
+        .iter()
+        .filter(|r| r["destination"]["port"] == 7000)
+        .collect();
+    assert_eq!(inner.len(), 3 * usize::from(TUNNELS));
+    for f in &inner {
+        assert_eq!(f["network"]["packets"], 6, "{f}");
+    }
+    same_with_threads(&files, &[], &base);
 }

@@ -1,7 +1,7 @@
 //! IP fragments: each counted when seen (as the kernel counts them live), the datagram
 //! analyzed once whole, or with what it had when its fragments stopped coming.
 
-use super::{Engine, FragFlow, decode_weird};
+use super::{Duty, Engine, FragFlow, decode_weird};
 use crate::FlowKey;
 use crate::defrag::{FragKey, Outcome};
 use flowsight_record::EndReason;
@@ -15,6 +15,7 @@ impl Engine {
         frame: &[u8],
         wire_len: u64,
         interface: u32,
+        duty: Duty,
     ) {
         let Some(ip) = d.ip else {
             self.stats.not_ip += 1;
@@ -34,27 +35,33 @@ impl Engine {
             ident: frag.ident,
             protocol: ip.protocol.into(),
         };
+        let count = duty != Duty::Reassemble;
         if frag.offset == 0 {
-            if let Some(flow) = self.transport(ts, d, 1, wire_len, interface, false) {
+            let counted = if count {
+                self.transport(ts, d, 1, wire_len, interface, false)
+            } else {
+                None
+            };
+            // Remembered for the later fragments' flow (when counting) and for the
+            // datagram's VLAN and interface (when rebuilding).
+            if counted.is_some() || duty == Duty::Reassemble {
                 if self.frag_flows.len() >= crate::defrag::MAX_DATAGRAMS {
                     self.frag_flows.clear(); // bounded; later fragments then count as orphans
                 }
-                let (key, sender) = flow;
                 let vlan = d.vlan;
                 self.frag_flows.insert(
                     id,
                     FragFlow {
-                        key,
-                        sender,
+                        counted,
                         first_ns: ts,
                         vlan,
                         interface,
                     },
                 );
             }
-        } else {
-            let (key, sender) = match self.frag_flows.get(&id) {
-                Some(f) => (f.key, f.sender),
+        } else if count {
+            let (key, sender) = match self.frag_flows.get(&id).and_then(|f| f.counted) {
+                Some(flow) => flow,
                 None => FlowKey::from_packet(
                     (ip.src, 0),
                     (ip.dst, 0),
@@ -69,6 +76,11 @@ impl Engine {
             if let Some(old) = finished {
                 self.close(old, EndReason::End);
             }
+        }
+        if duty == Duty::Count {
+            // Another engine rebuilds the datagram; the flow of the first fragment is
+            // forgotten when it would have timed out (`expire_fragments`).
+            return;
         }
         match self.defrag.push(ts, &ip, frame, wire_len) {
             Outcome::Pending => {}

@@ -135,11 +135,35 @@ pub struct Engine {
 /// Where the fragments of one datagram are counted, and where to analyze it.
 #[derive(Debug, Clone, Copy)]
 struct FragFlow {
-    key: FlowKey,
-    sender: usize,
+    /// The flow the first fragment counted in, and its sender's index; `None` where
+    /// another engine counts the fragments ([`Duty::Reassemble`]).
+    counted: Option<(FlowKey, usize)>,
     first_ns: u64,
     vlan: Option<u16>,
     interface: u32,
+}
+
+/// What an engine does with a frame, when the frames of one capture are spread over several
+/// engines by flow (`flowsight read --threads`).
+///
+/// A fragment of a tunnel's outer datagram belongs to two flows: it counts in the outer
+/// (tunnel) flow when it is seen, as the kernel counts it live, and the datagram it helps
+/// rebuild carries an inner flow. When the two flows are another engine's each, each of
+/// those engines gets the fragment with one of the two duties, so that every flow lives in
+/// one engine whatever the split. For any frame that is no IP fragment every duty is
+/// [`Duty::Whole`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Duty {
+    /// Everything: the one engine of a capture, or a frame whose flows are all this
+    /// engine's.
+    #[default]
+    Whole,
+    /// Count the fragment in the flow it is a packet of; another engine rebuilds the
+    /// datagram.
+    Count,
+    /// Rebuild and analyze the datagram; another engine counts the fragment (and counts the
+    /// frame in its statistics).
+    Reassemble,
 }
 
 /// Flows closed per [`Engine::finish_step`].
@@ -347,11 +371,25 @@ impl Engine {
         wire_len: u32,
         interface: u32,
     ) {
-        self.stats.frames += 1;
+        self.frame_as(ts_ns, link, frame, wire_len, interface, Duty::Whole);
+    }
+
+    /// [`Engine::frame`] for a frame this engine shares with another, doing its `duty` only.
+    pub fn frame_as(
+        &mut self,
+        ts_ns: u64,
+        link: LinkType,
+        frame: &[u8],
+        wire_len: u32,
+        interface: u32,
+        duty: Duty,
+    ) {
+        // A shared frame is counted once over the engines: by the one counting it.
+        self.stats.frames += u64::from(duty != Duty::Reassemble);
         self.advance(ts_ns);
         let mut d = Decoded::new(link);
         match decode_into(link, frame, &mut d) {
-            Ok(()) => self.decoded(ts_ns, &d, frame, u64::from(wire_len), interface),
+            Ok(()) => self.decoded(ts_ns, &d, frame, u64::from(wire_len), interface, duty),
             Err(e) => {
                 self.stats.undecodable += 1;
                 self.global_weird(ts_ns, decode_weird(&e), "capture", e.to_string());

@@ -10,7 +10,7 @@
 pub mod dns;
 pub mod tls;
 
-use flowsight_flow::{Engine, EngineConfig, EngineStats};
+use flowsight_flow::{Duty, Engine, EngineConfig, EngineStats};
 use flowsight_record::{
     Conn, ConnNetwork, EndReason, Endpoint, FlowEvent, FlowRecord, Network, NetworkType, Peer,
     Record, TcpFlags, Timestamp, Transport,
@@ -692,6 +692,27 @@ pub fn run_timed(frames: &[(u64, Vec<u8>)]) -> Out {
     let mut all = Vec::new();
     for (ts, f) in frames {
         e.frame(*ts, LinkType::Ethernet, f, f.len() as u32, 0);
+        all.extend(e.drain());
+    }
+    e.finish();
+    all.extend(e.drain());
+    Out {
+        all,
+        stats: e.stats(),
+    }
+}
+
+/// Feeds every frame's time to one of several engines sharing a capture (`read --threads`),
+/// and the frame itself with its duty where the engine has one (`None`: another engine's
+/// frame, which only moves this one's clock).
+pub fn run_shared(frames: &[(u64, Vec<u8>, Option<Duty>)]) -> Out {
+    let mut e = Engine::new(EngineConfig::default());
+    let mut all = Vec::new();
+    for (ts, f, duty) in frames {
+        match duty {
+            Some(d) => e.frame_as(*ts, LinkType::Ethernet, f, f.len() as u32, 0, *d),
+            None => e.advance(*ts),
+        }
         all.extend(e.drain());
     }
     e.finish();

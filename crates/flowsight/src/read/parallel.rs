@@ -17,27 +17,20 @@
 //! turns at the output. Records of different flows therefore interleave in another order
 //! than with one thread; each flow's own records keep theirs.
 //!
-//! One known difference from one engine: the fragments of a tunnel's datagrams go where the
-//! inner flow their first fragment names goes (the engine reassembles them there), and they
-//! also count in the outer (tunnel) flow, as the kernel counts them live, while a tunnel
-//! packet whose payload is no IP packet goes by the outer pair; when those pairs hash to
-//! different engines, that outer flow's record comes out in parts, one per engine. On the
-//! 1,232 corpus captures one shows it with the splits CI runs; all others give the same
-//! records (scripts/threads-agree, run by CI, lists it). The same holds for shared_walk.rs and
-//! walk_each.rs.
+//! Which engine owns a frame is route.rs's: a fragment of a tunnel's datagram can go to two
+//! (one counts it in the tunnel's flow, the other rebuilds the datagram), as in shared_walk.rs
+//! and walk_each.rs.
 
+use super::route::{BUCKETS, FragmentRoutes, Owners, Route, route_of};
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Context, Result, anyhow};
-use flowsight_flow::Engine;
+use flowsight_flow::{Duty, Engine};
 use flowsight_pcapfile::CaptureReader;
 use flowsight_record::Timestamp;
 use flowsight_sink::{JsonLines, Sink};
 use flowsight_wire::LinkType;
-use flowsight_wire::decode::PairBits;
-use foldhash::HashMap;
 use std::io::Write;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -61,9 +54,6 @@ const OUT_CHUNK: usize = 1 << 20;
 /// frames (measured on the 1.5M-packet synthetic capture: ~0.25).
 const WALK_COST: f64 = 0.25;
 
-/// Flows are spread over this many hash buckets, and the buckets over the engines.
-pub(super) const BUCKETS: u64 = 1024;
-
 /// The output every worker writes its chunks to, one whole chunk at a time.
 pub(super) type Out = Mutex<Box<dyn Write + Send>>;
 
@@ -85,6 +75,8 @@ struct FrameMeta {
     interface: u32,
     start: usize,
     end: usize,
+    /// What the engine does with it (a frame two engines share: route.rs).
+    duty: Duty,
 }
 
 /// What a worker is handed, in capture order.
@@ -109,7 +101,7 @@ struct Batch {
 /// besides, so it takes fewer flows. With `n` engines and a walk costing `w` of the engine
 /// work, the others take `(1 + w) / n` each and engine 0 what is left; from `n >= 1 + 1/w`
 /// on, that is nothing, and engine 0 only walks.
-fn shares(n: usize) -> Vec<u64> {
+pub(super) fn shares(n: usize) -> Vec<u64> {
     let others = (1.0 + WALK_COST) / n as f64;
     let m = n as u64 - 1;
     let mut starts = vec![0];
@@ -122,97 +114,6 @@ fn shares(n: usize) -> Vec<u64> {
         starts.extend((0..m).map(|i| first + i * each));
     }
     starts
-}
-
-/// The engine owning an address pair and protocol: by the bucket of the unordered pair,
-/// mixed with fixed constants. Called for every frame, so a few multiplies rather than a
-/// general-purpose hash of two 16-byte arrays (which took 3% of a two-thread run).
-fn engine_of(pair: PairBits, owners: &Owners) -> usize {
-    let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64);
-    let mut h = (fold(pair.lo()) ^ u64::from(pair.protocol())).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        ^ fold(pair.hi()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
-    // splitmix64's finalizer: every input bit reaches the low bits the bucket is taken from.
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    usize::from(owners.0[(h % BUCKETS) as usize])
-}
-
-/// The engine of each bucket, looked up for every frame (a search of the engines' first
-/// buckets took ~40 instructions a frame).
-pub(super) struct Owners(Vec<u16>);
-
-impl Owners {
-    /// The buckets from `starts[i]` to the next start (or the last bucket) are engine `i`'s.
-    pub(super) fn new(starts: &[u64]) -> Owners {
-        Owners(
-            (0..BUCKETS)
-                .map(|b| (starts.partition_point(|&s| s <= b) - 1) as u16)
-                .collect(),
-        )
-    }
-}
-
-/// Where each IPv4 datagram in fragments goes: the engine its first fragment went to.
-/// Bounded: when full it starts again (a later fragment of a forgotten datagram then goes by
-/// its own pair, as one whose first fragment never came).
-#[derive(Default)]
-pub(super) struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
-
-/// Datagrams in fragments remembered at once.
-const MAX_FRAGMENTED: usize = 65_536;
-
-/// The engine owning a frame: by its innermost address pair and protocol
-/// ([`flowsight_wire::decode::frame_pair`], read in place where it can be). A tunnel's
-/// fragments carry the inner flow's headers only in the first fragment: it and the later
-/// fragments of its datagram go where the inner flow's whole packets go (the engine
-/// reassembles them and finds that flow), not by the outer pair.
-#[inline]
-pub(super) fn shard_of(
-    link: LinkType,
-    frame: &[u8],
-    owners: &Owners,
-    routes: &mut FragmentRoutes,
-) -> usize {
-    // Most frames: a whole packet, no tunnel, read in place.
-    match flowsight_wire::decode::whole_packet_bits(link, frame) {
-        Some(bits) => engine_of(bits, owners),
-        None => shard_of_any(link, frame, owners, routes),
-    }
-}
-
-/// [`shard_of`] for the frames it does not read in place (fragments, tunnels, other links):
-/// out of line, so that the common path stays small where it is inlined.
-#[cold]
-#[inline(never)]
-fn shard_of_any(
-    link: LinkType,
-    frame: &[u8],
-    owners: &Owners,
-    routes: &mut FragmentRoutes,
-) -> usize {
-    use flowsight_wire::decode::{first_fragment_pair, frame_pair};
-    let Some(found) = frame_pair(link, frame) else {
-        return 0;
-    };
-    let Some(f) = found.fragment else {
-        return engine_of(found.pair.into(), owners);
-    };
-    if f.first {
-        let inner = first_fragment_pair(link, frame, &f).unwrap_or(found.pair);
-        let w = engine_of(inner.into(), owners);
-        if routes.0.len() >= MAX_FRAGMENTED {
-            routes.0.clear();
-        }
-        routes.0.insert(f.datagram, w);
-        return w;
-    }
-    let routed = if f.last {
-        routes.0.remove(&f.datagram)
-    } else {
-        routes.0.get(&f.datagram).copied()
-    };
-    routed.unwrap_or_else(|| engine_of(found.pair.into(), owners))
 }
 
 /// One engine and the records it has serialized but not yet written out.
@@ -280,12 +181,13 @@ fn worker(
     for mut batch in rx {
         for item in &batch.items {
             match item {
-                Item::Frame(f) => shard.engine.frame(
+                Item::Frame(f) => shard.engine.frame_as(
                     f.ts_ns,
                     f.link,
                     &batch.data[f.start..f.end],
                     f.orig_len,
                     f.interface,
+                    f.duty,
                 ),
                 Item::Tick(ts) => shard.engine.advance(*ts),
             }
@@ -357,23 +259,35 @@ pub fn run(
                     packets += 1;
                     last_ns = last_ns.max(p.ts_ns);
                     let link = p.link.to_wire();
-                    let w = shard_of(link, p.data, &owners, &mut routes);
+                    let route = route_of(link, p.data, &owners, &mut routes);
                     let tick = own.engine.last_tick();
-                    if w == 0 {
-                        own.engine
-                            .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
-                    } else {
-                        let b = &mut batches[w - 1];
-                        let start = b.data.len();
-                        b.data.extend_from_slice(p.data);
-                        b.items.push(Item::Frame(FrameMeta {
-                            ts_ns: p.ts_ns,
-                            link,
-                            orig_len: p.orig_len,
-                            interface: p.interface,
-                            start,
-                            end: b.data.len(),
-                        }));
+                    for (w, duty) in route.engines() {
+                        if w == 0 {
+                            own.engine.frame_as(
+                                p.ts_ns,
+                                link,
+                                p.data,
+                                p.orig_len,
+                                p.interface,
+                                duty,
+                            );
+                        } else {
+                            let b = &mut batches[w - 1];
+                            let start = b.data.len();
+                            b.data.extend_from_slice(p.data);
+                            b.items.push(Item::Frame(FrameMeta {
+                                ts_ns: p.ts_ns,
+                                link,
+                                orig_len: p.orig_len,
+                                interface: p.interface,
+                                start,
+                                end: b.data.len(),
+                                duty,
+                            }));
+                        }
+                    }
+                    // Engine 0 sees every timestamp.
+                    if route.duty_of(0).is_none() {
                         own.engine.advance(p.ts_ns);
                     }
                     own.write_out()?;
@@ -387,7 +301,13 @@ pub fn run(
                             b.items.push(Item::Tick(now));
                         }
                     }
-                    for i in if ticked { 0..n - 1 } else { w.max(1) - 1..w } {
+                    // The batches that may have filled: every one after a tick or a split
+                    // frame, else the frame's engine's.
+                    let check = match route {
+                        Route::One(w) if !ticked => w.max(1) - 1..w,
+                        _ => 0..n - 1,
+                    };
+                    for i in check {
                         let b = &mut batches[i];
                         if (b.items.len() >= BATCH || b.data.len() >= BATCH_BYTES)
                             && txs[i].send(std::mem::replace(b, fresh())).is_err()
@@ -432,7 +352,6 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flowsight_wire::IpProtocol;
 
     #[test]
     fn shares_cover_every_bucket_and_give_engine_0_less() {
@@ -451,63 +370,5 @@ mod tests {
         }
         // Two engines: engine 0 takes 3/8 of the flows, the other 5/8.
         assert_eq!(shares(2), vec![0, 384]);
-    }
-
-    #[test]
-    fn pairs_spread_evenly_and_both_directions_meet() {
-        use std::net::{Ipv4Addr, Ipv6Addr};
-        let starts = shares(4);
-        let owners = Owners::new(&starts);
-        let mut per_engine = [0u32; 4];
-        // A client network talking to a few servers, as in real captures: the spread must
-        // not depend on the addresses differing in many bits.
-        let mut x = 0x1234_5678u32;
-        for i in 0..100_000u32 {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i & 0xffff)));
-            let server = IpAddr::V4(Ipv4Addr::from(0xc0a8_0100 | (x % 8)));
-            let w = engine_of((client, server, IpProtocol::Tcp).into(), &owners);
-            assert_eq!(
-                w,
-                engine_of((server, client, IpProtocol::Tcp).into(), &owners)
-            );
-            per_engine[w] += 1;
-            let (c6, s6) = (
-                IpAddr::V6(Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(i))),
-                IpAddr::V6(Ipv6Addr::from(
-                    0x2001_0db8_0000_0001_u128 << 64 | u128::from(x % 8),
-                )),
-            );
-            assert_eq!(
-                engine_of((c6, s6, IpProtocol::Udp).into(), &owners),
-                engine_of((s6, c6, IpProtocol::Udp).into(), &owners)
-            );
-        }
-        for (w, n) in per_engine.iter().enumerate() {
-            let width = starts.get(w + 1).copied().unwrap_or(BUCKETS) - starts[w];
-            let expected = 100_000.0 * width as f64 / BUCKETS as f64;
-            assert!(
-                (f64::from(*n) - expected).abs() < expected * 0.05,
-                "engine {w}: {n} pairs, expected {expected}: {per_engine:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn every_bucket_has_one_engine_in_its_share() {
-        let s = shares(3);
-        let owners = Owners::new(&s);
-        assert_eq!(owners.0.len() as u64, BUCKETS);
-        for (bucket, &w) in owners.0.iter().enumerate() {
-            let w = usize::from(w);
-            assert!(w < 3);
-            let end = s.get(w + 1).copied().unwrap_or(BUCKETS);
-            assert!(
-                (s[w]..end).contains(&(bucket as u64)),
-                "{bucket} -> {w}: {s:?}"
-            );
-        }
     }
 }

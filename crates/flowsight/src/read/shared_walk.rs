@@ -20,11 +20,12 @@
 //! A pcapng file is walked by every thread instead (walk_each.rs): what a pcapng record
 //! means (its interface, link type and time resolution) depends on the blocks before it.
 
-use super::parallel::{FragmentRoutes, Out, Owners, Shard, end_output, open_out, shard_of};
+use super::parallel::{Out, Shard, end_output, open_out};
+use super::route::{FragmentRoutes, Owners, route_of};
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Result, anyhow, bail};
-use flowsight_flow::{AgeingClock, Engine};
+use flowsight_flow::{AgeingClock, Duty, Engine};
 use flowsight_pcapfile::{CaptureReader, Position};
 use flowsight_record::Timestamp;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,13 +58,50 @@ const AHEAD: usize = 8;
 /// engine for the whole capture would age its flows.
 const TICK: u64 = u64::MAX;
 
+/// An [`Entry::offset`]'s top two bits: the thread's [`Duty`] for a frame two threads share
+/// (route.rs). No capture file comes near 2^62 bytes.
+const DUTY_BITS: u64 = 3 << 62;
+/// [`DUTY_BITS`] of a frame to count only.
+const COUNT: u64 = 1 << 62;
+/// [`DUTY_BITS`] of a frame to rebuild a datagram with only.
+const REBUILD: u64 = 2 << 62;
+
 /// What a thread is told, in capture order: a frame of its own or an ageing instant.
 #[derive(Clone, Copy)]
 struct Entry {
-    /// The frame's record in the file, or [`TICK`].
+    /// The frame's record in the file and, in [`DUTY_BITS`], the thread's duty for it; or
+    /// [`TICK`].
     offset: u64,
     /// The capture time so far (the latest timestamp up to and including this frame).
     now: u64,
+}
+
+impl Entry {
+    fn frame(offset: u64, duty: Duty, now: u64) -> Entry {
+        let bits = match duty {
+            Duty::Whole => 0,
+            Duty::Count => COUNT,
+            Duty::Reassemble => REBUILD,
+        };
+        Entry {
+            offset: offset | bits,
+            now,
+        }
+    }
+
+    /// The frame's record in the file (not for a [`TICK`]).
+    fn record(self) -> u64 {
+        self.offset & !DUTY_BITS
+    }
+
+    /// The thread's duty for the frame (not for a [`TICK`]).
+    fn duty(self) -> Duty {
+        match self.offset & DUTY_BITS {
+            COUNT => Duty::Count,
+            REBUILD => Duty::Reassemble,
+            _ => Duty::Whole,
+        }
+    }
 }
 
 /// One thread's part of one chunk.
@@ -128,17 +166,16 @@ fn walk_chunk(cur: &mut Cursor, reader: &mut CaptureReader, shared: &Shared) -> 
             }
             Some(Ok(p)) => {
                 let link = p.link.to_wire();
-                let w = shard_of(link, p.data, &shared.owners, &mut cur.routes);
+                let route = route_of(link, p.data, &shared.owners, &mut cur.routes);
                 if cur.clock.advance(p.ts_ns) {
                     let now = cur.clock.now();
                     for l in &mut lists {
                         l.push(Entry { offset: TICK, now });
                     }
                 }
-                lists[w].push(Entry {
-                    offset,
-                    now: cur.clock.now(),
-                });
+                for (w, duty) in route.engines() {
+                    lists[w].push(Entry::frame(offset, duty, cur.clock.now()));
+                }
             }
             Some(Err(e)) => {
                 warn_partial(&shared.cfg.file, &e, reader.packets_read());
@@ -242,17 +279,18 @@ fn analyse_pieces(
             if let Some(ahead) = entries.get(i + PREFETCH)
                 && ahead.offset != TICK
             {
-                reader.prefetch_at(ahead.offset);
+                reader.prefetch_at(ahead.record());
             }
             shard.engine.advance(e.now);
             if e.offset != TICK {
                 // The walk read this record whole: it is there to be read again.
-                let Some(p) = reader.packet_at(e.offset) else {
-                    bail!("no record at offset {} of the capture", e.offset);
+                let Some(p) = reader.packet_at(e.record()) else {
+                    bail!("no record at offset {} of the capture", e.record());
                 };
+                let link = p.link.to_wire();
                 shard
                     .engine
-                    .frame(p.ts_ns, p.link.to_wire(), p.data, p.orig_len, p.interface);
+                    .frame_as(p.ts_ns, link, p.data, p.orig_len, p.interface, e.duty());
             }
             // Most frames make no record: nothing to write or flush.
             if shard.engine.has_records() {

@@ -13,12 +13,12 @@
 //! for the whole capture would (frames of other threads' flows only move its clock), so
 //! interim and idle records carry the times they carry with one thread. Each thread routes
 //! the fragments of a datagram the way the others do (the same walk of the same frames), so
-//! a datagram is reassembled by exactly one of them. A stream (stdin, gzip, `--no-mmap`) is
+//! a datagram is reassembled by exactly one of them, and a tunnel's fragment counted in the
+//! tunnel's flow by exactly one (route.rs). A stream (stdin, gzip, `--no-mmap`) is
 //! read once and handed out instead (parallel.rs).
 
-use super::parallel::{
-    BUCKETS, FragmentRoutes, Out, Owners, Shard, end_output, open_out, shard_of,
-};
+use super::parallel::{Out, Shard, end_output, open_out};
+use super::route::{BUCKETS, FragmentRoutes, Owners, route_of};
 use super::{Bar, Tally, name_interfaces, warn_partial};
 use crate::cli::ReadConfig;
 use anyhow::{Result, anyhow};
@@ -58,10 +58,10 @@ fn walk(
                 packets += 1;
                 last_ns = last_ns.max(p.ts_ns);
                 let link = p.link.to_wire();
-                if shard_of(link, p.data, owners, &mut routes) == me {
+                if let Some(duty) = route_of(link, p.data, owners, &mut routes).duty_of(me) {
                     shard
                         .engine
-                        .frame(p.ts_ns, link, p.data, p.orig_len, p.interface);
+                        .frame_as(p.ts_ns, link, p.data, p.orig_len, p.interface, duty);
                 } else {
                     shard.engine.advance(p.ts_ns);
                 }

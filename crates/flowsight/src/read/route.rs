@@ -1,0 +1,245 @@
+//! Which engine a frame goes to when `flowsight read --threads N` spreads the flows of a
+//! capture over N engines: by its innermost address pair and protocol, so that both
+//! directions of a flow and every fragment of a datagram meet in one engine.
+//!
+//! One kind of frame belongs to two flows: a fragment of a tunnel's outer datagram counts in
+//! the outer (tunnel) flow when it is seen, as the kernel counts it live, and the datagram
+//! it helps rebuild carries an inner flow. When the two pairs are two engines', the frame
+//! goes to both ([`Route::Split`]), each doing one [`Duty`], so that each flow still lives
+//! in one engine and the records are those of one engine for the whole capture.
+
+use flowsight_flow::Duty;
+use flowsight_wire::LinkType;
+use flowsight_wire::decode::PairBits;
+use foldhash::HashMap;
+use std::net::IpAddr;
+
+/// Flows are spread over this many hash buckets, and the buckets over the engines.
+pub(super) const BUCKETS: u64 = 1024;
+
+/// Where a frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Route {
+    /// To one engine, which does everything with it.
+    One(usize),
+    /// A fragment of a tunnel's outer datagram whose two flows are two engines': `count`
+    /// counts it in the outer flow ([`Duty::Count`]), `rebuild` rebuilds the datagram and
+    /// analyzes the inner flow ([`Duty::Reassemble`]).
+    Split { count: usize, rebuild: usize },
+}
+
+impl Route {
+    /// The route of a fragment counted by `count`'s engine and rebuilt by `rebuild`'s.
+    fn fragment(count: usize, rebuild: usize) -> Route {
+        if count == rebuild {
+            Route::One(count)
+        } else {
+            Route::Split { count, rebuild }
+        }
+    }
+
+    /// What engine `me` does with the frame: `None` when the frame is not its own.
+    #[inline]
+    pub(super) fn duty_of(self, me: usize) -> Option<Duty> {
+        match self {
+            Route::One(w) => (w == me).then_some(Duty::Whole),
+            Route::Split { count, .. } if count == me => Some(Duty::Count),
+            Route::Split { rebuild, .. } if rebuild == me => Some(Duty::Reassemble),
+            Route::Split { .. } => None,
+        }
+    }
+
+    /// Every engine the frame goes to, with its duty.
+    pub(super) fn engines(self) -> impl Iterator<Item = (usize, Duty)> {
+        let (first, second) = match self {
+            Route::One(w) => ((w, Duty::Whole), None),
+            Route::Split { count, rebuild } => {
+                ((count, Duty::Count), Some((rebuild, Duty::Reassemble)))
+            }
+        };
+        std::iter::once(first).chain(second)
+    }
+}
+
+/// The engine owning an address pair and protocol: by the bucket of the unordered pair,
+/// mixed with fixed constants. Called for every frame, so a few multiplies rather than a
+/// general-purpose hash of two 16-byte arrays (which took 3% of a two-thread run).
+fn engine_of(pair: PairBits, owners: &Owners) -> usize {
+    let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64);
+    let mut h = (fold(pair.lo()) ^ u64::from(pair.protocol())).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ fold(pair.hi()).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    // splitmix64's finalizer: every input bit reaches the low bits the bucket is taken from.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    usize::from(owners.0[(h % BUCKETS) as usize])
+}
+
+/// The engine of each bucket, looked up for every frame (a search of the engines' first
+/// buckets took ~40 instructions a frame).
+pub(super) struct Owners(Vec<u16>);
+
+impl Owners {
+    /// The buckets from `starts[i]` to the next start (or the last bucket) are engine `i`'s.
+    pub(super) fn new(starts: &[u64]) -> Owners {
+        Owners(
+            (0..BUCKETS)
+                .map(|b| (starts.partition_point(|&s| s <= b) - 1) as u16)
+                .collect(),
+        )
+    }
+}
+
+/// Where each IPv4 datagram in fragments is rebuilt: the engine its first fragment's inner
+/// flow went to. Bounded: when full it starts again (a later fragment of a forgotten
+/// datagram then goes by its own pair, as one whose first fragment never came).
+#[derive(Default)]
+pub(super) struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
+
+/// Datagrams in fragments remembered at once.
+const MAX_FRAGMENTED: usize = 65_536;
+
+/// The route of a frame: by its innermost address pair and protocol
+/// ([`flowsight_wire::decode::frame_pair`], read in place where it can be). A tunnel's
+/// fragments carry the inner flow's headers only in the first fragment: it and the later
+/// fragments of its datagram are rebuilt where the inner flow's whole packets go, and
+/// counted where the outer pair's packets go.
+#[inline]
+pub(super) fn route_of(
+    link: LinkType,
+    frame: &[u8],
+    owners: &Owners,
+    routes: &mut FragmentRoutes,
+) -> Route {
+    // Most frames: a whole packet, no tunnel, read in place.
+    match flowsight_wire::decode::whole_packet_bits(link, frame) {
+        Some(bits) => Route::One(engine_of(bits, owners)),
+        None => route_of_any(link, frame, owners, routes),
+    }
+}
+
+/// [`route_of`] for the frames it does not read in place (fragments, tunnels, other links):
+/// out of line, so that the common path stays small where it is inlined.
+#[cold]
+#[inline(never)]
+fn route_of_any(
+    link: LinkType,
+    frame: &[u8],
+    owners: &Owners,
+    routes: &mut FragmentRoutes,
+) -> Route {
+    use flowsight_wire::decode::{first_fragment_pair, frame_pair};
+    let Some(found) = frame_pair(link, frame) else {
+        return Route::One(0);
+    };
+    // A fragment's pair is its outermost header's: that of the flow it counts in.
+    let outer = engine_of(found.pair.into(), owners);
+    let Some(f) = found.fragment else {
+        return Route::One(outer);
+    };
+    if f.first {
+        let inner = first_fragment_pair(link, frame, &f).unwrap_or(found.pair);
+        let rebuild = engine_of(inner.into(), owners);
+        if routes.0.len() >= MAX_FRAGMENTED {
+            routes.0.clear();
+        }
+        routes.0.insert(f.datagram, rebuild);
+        return Route::fragment(outer, rebuild);
+    }
+    let routed = if f.last {
+        routes.0.remove(&f.datagram)
+    } else {
+        routes.0.get(&f.datagram).copied()
+    };
+    Route::fragment(outer, routed.unwrap_or(outer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parallel::shares;
+    use super::*;
+    use flowsight_wire::IpProtocol;
+
+    #[test]
+    fn a_split_route_gives_each_engine_one_duty() {
+        let split = Route::fragment(2, 0);
+        assert_eq!(
+            split,
+            Route::Split {
+                count: 2,
+                rebuild: 0
+            }
+        );
+        assert_eq!(split.duty_of(2), Some(Duty::Count));
+        assert_eq!(split.duty_of(0), Some(Duty::Reassemble));
+        assert_eq!(split.duty_of(1), None);
+        assert_eq!(
+            split.engines().collect::<Vec<_>>(),
+            [(2, Duty::Count), (0, Duty::Reassemble)]
+        );
+        // Both flows in one engine: no split.
+        let one = Route::fragment(1, 1);
+        assert_eq!(one, Route::One(1));
+        assert_eq!(one.duty_of(1), Some(Duty::Whole));
+        assert_eq!(one.duty_of(0), None);
+        assert_eq!(one.engines().collect::<Vec<_>>(), [(1, Duty::Whole)]);
+    }
+
+    #[test]
+    fn pairs_spread_evenly_and_both_directions_meet() {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+        let starts = shares(4);
+        let owners = Owners::new(&starts);
+        let mut per_engine = [0u32; 4];
+        // A client network talking to a few servers, as in real captures: the spread must
+        // not depend on the addresses differing in many bits.
+        let mut x = 0x1234_5678u32;
+        for i in 0..100_000u32 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i & 0xffff)));
+            let server = IpAddr::V4(Ipv4Addr::from(0xc0a8_0100 | (x % 8)));
+            let w = engine_of((client, server, IpProtocol::Tcp).into(), &owners);
+            assert_eq!(
+                w,
+                engine_of((server, client, IpProtocol::Tcp).into(), &owners)
+            );
+            per_engine[w] += 1;
+            let (c6, s6) = (
+                IpAddr::V6(Ipv6Addr::from(0x2001_0db8_u128 << 96 | u128::from(i))),
+                IpAddr::V6(Ipv6Addr::from(
+                    0x2001_0db8_0000_0001_u128 << 64 | u128::from(x % 8),
+                )),
+            );
+            assert_eq!(
+                engine_of((c6, s6, IpProtocol::Udp).into(), &owners),
+                engine_of((s6, c6, IpProtocol::Udp).into(), &owners)
+            );
+        }
+        for (w, n) in per_engine.iter().enumerate() {
+            let width = starts.get(w + 1).copied().unwrap_or(BUCKETS) - starts[w];
+            let expected = 100_000.0 * width as f64 / BUCKETS as f64;
+            assert!(
+                (f64::from(*n) - expected).abs() < expected * 0.05,
+                "engine {w}: {n} pairs, expected {expected}: {per_engine:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bucket_has_one_engine_in_its_share() {
+        let s = shares(3);
+        let owners = Owners::new(&s);
+        assert_eq!(owners.0.len() as u64, BUCKETS);
+        for (bucket, &w) in owners.0.iter().enumerate() {
+            let w = usize::from(w);
+            assert!(w < 3);
+            let end = s.get(w + 1).copied().unwrap_or(BUCKETS);
+            assert!(
+                (s[w]..end).contains(&(bucket as u64)),
+                "{bucket} -> {w}: {s:?}"
+            );
+        }
+    }
+}
