@@ -363,8 +363,8 @@ fn unreadable_input_is_one_clear_line_and_a_failure_exit() {
     }
 }
 
-/// GTP-U tunnels whose outer datagrams come in two fragments: each fragment counts in the
-/// tunnel's own flow (as the kernel counts it live) and the datagram rebuilt from the two
+/// GTP-U tunnels over IPv4 and IPv4-in-IPv6 tunnels whose outer datagrams come in two
+/// fragments: each fragment counts in the tunnel's own flow (as the kernel counts it live) and the datagram rebuilt from the two
 /// carries an inner flow. With several threads the tunnel's pair and the inner flow's are
 /// often two threads', and the fragment goes to both; the records must be one engine's,
 /// with each tunnel's flow in one record.
@@ -409,6 +409,33 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
             udp_frame(enb, sgw, 2152, 2152, &gtp_u(7, b"\x01\x02")),
         );
     }
+    // IPv4 in IPv6 (DS-Lite's tunnel), in IPv6 fragments.
+    let aftr = [0x20, 1, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    for tunnel in 0..TUNNELS {
+        let mut b4 = [0x20, 1, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        b4[15] = tunnel + 1;
+        for inner in 0..3u8 {
+            let host = [192, 168, tunnel, inner + 1];
+            for n in 0..4u16 {
+                let payload = vec![b'A' + inner; 300 + usize::from(n)];
+                let packet = udp_frame(
+                    host,
+                    [192, 0, 2, 9],
+                    40000 + u16::from(inner),
+                    7000,
+                    &payload,
+                );
+                if n % 2 == 0 {
+                    ident += 1;
+                    for f in ipv6_fragments(b4, aftr, 4, &packet[14..], u32::from(ident), 160) {
+                        at(&mut frames, f);
+                    }
+                } else {
+                    at(&mut frames, ipv6_frame(b4, aftr, 4, &packet[14..]));
+                }
+            }
+        }
+    }
     let files = written_three_ways("gtp-fragments", &frames);
     let base = sorted_records("1", &files[0].1, &[]);
     let flows: Vec<Value> = base
@@ -425,13 +452,22 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
     for t in &tunnels {
         assert_eq!(t["network"]["packets"], 13, "{t}");
     }
+    // One record per IPv6 tunnel: its 12 fragments.
+    let tunnels: Vec<&Value> = flows
+        .iter()
+        .filter(|r| r["network"]["iana_number"] == "4")
+        .collect();
+    assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");
+    for t in &tunnels {
+        assert_eq!(t["network"]["packets"], 12, "{t}");
+    }
     // Each inner flow: its 4 packets, two of them rebuilt from fragments and counted as the
     // two frames that carried each.
     let inner: Vec<&Value> = flows
         .iter()
         .filter(|r| r["destination"]["port"] == 7000)
         .collect();
-    assert_eq!(inner.len(), 3 * usize::from(TUNNELS));
+    assert_eq!(inner.len(), 2 * 3 * usize::from(TUNNELS));
     for f in &inner {
         assert_eq!(f["network"]["packets"], 6, "{f}");
     }

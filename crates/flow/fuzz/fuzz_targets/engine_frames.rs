@@ -7,7 +7,8 @@
 //! - setup bits 0-3 pick the link type (Ethernet, raw IP, Linux SLL, SLL2, BSD null, OpenBSD
 //!   loop, 802.11, 802.11 with Prism, radiotap or AVS headers; 10-15 wrap around), bit 4
 //!   turns flow records off (live mode's analysis-only engine), bit 5 shortens the DNS
-//!   timeout to 1 ms;
+//!   timeout to 1 ms, bits 6-7 give every frame a duty (whole, count only, rebuild only, as
+//!   `read --threads` gives an engine the fragments it shares with another; 3 is whole);
 //! - the length's top bit marks a frame cut by the snap length: its length on the wire is
 //!   100 bytes more than what was captured;
 //! - the time byte moves the clock: its low 6 bits in milliseconds, plus, by its top two
@@ -17,7 +18,7 @@
 //! The golden tests write their sessions in this format as a seed corpus (see
 //! `tests/malformed.rs`).
 
-use flowsight_flow::{Engine, EngineConfig};
+use flowsight_flow::{Duty, Engine, EngineConfig};
 use flowsight_wire::LinkType;
 use libfuzzer_sys::fuzz_target;
 
@@ -49,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
     if setup & 32 != 0 {
         cfg.app.dns_timeout_ns = 1_000_000;
     }
+    let duty = [Duty::Whole, Duty::Count, Duty::Reassemble, Duty::Whole][usize::from(setup >> 6)];
     let mut e = Engine::new(cfg);
     let mut ts: u64 = 1_700_000_000_000_000_000;
     let mut records = 0usize;
@@ -70,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
             }
         };
         let wire_len = frame.len() as u32 + if len_field & 0x8000 != 0 { 100 } else { 0 };
-        e.frame(ts, link, frame, wire_len, 0);
+        e.frame_as(ts, link, frame, wire_len, 0, duty);
         records += e.drain().count();
     }
     while e.finish_step() {

@@ -90,7 +90,7 @@ impl Owners {
     }
 }
 
-/// Where each IPv4 datagram in fragments is rebuilt: the engine its first fragment's inner
+/// Where each IP datagram in fragments is rebuilt: the engine its first fragment's inner
 /// flow went to. Bounded: when full it starts again (a later fragment of a forgotten
 /// datagram then goes by its own pair, as one whose first fragment never came).
 #[derive(Default)]

@@ -131,3 +131,39 @@ pub fn gtp_u(teid: u32, payload: &[u8]) -> Vec<u8> {
     g.extend_from_slice(payload);
     g
 }
+
+/// Ethernet + IPv6 (no extension header) around `payload` of protocol `next`.
+pub fn ipv6_frame(src: [u8; 16], dst: [u8; 16], next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd];
+    frame.extend_from_slice(&[0x60, 0, 0, 0]);
+    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(&[next, 64]);
+    frame.extend_from_slice(&src);
+    frame.extend_from_slice(&dst);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// `payload` of protocol `next` in two IPv6 fragments of datagram `ident`, the first
+/// carrying `at` bytes of it (a multiple of 8).
+pub fn ipv6_fragments(
+    src: [u8; 16],
+    dst: [u8; 16],
+    next: u8,
+    payload: &[u8],
+    ident: u32,
+    at: usize,
+) -> [Vec<u8>; 2] {
+    assert_eq!(at % 8, 0, "fragment offsets count 8-byte units");
+    let part = |offset: usize, bytes: &[u8], more: bool| {
+        let mut f = vec![next, 0];
+        f.extend_from_slice(&((offset as u16) | u16::from(more)).to_be_bytes());
+        f.extend_from_slice(&ident.to_be_bytes());
+        f.extend_from_slice(bytes);
+        ipv6_frame(src, dst, 44, &f)
+    };
+    [
+        part(0, &payload[..at], true),
+        part(at, &payload[at..], false),
+    ]
+}

@@ -6,9 +6,10 @@
 //! in the capture before the engine decodes it again, so the full walk is too dear: the
 //! common frame (Ethernet, after up to `vlan::MAX_TAGS` VLAN tags, or raw IP; then IPv4 or
 //! IPv6 without extension headers, then TCP, UDP or ICMP, not a tunnel) is read in place, and
-//! everything else goes through [`decode`]. The same read says whether the frame is an IPv4
-//! fragment, and of which datagram; [`whole_packet_bits`] answers with numbers alone, for the
-//! frames that are none.
+//! everything else goes through [`decode`]. The same read says whether the frame is an IP
+//! fragment (IPv6 fragments, behind their extension header, through the full walk), and of
+//! which datagram; [`whole_packet_bits`] answers with numbers alone, for the frames that are
+//! none.
 
 use super::{Tunnel, decode};
 use crate::ethernet::EtherType;
@@ -25,12 +26,12 @@ pub type Pair = (IpAddr, IpAddr, IpProtocol);
 pub struct FramePair {
     /// The innermost IP packet's addresses and protocol.
     pub pair: Pair,
-    /// The datagram the frame's outermost IP header is a fragment of, when it is an IPv4
-    /// fragment.
+    /// The datagram the frame's outermost IP header is a fragment of, when it is a fragment
+    /// (IPv4, or IPv6 with a fragment header).
     pub fragment: Option<FragmentOf>,
 }
 
-/// One IPv4 fragment's datagram and place in it.
+/// One IP fragment's datagram and place in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FragmentOf {
     /// The datagram: addresses, protocol and identification, as reassembly keys it.
@@ -39,12 +40,12 @@ pub struct FragmentOf {
     pub first: bool,
     /// The last fragment (no more-fragments flag).
     pub last: bool,
-    /// Where its IPv4 header starts in the frame.
+    /// Where its IP header starts in the frame.
     pub ip_offset: usize,
 }
 
 /// The innermost IP packet's addresses and protocol (those of [`decode`]'s
-/// [`Decoded::ip`](super::Decoded::ip) whenever it decodes the frame), and the IPv4 datagram
+/// [`Decoded::ip`](super::Decoded::ip) whenever it decodes the frame), and the IP datagram
 /// the frame is a fragment of, if it is one; `None` for frames without IP and frames
 /// [`decode`] rejects. A tunnel carried in fragments shows its inner flow only in the first
 /// fragment, so a caller that spreads flows over threads routes the later fragments where
@@ -64,8 +65,8 @@ fn by_decode(link: LinkType, frame: &[u8]) -> Option<FramePair> {
     let ip = d.ip?;
     // A fragment is never unwrapped: a fragmented innermost header with no outer one is the
     // outermost.
-    let fragment = match (ip.fragment, d.outer_ip, ip.version) {
-        (Some(f), None, IpVersion::V4) => Some(FragmentOf {
+    let fragment = match (ip.fragment, d.outer_ip) {
+        (Some(f), None) => Some(FragmentOf {
             datagram: (ip.src, ip.dst, u8::from(ip.protocol), f.ident),
             first: f.offset == 0,
             last: !f.more,
@@ -79,21 +80,40 @@ fn by_decode(link: LinkType, frame: &[u8]) -> Option<FramePair> {
     })
 }
 
-/// For the first fragment of an IPv4 datagram (see [`frame_pair`]): the innermost pair
-/// [`decode`] finds in the headers it carries, read as if the datagram ended there. For a
-/// tunnel (GTP-U, GRE, VXLAN ... over a small MTU) that is the inner flow's pair, where the
-/// unfragmented packets of that flow go; otherwise the fragment's own pair.
+/// For the first fragment of a datagram (see [`frame_pair`]): the innermost pair [`decode`]
+/// finds in the headers it carries, read as if the datagram ended there. For a tunnel
+/// (GTP-U, GRE, VXLAN, IPv4 in IPv6 ... over a small MTU) that is the inner flow's pair, where
+/// the unfragmented packets of that flow go; otherwise the fragment's own pair.
 pub fn first_fragment_pair(link: LinkType, frame: &[u8], fragment: &FragmentOf) -> Option<Pair> {
-    let mut whole = frame.to_vec();
-    let ip = whole.get_mut(fragment.ip_offset..)?;
-    if ip.len() < 20 {
-        return None;
-    }
-    // No more fragments, and a length no longer than what is here: decode then unwraps.
-    ip[6] &= !0x20;
-    let here = u16::try_from(ip.len()).unwrap_or(u16::MAX);
-    let total = u16::from_be_bytes([ip[2], ip[3]]).min(here);
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let ip = frame.get(fragment.ip_offset..)?;
+    let whole = match ip.first()? >> 4 {
+        4 => {
+            let mut whole = frame.to_vec();
+            let ip = whole.get_mut(fragment.ip_offset..)?;
+            if ip.len() < 20 {
+                return None;
+            }
+            // No more fragments, and a length no longer than what is here: decode then
+            // unwraps.
+            ip[6] &= !0x20;
+            let here = u16::try_from(ip.len()).unwrap_or(u16::MAX);
+            let total = u16::from_be_bytes([ip[2], ip[3]]).min(here);
+            ip[2..4].copy_from_slice(&total.to_be_bytes());
+            whole
+        }
+        6 => {
+            // The fragment's payload straight after the fixed header, the fragment header
+            // (and any extension header) gone: an unfragmented packet decode unwraps.
+            let info = decode(link, frame).ok()?.ip?;
+            let end = (info.offset + info.total_len as usize).min(frame.len());
+            let upper = frame.get(info.offset + usize::from(info.header_len)..end)?;
+            let mut header: [u8; ipv6::HEADER_LEN] = ip.get(..ipv6::HEADER_LEN)?.try_into().ok()?;
+            header[4..6].copy_from_slice(&u16::try_from(upper.len()).ok()?.to_be_bytes());
+            header[6] = u8::from(info.protocol);
+            [&frame[..fragment.ip_offset], &header, upper].concat()
+        }
+        _ => return None,
+    };
     let ip = decode(link, &whole).ok()?.ip?;
     Some((ip.src, ip.dst, ip.protocol))
 }
@@ -534,6 +554,53 @@ mod tests {
             innermost_pair(LinkType::Ethernet, &whole),
             Some((s, d, IpProtocol::Udp))
         );
+    }
+
+    /// IPv4 in IPv6 (DS-Lite's tunnel) cut into IPv6 fragments: both are keyed by the
+    /// outer pair and name one datagram, the first names the inner flow.
+    #[test]
+    fn an_ipv6_tunnels_first_fragment_names_the_inner_flow() {
+        let (a, b) = (v6(1), v6(2));
+        let (inner, s, d) = inner_v4_udp();
+        let cut = 32; // a multiple of 8: the inner IPv4 and UDP headers, and a little more
+        // Fragment header: next header 4 (IPv4), offset, M flag, identification 0x77.
+        let frag = |offset: usize, more: bool, bytes: &[u8]| {
+            let mut f = vec![4, 0];
+            f.extend_from_slice(&((offset as u16) | u16::from(more)).to_be_bytes());
+            f.extend_from_slice(&0x77u32.to_be_bytes());
+            f.extend_from_slice(bytes);
+            eth(&[], 0x86dd, &ipv6(a, b, 44, &f))
+        };
+        let (first, rest) = (
+            frag(0, true, &inner[..cut]),
+            frag(cut, false, &inner[cut..]),
+        );
+        let f = frame_pair(LinkType::Ethernet, &first)
+            .unwrap()
+            .fragment
+            .unwrap();
+        let r = frame_pair(LinkType::Ethernet, &rest)
+            .unwrap()
+            .fragment
+            .unwrap();
+        assert_eq!(f.datagram, (a, b, 4, 0x77));
+        assert_eq!(f.datagram, r.datagram);
+        assert_eq!(f.ip_offset, 14);
+        assert!(f.first && !f.last && !r.first && r.last);
+        let outer = Some((a, b, IpProtocol::from(4)));
+        assert_eq!(innermost_pair(LinkType::Ethernet, &first), outer);
+        assert_eq!(innermost_pair(LinkType::Ethernet, &rest), outer);
+        assert_eq!(
+            first_fragment_pair(LinkType::Ethernet, &first, &f),
+            Some((s, d, IpProtocol::Udp))
+        );
+        // A first fragment cut before the inner headers end names no inner flow: its own.
+        let short = frag(0, true, &inner[..8]);
+        let sf = frame_pair(LinkType::Ethernet, &short)
+            .unwrap()
+            .fragment
+            .unwrap();
+        assert_eq!(first_fragment_pair(LinkType::Ethernet, &short, &sf), outer);
     }
 
     #[test]
