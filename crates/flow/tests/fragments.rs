@@ -338,11 +338,11 @@ fn ipv6_fragments_are_reassembled() {
     assert_eq!(f[0].source.port, 53002);
 }
 
-/// A tunnel's datagram (IP in IP) in fragments, as `read --threads` shares it between two
+/// A tunnel's datagram (GTP-U) in fragments, as `read --threads` shares it between two
 /// engines when the tunnel's pair and the inner flow's are two engines': one counts the
 /// fragments in the tunnel's flow ([`Duty::Count`]), the other rebuilds the datagram and
 /// analyzes the DNS answer in it ([`Duty::Reassemble`]), its query coming to it whole.
-/// Together they write one engine's records, and count each frame once.
+/// Together they write one engine's records, and count each frame once, duplicates too.
 #[test]
 fn a_tunnels_fragments_shared_by_two_engines_give_one_engines_records() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
@@ -359,11 +359,19 @@ fn a_tunnels_fragments_shared_by_two_engines_give_one_engines_records() {
         at(0),
         udp_frame(c, s, &query(0x5151, "frag.example.com", A)),
     )];
-    for (i, f) in fragments_of(near, far, 4, &inner, &[296, 592])
+    // Each fragment twice, as a mirror port may show it: the last one's copy comes after the
+    // datagram is whole, and counts under ports 0/0 (no first fragment is waiting for it).
+    let mut gtp = vec![0x30, 0xff, 0, 0, 0, 0, 0, 1]; // GTP-U, G-PDU, TEID 1
+    gtp[2..4].copy_from_slice(&(inner.len() as u16).to_be_bytes());
+    gtp.extend_from_slice(&inner);
+    let (near_end, far_end) = (SocketAddr::new(near, 2152), SocketAddr::new(far, 2152));
+    let outer = udp(near_end, far_end, &gtp);
+    for (i, f) in fragments_of(near, far, PROTO_UDP, &outer, &[296, 592])
         .into_iter()
         .enumerate()
     {
-        frames.push((at(1 + i), f));
+        frames.push((at(1 + 2 * i), f.clone()));
+        frames.push((at(2 + 2 * i), f));
     }
     let as_one: Vec<_> = frames
         .iter()
@@ -383,15 +391,15 @@ fn a_tunnels_fragments_shared_by_two_engines_give_one_engines_records() {
     // The tunnel's flow is the counter's alone, the DNS flow and answer the rebuilder's.
     check_big_answer(&rebuilder, ANSWERS);
     assert!(counter.dns().is_empty(), "{:?}", counter.all);
-    let tunnel = |out: &Out| -> Vec<u64> {
+    let tunnel = |out: &Out| -> Vec<(u16, u64)> {
         out.flows()
             .iter()
             .filter(|f| f.source.ip == near)
-            .map(|f| f.network.packets)
+            .map(|f| (f.source.port, f.network.packets))
             .collect()
     };
-    assert_eq!(tunnel(&one), [3]);
-    assert_eq!(tunnel(&counter), [3]);
+    assert_eq!(tunnel(&one), [(2152, 5), (0, 1)]);
+    assert_eq!(tunnel(&counter), tunnel(&one));
     assert!(tunnel(&rebuilder).is_empty(), "{:?}", rebuilder.flows());
     let sorted = |outs: &[&Out]| {
         let mut v: Vec<String> = outs

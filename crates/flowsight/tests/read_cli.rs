@@ -409,6 +409,23 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
             udp_frame(enb, sgw, 2152, 2152, &gtp_u(7, b"\x01\x02")),
         );
     }
+    // One more GTP-U tunnel seen through a mirror port that shows every frame twice: the
+    // copy of a datagram's last fragment comes after the datagram is whole.
+    let mirrored = [172, 16, 150, 1];
+    for n in 0..8u16 {
+        let packet = udp_frame([10, 99, 0, 1], [192, 0, 2, 10], 31000, 7001, &[b'm'; 500]);
+        let outer = udp_frame(mirrored, sgw, 2152, 2152, &gtp_u(99, &packet[14..]));
+        ident += 1;
+        let copies: Vec<Vec<u8>> = if n % 2 == 0 {
+            fragments(&outer, ident, 200).into()
+        } else {
+            vec![outer]
+        };
+        for f in copies {
+            at(&mut frames, f.clone());
+            at(&mut frames, f);
+        }
+    }
     // IPv4 in IPv6 (DS-Lite's tunnel), in IPv6 fragments.
     let aftr = [0x20, 1, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     for tunnel in 0..TUNNELS {
@@ -445,7 +462,7 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
         .collect();
     let tunnels: Vec<&Value> = flows
         .iter()
-        .filter(|r| r["source"]["port"] == 2152)
+        .filter(|r| r["source"]["port"] == 2152 && r["source"]["ip"] != "172.16.150.1")
         .collect();
     // One record per tunnel: its 12 fragments and the packet without IP in it.
     assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");

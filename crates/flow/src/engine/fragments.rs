@@ -78,8 +78,14 @@ impl Engine {
             }
         }
         if duty == Duty::Count {
-            // Another engine rebuilds the datagram; the flow of the first fragment is
-            // forgotten when it would have timed out (`expire_fragments`).
+            // Another engine rebuilds and analyzes the datagram. This one rebuilds it only to
+            // know when it is whole: the flow of its first fragment is then forgotten, as one
+            // engine for the whole capture forgets it, so that a copy of a fragment coming
+            // after (a mirror port shows every packet twice) counts where that engine counts
+            // it (under ports 0/0).
+            if let Outcome::Complete { .. } = self.counted_only.push(ts, &ip, frame, wire_len) {
+                self.frag_flows.remove(&id);
+            }
             return;
         }
         match self.defrag.push(ts, &ip, frame, wire_len) {
@@ -150,6 +156,9 @@ impl Engine {
                 let len = partial.len() as u64;
                 self.reassembled(last_ts, &partial, f.vlan, f.interface, (1, len));
             }
+        }
+        for (id, _, _) in self.counted_only.expire(now) {
+            self.frag_flows.remove(&id);
         }
         let timeout = crate::defrag::TIMEOUT_NS;
         self.frag_flows

@@ -112,6 +112,10 @@ pub struct Engine {
     table: FlowTable<Slot>,
     registry: Registry,
     defrag: Defrag,
+    /// The datagrams of the fragments this engine only counts ([`Duty::Count`]): rebuilt to
+    /// know when each is whole, never analyzed; not in [`EngineStats::fragments_abandoned`]
+    /// (the engine rebuilding them counts those).
+    counted_only: Defrag,
     interfaces: HashMap<u32, Interface>,
     attribution: Box<dyn Attribution + Send>,
     out: Vec<Record>,
@@ -187,6 +191,7 @@ impl Engine {
             clock,
             registry: Registry::standard(),
             defrag: Defrag::new(),
+            counted_only: Defrag::new(),
             interfaces: HashMap::default(),
             attribution,
             out: Vec::new(),
