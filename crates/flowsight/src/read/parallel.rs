@@ -286,7 +286,7 @@ pub fn run(
                             }));
                         }
                     }
-                    // Engine 0 sees every timestamp.
+                    // A frame engine 0 was not given still moves its clock.
                     if route.duty_of(0).is_none() {
                         own.engine.advance(p.ts_ns);
                     }

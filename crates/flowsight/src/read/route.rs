@@ -7,6 +7,14 @@
 //! it helps rebuild carries an inner flow. When the two pairs are two engines', the frame
 //! goes to both ([`Route::Split`]), each doing one [`Duty`], so that each flow still lives
 //! in one engine and the records are those of one engine for the whole capture.
+//!
+//! Known differences from one engine, all about a tunnel's fragments: a fragment that comes
+//! before its datagram's first fragment (which alone names the inner flow) is routed by the
+//! outer pair, so that datagram is not rebuilt where the inner flow is; so is a datagram
+//! whose first fragment is too short to hold the inner packet's IP and transport headers. No corpus capture shows
+//! either (scripts/threads-agree); holding such fragments back until the first one comes
+//! would remove them. Anomalies not tied to a flow (`fragment_overlap`...) are capped per
+//! engine, so N engines can write up to N times as many of them.
 
 use flowsight_flow::Duty;
 use flowsight_wire::LinkType;
@@ -91,12 +99,38 @@ impl Owners {
 }
 
 /// Where each IP datagram in fragments is rebuilt: the engine its first fragment's inner
-/// flow went to. Bounded: when full it starts again (a later fragment of a forgotten
-/// datagram then goes by its own pair, as one whose first fragment never came).
+/// flow went to. Kept after the datagram's last fragment (fragments come out of order: the
+/// last one before a middle one), in two generations: when the newer holds
+/// [`MAX_FRAGMENTED`] datagrams it becomes the older and the older is forgotten, so a route
+/// lives for at least that many datagrams after it was made, and memory stays bounded. A
+/// later fragment of a forgotten datagram goes by its own pair, as one whose first fragment
+/// never came.
 #[derive(Default)]
-pub(super) struct FragmentRoutes(HashMap<(IpAddr, IpAddr, u8, u32), usize>);
+pub(super) struct FragmentRoutes {
+    newer: HashMap<Datagram, usize>,
+    older: HashMap<Datagram, usize>,
+}
 
-/// Datagrams in fragments remembered at once.
+/// A datagram's addresses, protocol and identification, as reassembly keys it.
+type Datagram = (IpAddr, IpAddr, u8, u32);
+
+impl FragmentRoutes {
+    fn insert(&mut self, datagram: Datagram, engine: usize) {
+        if self.newer.len() >= MAX_FRAGMENTED {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(datagram, engine);
+    }
+
+    fn get(&self, datagram: &Datagram) -> Option<usize> {
+        self.newer
+            .get(datagram)
+            .or_else(|| self.older.get(datagram))
+            .copied()
+    }
+}
+
+/// Datagrams in fragments remembered in each generation of [`FragmentRoutes`].
 const MAX_FRAGMENTED: usize = 65_536;
 
 /// The route of a frame: by its innermost address pair and protocol
@@ -140,18 +174,13 @@ fn route_of_any(
     if f.first {
         let inner = first_fragment_pair(link, frame, &f).unwrap_or(found.pair);
         let rebuild = engine_of(inner.into(), owners);
-        if routes.0.len() >= MAX_FRAGMENTED {
-            routes.0.clear();
-        }
-        routes.0.insert(f.datagram, rebuild);
+        routes.insert(f.datagram, rebuild);
         return Route::fragment(outer, rebuild);
     }
-    let routed = if f.last {
-        routes.0.remove(&f.datagram)
-    } else {
-        routes.0.get(&f.datagram).copied()
-    };
-    Route::fragment(outer, routed.unwrap_or(outer))
+    // A fragment before its datagram's first one goes by its own pair: which inner flow the
+    // datagram carries is not known yet (a known difference from one engine, see the
+    // module's documentation).
+    Route::fragment(outer, routes.get(&f.datagram).unwrap_or(outer))
 }
 
 #[cfg(test)]
@@ -159,6 +188,30 @@ mod tests {
     use super::super::parallel::shares;
     use super::*;
     use flowsight_wire::IpProtocol;
+
+    /// A route outlives its datagram's last fragment (a middle one may come after it) by at
+    /// least [`MAX_FRAGMENTED`] datagrams, and the memory stays bounded.
+    #[test]
+    fn fragment_routes_live_a_generation_and_no_longer() {
+        let datagram = |i: u32| -> Datagram {
+            let a = IpAddr::from([10, 0, 0, 1]);
+            (a, a, 17, i)
+        };
+        let mut r = FragmentRoutes::default();
+        r.insert(datagram(0), 3);
+        for i in 1..MAX_FRAGMENTED as u32 {
+            r.insert(datagram(i), 1);
+        }
+        assert_eq!(r.get(&datagram(0)), Some(3));
+        // The next datagram starts a generation: the first is still there, in the older.
+        r.insert(datagram(MAX_FRAGMENTED as u32), 1);
+        assert_eq!(r.get(&datagram(0)), Some(3));
+        for i in 1..=MAX_FRAGMENTED as u32 {
+            r.insert(datagram(MAX_FRAGMENTED as u32 + i), 1);
+        }
+        assert_eq!(r.get(&datagram(0)), None);
+        assert!(r.newer.len() + r.older.len() <= 2 * MAX_FRAGMENTED);
+    }
 
     #[test]
     fn a_split_route_gives_each_engine_one_duty() {

@@ -100,27 +100,30 @@ pub fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-/// An Ethernet + IPv4 frame (as [`ip_frame`] makes) cut into two fragments of datagram
-/// `ident`, the first carrying `at` bytes of the IP payload (a multiple of 8).
-pub fn fragments(frame: &[u8], ident: u16, at: usize) -> [Vec<u8>; 2] {
-    assert_eq!(at % 8, 0, "fragment offsets count 8-byte units");
+/// An Ethernet + IPv4 frame (as [`ip_frame`] makes) cut into fragments of datagram `ident`
+/// at `cuts` (offsets into the IP payload, each a multiple of 8).
+pub fn fragments(frame: &[u8], ident: u16, cuts: &[usize]) -> Vec<Vec<u8>> {
     let (eth, ip) = frame.split_at(14);
     let (header, payload) = ip.split_at(20);
-    let part = |offset: usize, bytes: &[u8], more: bool| {
-        let mut h = header.to_vec();
-        h[2..4].copy_from_slice(&((20 + bytes.len()) as u16).to_be_bytes());
-        h[4..6].copy_from_slice(&ident.to_be_bytes());
-        let flags_offset = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
-        h[6..8].copy_from_slice(&flags_offset.to_be_bytes());
-        h[10..12].copy_from_slice(&[0, 0]);
-        let c = checksum(&[&h]);
-        h[10..12].copy_from_slice(&c.to_be_bytes());
-        [eth, &h, bytes].concat()
-    };
-    [
-        part(0, &payload[..at], true),
-        part(at, &payload[at..], false),
-    ]
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(payload.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let (offset, bytes, more) = (w[0], &payload[w[0]..w[1]], w[1] < payload.len());
+            assert_eq!(offset % 8, 0, "fragment offsets count 8-byte units");
+            let mut h = header.to_vec();
+            h[2..4].copy_from_slice(&((20 + bytes.len()) as u16).to_be_bytes());
+            h[4..6].copy_from_slice(&ident.to_be_bytes());
+            let flags_offset = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+            h[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+            h[10..12].copy_from_slice(&[0, 0]);
+            let c = checksum(&[&h]);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            [eth, &h, bytes].concat()
+        })
+        .collect()
 }
 
 /// A GTP-U header (version 1, G-PDU, TEID `teid`) before `payload`.
