@@ -451,7 +451,12 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
                 );
                 if n % 2 == 0 {
                     ident += 1;
-                    for f in ipv6_fragments(b4, aftr, 4, &packet[14..], u32::from(ident), 160) {
+                    let mut f = ipv6_fragments(b4, aftr, 4, &packet[14..], u32::from(ident), 160);
+                    if n == 2 {
+                        // The last fragment first, as Linux once sent them.
+                        f.reverse();
+                    }
+                    for f in f {
                         at(&mut frames, f);
                     }
                 } else {

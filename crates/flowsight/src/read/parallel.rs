@@ -287,7 +287,7 @@ pub fn run(
                         }
                     }
                     // A frame engine 0 was not given still moves its clock.
-                    if route.duty_of(0).is_none() {
+                    if route.duties_of(0).next().is_none() {
                         own.engine.advance(p.ts_ns);
                     }
                     own.write_out()?;

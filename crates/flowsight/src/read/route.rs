@@ -8,13 +8,16 @@
 //! goes to both ([`Route::Split`]), each doing one [`Duty`], so that each flow still lives
 //! in one engine and the records are those of one engine for the whole capture.
 //!
-//! Known differences from one engine, all about a tunnel's fragments: a fragment that comes
-//! before its datagram's first fragment (which alone names the inner flow) is routed by the
-//! outer pair, so that datagram is not rebuilt where the inner flow is; so is a datagram
-//! whose first fragment is too short to hold the inner packet's IP and transport headers. No corpus capture shows
-//! either (scripts/threads-agree); holding such fragments back until the first one comes
-//! would remove them. Anomalies not tied to a flow (`fragment_overlap`...) are capped per
-//! engine, so N engines can write up to N times as many of them.
+//! A fragment that comes before its datagram's first fragment (which alone names the inner
+//! flow) is counted by the outer pair's engine and kept by every engine ([`Route::Early`]):
+//! the one the first fragment goes to rebuilds the datagram, the others' copies time out
+//! unfinished (so `fragments_abandoned` in the final stats counts them too).
+//!
+//! Known differences from one engine: a datagram whose first fragment is too short to hold
+//! the inner packet's IP and transport headers is rebuilt by the outer pair's engine, apart
+//! from its inner flow's whole packets; anomalies not tied to a flow (`fragment_overlap`...)
+//! are capped per engine, so N engines can write up to N times as many of them. No corpus
+//! capture shows either (scripts/threads-agree).
 
 use flowsight_flow::Duty;
 use flowsight_wire::LinkType;
@@ -34,6 +37,11 @@ pub(super) enum Route {
     /// counts it in the outer flow ([`Duty::Count`]), `rebuild` rebuilds the datagram and
     /// analyzes the inner flow ([`Duty::Reassemble`]).
     Split { count: usize, rebuild: usize },
+    /// A fragment that may be a tunnel's, come before its datagram's first fragment (which
+    /// alone names the inner flow): `count` counts it, and each of the `engines` keeps it for
+    /// the datagram ([`Duty::Reassemble`]); the engine the first fragment goes to then
+    /// rebuilds the datagram, and the others' copies are never completed.
+    Early { count: usize, engines: usize },
 }
 
 impl Route {
@@ -46,26 +54,27 @@ impl Route {
         }
     }
 
-    /// What engine `me` does with the frame: `None` when the frame is not its own.
+    /// Every engine the frame goes to, with its duty (an engine can have two).
     #[inline]
-    pub(super) fn duty_of(self, me: usize) -> Option<Duty> {
-        match self {
-            Route::One(w) => (w == me).then_some(Duty::Whole),
-            Route::Split { count, .. } if count == me => Some(Duty::Count),
-            Route::Split { rebuild, .. } if rebuild == me => Some(Duty::Reassemble),
-            Route::Split { .. } => None,
-        }
+    pub(super) fn engines(self) -> impl Iterator<Item = (usize, Duty)> {
+        let (first, second, all) = match self {
+            Route::One(w) => ((w, Duty::Whole), None, 0),
+            Route::Split { count, rebuild } => {
+                ((count, Duty::Count), Some((rebuild, Duty::Reassemble)), 0)
+            }
+            Route::Early { count, engines } => ((count, Duty::Count), None, engines),
+        };
+        std::iter::once(first)
+            .chain(second)
+            .chain((0..all).map(|w| (w, Duty::Reassemble)))
     }
 
-    /// Every engine the frame goes to, with its duty.
-    pub(super) fn engines(self) -> impl Iterator<Item = (usize, Duty)> {
-        let (first, second) = match self {
-            Route::One(w) => ((w, Duty::Whole), None),
-            Route::Split { count, rebuild } => {
-                ((count, Duty::Count), Some((rebuild, Duty::Reassemble)))
-            }
-        };
-        std::iter::once(first).chain(second)
+    /// What engine `me` does with the frame: nothing when it is not its own.
+    #[inline]
+    pub(super) fn duties_of(self, me: usize) -> impl Iterator<Item = Duty> {
+        self.engines()
+            .filter(move |&(w, _)| w == me)
+            .map(|(_, d)| d)
     }
 }
 
@@ -80,21 +89,26 @@ fn engine_of(pair: PairBits, owners: &Owners) -> usize {
     h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     h ^= h >> 31;
-    usize::from(owners.0[(h % BUCKETS) as usize])
+    usize::from(owners.of[(h % BUCKETS) as usize])
 }
 
 /// The engine of each bucket, looked up for every frame (a search of the engines' first
 /// buckets took ~40 instructions a frame).
-pub(super) struct Owners(Vec<u16>);
+pub(super) struct Owners {
+    of: Vec<u16>,
+    /// How many engines there are.
+    engines: usize,
+}
 
 impl Owners {
     /// The buckets from `starts[i]` to the next start (or the last bucket) are engine `i`'s.
     pub(super) fn new(starts: &[u64]) -> Owners {
-        Owners(
-            (0..BUCKETS)
+        Owners {
+            of: (0..BUCKETS)
                 .map(|b| (starts.partition_point(|&s| s <= b) - 1) as u16)
                 .collect(),
-        )
+            engines: starts.len(),
+        }
     }
 }
 
@@ -177,10 +191,23 @@ fn route_of_any(
         routes.insert(f.datagram, rebuild);
         return Route::fragment(outer, rebuild);
     }
-    // A fragment before its datagram's first one goes by its own pair: which inner flow the
-    // datagram carries is not known yet (a known difference from one engine, see the
-    // module's documentation).
-    Route::fragment(outer, routes.get(&f.datagram).unwrap_or(outer))
+    if let Some(rebuild) = routes.get(&f.datagram) {
+        return Route::fragment(outer, rebuild);
+    }
+    // Before its datagram's first fragment: which inner flow the datagram carries is not
+    // known yet. TCP and ICMP carry no tunnel: such a datagram is rebuilt by the engine of its
+    // own pair. Any other may be a tunnel's (UDP: GTP-U, VXLAN...; GRE; IP in IP): every
+    // engine keeps the fragment, so that the one the first fragment goes to has it.
+    const TCP: u8 = 6;
+    const ICMP: u8 = 1;
+    const ICMPV6: u8 = 58;
+    match f.datagram.2 {
+        TCP | ICMP | ICMPV6 => Route::One(outer),
+        _ => Route::Early {
+            count: outer,
+            engines: owners.engines,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +242,7 @@ mod tests {
 
     #[test]
     fn a_split_route_gives_each_engine_one_duty() {
+        let duties = |r: Route, me| r.duties_of(me).collect::<Vec<_>>();
         let split = Route::fragment(2, 0);
         assert_eq!(
             split,
@@ -223,9 +251,9 @@ mod tests {
                 rebuild: 0
             }
         );
-        assert_eq!(split.duty_of(2), Some(Duty::Count));
-        assert_eq!(split.duty_of(0), Some(Duty::Reassemble));
-        assert_eq!(split.duty_of(1), None);
+        assert_eq!(duties(split, 2), [Duty::Count]);
+        assert_eq!(duties(split, 0), [Duty::Reassemble]);
+        assert_eq!(duties(split, 1), []);
         assert_eq!(
             split.engines().collect::<Vec<_>>(),
             [(2, Duty::Count), (0, Duty::Reassemble)]
@@ -233,9 +261,17 @@ mod tests {
         // Both flows in one engine: no split.
         let one = Route::fragment(1, 1);
         assert_eq!(one, Route::One(1));
-        assert_eq!(one.duty_of(1), Some(Duty::Whole));
-        assert_eq!(one.duty_of(0), None);
+        assert_eq!(duties(one, 1), [Duty::Whole]);
+        assert_eq!(duties(one, 0), []);
         assert_eq!(one.engines().collect::<Vec<_>>(), [(1, Duty::Whole)]);
+        // Before the first fragment: counted by one engine, kept by every one.
+        let early = Route::Early {
+            count: 1,
+            engines: 3,
+        };
+        assert_eq!(duties(early, 1), [Duty::Count, Duty::Reassemble]);
+        assert_eq!(duties(early, 2), [Duty::Reassemble]);
+        assert_eq!(early.engines().count(), 4);
     }
 
     #[test]
@@ -284,8 +320,8 @@ mod tests {
     fn every_bucket_has_one_engine_in_its_share() {
         let s = shares(3);
         let owners = Owners::new(&s);
-        assert_eq!(owners.0.len() as u64, BUCKETS);
-        for (bucket, &w) in owners.0.iter().enumerate() {
+        assert_eq!(owners.of.len() as u64, BUCKETS);
+        for (bucket, &w) in owners.of.iter().enumerate() {
             let w = usize::from(w);
             assert!(w < 3);
             let end = s.get(w + 1).copied().unwrap_or(BUCKETS);

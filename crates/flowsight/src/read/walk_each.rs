@@ -58,11 +58,14 @@ fn walk(
                 packets += 1;
                 last_ns = last_ns.max(p.ts_ns);
                 let link = p.link.to_wire();
-                if let Some(duty) = route_of(link, p.data, owners, &mut routes).duty_of(me) {
+                let mut mine = false;
+                for duty in route_of(link, p.data, owners, &mut routes).duties_of(me) {
                     shard
                         .engine
                         .frame_as(p.ts_ns, link, p.data, p.orig_len, p.interface, duty);
-                } else {
+                    mine = true;
+                }
+                if !mine {
                     shard.engine.advance(p.ts_ns);
                 }
                 // Most frames make no record: nothing to write or flush.
