@@ -472,24 +472,21 @@ fn a_tunnels_fragments_give_one_engines_records_with_any_threads() {
         .map(|r| serde_json::from_str::<Value>(r).unwrap())
         .filter(|r| r["type"] == "flow")
         .collect();
-    let tunnels: Vec<&Value> = flows
-        .iter()
-        .filter(|r| r["source"]["port"] == 2152 && r["source"]["ip"] != "172.16.150.1")
-        .collect();
-    // One record per tunnel: its 15 fragments and the packet without IP in it.
-    assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");
-    for t in &tunnels {
-        assert_eq!(t["network"]["packets"], 16, "{t}");
-    }
-    // One record per IPv6 tunnel: its 12 fragments.
-    let tunnels: Vec<&Value> = flows
-        .iter()
-        .filter(|r| r["network"]["iana_number"] == "4")
-        .collect();
-    assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");
-    for t in &tunnels {
-        assert_eq!(t["network"]["packets"], 12, "{t}");
-    }
+    // One record per tunnel the filter picks, each of `packets` packets.
+    let one_record_each = |tunnel: &dyn Fn(&Value) -> bool, packets: u64| {
+        let tunnels: Vec<&Value> = flows.iter().filter(|r| tunnel(r)).collect();
+        assert_eq!(tunnels.len(), usize::from(TUNNELS), "{tunnels:#?}");
+        for t in &tunnels {
+            assert_eq!(t["network"]["packets"], packets, "{t}");
+        }
+    };
+    // GTP-U: the 15 fragments and the packet without IP in it.
+    one_record_each(
+        &|r| r["source"]["port"] == 2152 && r["source"]["ip"] != "172.16.150.1",
+        16,
+    );
+    // IPv6: the 12 fragments.
+    one_record_each(&|r| r["network"]["iana_number"] == "4", 12);
     // Each inner flow: its 4 packets, two of them rebuilt from fragments and counted as the
     // frames that carried each.
     let inner: Vec<&Value> = flows

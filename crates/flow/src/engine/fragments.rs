@@ -44,7 +44,7 @@ impl Engine {
             };
             // Remembered for the later fragments' flow (when counting) and for the
             // datagram's VLAN and interface (when rebuilding).
-            if counted.is_some() || duty == Duty::Reassemble {
+            if counted.is_some() || !count {
                 if self.frag_flows.len() >= crate::defrag::MAX_DATAGRAMS {
                     self.frag_flows.clear(); // bounded; later fragments then count as orphans
                 }

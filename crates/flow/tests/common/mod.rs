@@ -672,46 +672,49 @@ pub fn run(frames: &[Vec<u8>]) -> Out {
 
 /// Feeds frames of `link` with their lengths on the wire, frame `i` at [`at`]`(i)`.
 pub fn run_with<'a>(link: LinkType, frames: impl IntoIterator<Item = (&'a [u8], u32)>) -> Out {
-    let mut e = Engine::new(EngineConfig::default());
-    let mut all = Vec::new();
-    for (i, (f, wire_len)) in frames.into_iter().enumerate() {
-        e.frame(at(i), link, f, wire_len, 0);
-        all.extend(e.drain());
-    }
-    e.finish();
-    all.extend(e.drain());
-    Out {
-        all,
-        stats: e.stats(),
-    }
+    feed(
+        link,
+        frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, (f, wire_len))| (at(i), f, wire_len, Some(Duty::Whole))),
+    )
 }
 
 /// Feeds frames at explicit times (nanoseconds), finishing at the end.
 pub fn run_timed(frames: &[(u64, Vec<u8>)]) -> Out {
-    let mut e = Engine::new(EngineConfig::default());
-    let mut all = Vec::new();
-    for (ts, f) in frames {
-        e.frame(*ts, LinkType::Ethernet, f, f.len() as u32, 0);
-        all.extend(e.drain());
-    }
-    e.finish();
-    all.extend(e.drain());
-    Out {
-        all,
-        stats: e.stats(),
-    }
+    feed(
+        LinkType::Ethernet,
+        frames
+            .iter()
+            .map(|(ts, f)| (*ts, f.as_slice(), f.len() as u32, Some(Duty::Whole))),
+    )
 }
 
 /// Feeds every frame's time to one of several engines sharing a capture (`read --threads`),
 /// and the frame itself with its duty where the engine has one (`None`: another engine's
 /// frame, which only moves this one's clock).
 pub fn run_shared(frames: &[(u64, Vec<u8>, Option<Duty>)]) -> Out {
+    feed(
+        LinkType::Ethernet,
+        frames
+            .iter()
+            .map(|(ts, f, duty)| (*ts, f.as_slice(), f.len() as u32, *duty)),
+    )
+}
+
+/// A fresh engine fed `(time, frame, length on the wire, duty)` of `link` (a duty of `None`
+/// only moves its clock), then finished: everything it wrote.
+fn feed<'a>(
+    link: LinkType,
+    frames: impl IntoIterator<Item = (u64, &'a [u8], u32, Option<Duty>)>,
+) -> Out {
     let mut e = Engine::new(EngineConfig::default());
     let mut all = Vec::new();
-    for (ts, f, duty) in frames {
+    for (ts, f, wire_len, duty) in frames {
         match duty {
-            Some(d) => e.frame_as(*ts, LinkType::Ethernet, f, f.len() as u32, 0, *d),
-            None => e.advance(*ts),
+            Some(d) => e.frame_as(ts, link, f, wire_len, 0, d),
+            None => e.advance(ts),
         }
         all.extend(e.drain());
     }

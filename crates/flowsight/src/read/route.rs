@@ -20,8 +20,8 @@
 //! capture shows either (scripts/threads-agree).
 
 use flowsight_flow::Duty;
-use flowsight_wire::LinkType;
 use flowsight_wire::decode::PairBits;
+use flowsight_wire::{IpProtocol, LinkType};
 use foldhash::HashMap;
 use std::net::IpAddr;
 
@@ -198,11 +198,8 @@ fn route_of_any(
     // known yet. TCP and ICMP carry no tunnel: such a datagram is rebuilt by the engine of its
     // own pair. Any other may be a tunnel's (UDP: GTP-U, VXLAN...; GRE; IP in IP): every
     // engine keeps the fragment, so that the one the first fragment goes to has it.
-    const TCP: u8 = 6;
-    const ICMP: u8 = 1;
-    const ICMPV6: u8 = 58;
-    match f.datagram.2 {
-        TCP | ICMP | ICMPV6 => Route::One(outer),
+    match found.pair.2 {
+        IpProtocol::Tcp | IpProtocol::Icmp | IpProtocol::Icmpv6 => Route::One(outer),
         _ => Route::Early {
             count: outer,
             engines: owners.engines,
@@ -214,7 +211,6 @@ fn route_of_any(
 mod tests {
     use super::super::parallel::shares;
     use super::*;
-    use flowsight_wire::IpProtocol;
 
     /// A route outlives its datagram's last fragment (a middle one may come after it) by at
     /// least [`MAX_FRAGMENTED`] datagrams, and the memory stays bounded.

@@ -473,6 +473,13 @@ mod tests {
         assert_ne!(ab, PairBits::from((a, b, IpProtocol::Udp)));
     }
 
+    /// The datagram an Ethernet frame is a fragment of.
+    fn fragment_of(frame: &[u8]) -> FragmentOf {
+        frame_pair(LinkType::Ethernet, frame)
+            .and_then(|p| p.fragment)
+            .expect("a fragment")
+    }
+
     #[test]
     fn a_tunnels_first_fragment_names_the_inner_flow_and_the_rest_the_datagram() {
         let (a, b) = (v4(192, 0, 2, 1), v4(192, 0, 2, 2));
@@ -513,14 +520,8 @@ mod tests {
                 &datagram[48..],
             ),
         );
-        let f = frame_pair(LinkType::Ethernet, &first)
-            .unwrap()
-            .fragment
-            .unwrap();
-        let r = frame_pair(LinkType::Ethernet, &rest)
-            .unwrap()
-            .fragment
-            .unwrap();
+        let f = fragment_of(&first);
+        let r = fragment_of(&rest);
         assert_eq!(f.ip_offset, 14);
         assert!(f.first && !f.last && !r.first && r.last);
         assert_eq!(f.datagram, r.datagram);
@@ -541,10 +542,7 @@ mod tests {
         );
         // Behind a VLAN tag (the full walk), the fragment is found where its header is.
         let tagged = eth(&[(0x8100, 7)], 0x0800, &first[14..]);
-        let t = frame_pair(LinkType::Ethernet, &tagged)
-            .unwrap()
-            .fragment
-            .unwrap();
+        let t = fragment_of(&tagged);
         assert_eq!((t.datagram, t.first, t.ip_offset), (f.datagram, true, 18));
         assert_eq!(
             first_fragment_pair(LinkType::Ethernet, &tagged, &t),
@@ -575,14 +573,8 @@ mod tests {
             frag(0, true, &inner[..cut]),
             frag(cut, false, &inner[cut..]),
         );
-        let f = frame_pair(LinkType::Ethernet, &first)
-            .unwrap()
-            .fragment
-            .unwrap();
-        let r = frame_pair(LinkType::Ethernet, &rest)
-            .unwrap()
-            .fragment
-            .unwrap();
+        let f = fragment_of(&first);
+        let r = fragment_of(&rest);
         assert_eq!(f.datagram, (a, b, 4, 0x77));
         assert_eq!(f.datagram, r.datagram);
         assert_eq!(f.ip_offset, 14);
@@ -596,10 +588,7 @@ mod tests {
         );
         // A first fragment cut before the inner headers end names no inner flow: its own.
         let short = frag(0, true, &inner[..8]);
-        let sf = frame_pair(LinkType::Ethernet, &short)
-            .unwrap()
-            .fragment
-            .unwrap();
+        let sf = fragment_of(&short);
         assert_eq!(first_fragment_pair(LinkType::Ethernet, &short, &sf), outer);
     }
 
