@@ -7,6 +7,7 @@
 //! would have given.
 
 use crate::FlowKey;
+use crate::huge_pages::HugePages;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use std::collections::BTreeMap;
@@ -144,8 +145,9 @@ impl Default for Timeouts {
 #[derive(Debug, Default)]
 pub struct FlowTable<X = ()> {
     /// The flows, found by their own `key` (a map from key to flow kept every key twice: 48
-    /// bytes more in each slot of a table every packet looks into).
-    flows: HashTable<Flow<X>>,
+    /// bytes more in each slot of a table every packet looks into), in huge pages
+    /// (huge_pages.rs).
+    flows: HashTable<Flow<X>, HugePages>,
     hasher: foldhash::fast::RandomState,
     timeouts: Timeouts,
     /// When each flow may next need a record, in buckets of a second: [`FlowTable::due`]
@@ -167,7 +169,7 @@ impl<X: Default> FlowTable<X> {
     /// An empty table.
     pub fn new(timeouts: Timeouts) -> FlowTable<X> {
         FlowTable {
-            flows: HashTable::new(),
+            flows: HashTable::new_in(HugePages),
             hasher: foldhash::fast::RandomState::default(),
             timeouts,
             deadlines: Deadlines::new(),
@@ -421,10 +423,10 @@ impl<X: Default> FlowTable<X> {
 
 /// The slot of `key` in `flows`, found or to fill.
 fn entry<'t, X>(
-    flows: &'t mut HashTable<Flow<X>>,
+    flows: &'t mut HashTable<Flow<X>, HugePages>,
     hasher: &foldhash::fast::RandomState,
     key: FlowKey,
-) -> Entry<'t, Flow<X>> {
+) -> Entry<'t, Flow<X>, HugePages> {
     flows.entry(
         hasher.hash_one(key),
         |f| f.key == key,

@@ -20,18 +20,34 @@ use cli::{Cli, Command};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// No transparent huge pages for this process. mimalloc asks for them (`madvise`), and
-/// as it returns freed memory to the kernel and takes it back, each 2 MiB page is zeroed
+/// No transparent huge pages for this process's heap. mimalloc asks for them (`madvise`),
+/// and as it returns freed memory to the kernel and takes it back, each 2 MiB page is zeroed
 /// again: `flowsight read` on 1.5M packets zeroed ~2 GiB for a 165 MiB peak and spent
 /// 10-25% of its time in the kernel's `clear_page`, with a wide spread between runs.
 /// With 4 KiB pages the run is faster and steady (docs/benchmarks.md, run E). The flag is the
 /// process's own and overrides `madvise`; mimalloc is also built without its `madvise`
 /// (its `no_thp` feature), because the runtime allocates before `main`: its first arena got
 /// two huge pages, and zeroing them cost 30-50 ms of a short run's first start on this VM.
+/// From Linux 6.18 the flag can leave alone what the process advises huge itself, and does:
+/// the flow table's block (flow crate's huge_pages.rs) and a mapped capture file (read in
+/// huge pages where the page cache holds it in them: pcapfile's reader.rs), each 4-11% of a
+/// read's time (docs/benchmarks.md, run P). An earlier kernel refuses that: then nothing
+/// gets huge pages, as before.
 fn no_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        // <linux/prctl.h>; the libc crate does not have it yet.
+        const PR_THP_DISABLE_EXCEPT_ADVISED: libc::c_ulong = 1 << 1;
+        if libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            1,
+            PR_THP_DISABLE_EXCEPT_ADVISED,
+            0,
+            0,
+        ) != 0
+        {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
     }
 }
 

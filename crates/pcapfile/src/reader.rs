@@ -430,6 +430,13 @@ fn map_file(file: &File) -> Option<memmap2::Mmap> {
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     // Read ahead, and drop pages behind: a capture is walked once, front to back.
     let _ = map.advise(memmap2::Advice::Sequential);
+    // Mapped in 2 MiB pages where the page cache holds the file in 2 MiB folios, which it
+    // does when the file was read from disk through such a mapping (the kernel reads ahead a
+    // huge page at a time for it): mapping and giving back 512 times fewer pages, ~11% of a
+    // one-thread read of the synthetic capture (docs/benchmarks.md, run P). A file cached in
+    // small folios (one just written, or read with read()) is mapped in 4 KiB pages as before.
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
     Some(map)
 }
 

@@ -21,6 +21,9 @@ const INITIAL_CAPACITY: usize = 256 * 1024;
 /// How far a mapped file's parsers move before the pages behind them are given back.
 const RELEASE_STEP: usize = 16 << 20;
 
+/// The largest page a mapped file is mapped in.
+const HUGE_PAGE: usize = 2 << 20;
+
 /// Where the bytes are.
 enum Bytes {
     /// A buffer refilled from a stream.
@@ -163,8 +166,10 @@ impl Source {
         };
         let released = mapping.released.load(Ordering::Relaxed);
         if offset >= released + RELEASE_STEP {
-            // madvise wants a page-aligned start: 64 KiB is a multiple of every page size.
-            let end = offset.min(self.end) & !0xffff;
+            // madvise wants a page-aligned start, and a huge page given back in part is
+            // split (reader.rs maps the file in huge pages where it can): 2 MiB is a
+            // multiple of every page size.
+            let end = offset.min(self.end) & !(HUGE_PAGE - 1);
             // One of the sources sharing the mapping gives each range back.
             if mapping
                 .released
