@@ -6,7 +6,9 @@
 #                                          PGO=0 PGO_BIN=)
 #
 # The capture is ../shared/tools/gen_synthetic.py's 1,500,000 packets (seed 1), generated if
-# SYNTH or TRUTH is missing. The page cache is warmed, then each command runs RUNS times,
+# SYNTH or TRUTH is missing. The page cache is warmed (benches/warm_cache.py: in 2 MiB folios,
+# and in 4 KiB pages for one row of flowsight's, since a mapped read differs between the
+# two), then each command runs RUNS times,
 # interleaved (one run of each in turn), under /usr/bin/time -v: median wall seconds, packets/s,
 # the largest "Maximum resident set size" of its runs, and median CPU seconds (user + system:
 # less sensitive than wall time to other work on the machine).
@@ -90,11 +92,12 @@ for f in "${fields[@]}"; do
 	if grep -qxF "$f" <<<"$known"; then targs+=(-e "$f"); else missing+=("$f"); fi
 done
 
-# name | packets | command (run through bash -c, stdout to /dev/null)
-names=(); counts=(); cmds=()
-add() { names+=("$1"); counts+=("$2"); cmds+=("$3"); }
+# name | packets | command (run through bash -c, stdout to /dev/null) | page cache (warm_cache.py)
+names=(); counts=(); cmds=(); caches=()
+add() { names+=("$1"); counts+=("$2"); cmds+=("$3"); caches+=("${4:-huge}"); }
 add "flowsight read, 1 thread" "$main_n" "$fs read --no-progress '$main' -o /dev/null"
 add "flowsight read --threads 2" "$main_n" "$fs read --no-progress --threads 2 '$main' -o /dev/null"
+add "flowsight read --threads 2 (4 KiB page cache)" "$main_n" "$fs read --no-progress --threads 2 '$main' -o /dev/null" small
 if [ "$pgo" = 1 ]; then
 	add "flowsight read, 1 thread (PGO build)" "$main_n" "$pgo_bin read --no-progress '$main' -o /dev/null"
 	add "flowsight read --threads 2 (PGO build)" "$main_n" "$pgo_bin read --no-progress --threads 2 '$main' -o /dev/null"
@@ -110,8 +113,12 @@ for r in $(seq "$runs"); do
 		echo "run $r/$runs: ${names[$i]}" >&2
 		# Warm the page cache before every run, not once: some VMs (Firecracker with free
 		# page reporting, as here) drop clean cache pages within seconds, and a run that
-		# meets a half-cached file measures the disk.
-		cat "$synth" "$prefix" > /dev/null
+		# meets a half-cached file measures the disk. In 2 MiB folios ("huge": as flowsight
+		# leaves a file it read from disk) but for the row that says 4 KiB (a file just
+		# written or copied); see warm_cache.py.
+		"$py" "$root/benches/warm_cache.py" "${caches[$i]}" "$synth" "$prefix" > "$work/warm" ||
+			die "warm_cache.py failed"
+		if [ "$r" = 1 ]; then sed "s/^/    /" "$work/warm" >&2; fi
 		/usr/bin/time -v -o "$work/one" bash -c "${cmds[$i]} > /dev/null 2>$work/err" ||
 			{ cat "$work/err" >&2; die "failed: ${cmds[$i]}"; }
 		"$py" - "$work/one" >> "$work/t$i" <<'EOF'
