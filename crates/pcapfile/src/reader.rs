@@ -433,8 +433,8 @@ fn map_file(file: &File) -> Option<memmap2::Mmap> {
     // Mapped in 2 MiB pages where the page cache holds the file in 2 MiB folios, which it
     // does when the file was read from disk through such a mapping (the kernel reads ahead a
     // huge page at a time for it): mapping and giving back 512 times fewer pages, ~11% of a
-    // one-thread read of the synthetic capture (docs/benchmarks.md, run P). A file cached in
-    // small folios (one just written, or read with read()) is mapped in 4 KiB pages as before.
+    // two-thread read of the synthetic capture (docs/benchmarks.md, run P). A file cached in
+    // small folios (one just written or copied) is mapped in 4 KiB pages as before.
     #[cfg(target_os = "linux")]
     let _ = map.advise(memmap2::Advice::HugePage);
     Some(map)
