@@ -29,13 +29,15 @@ pub struct HugePages;
 impl HugePages {
     /// True for a block this allocator maps itself, false for one the global allocator
     /// holds: the same answer for the same layout, so a block goes back where it came from.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     fn maps(layout: Layout) -> bool {
-        cfg!(target_os = "linux") && layout.size() >= HUGE && layout.align() <= PAGE
+        layout.size() >= HUGE && layout.align() <= PAGE
     }
 }
 
 /// A mapped block's length: whole huge pages (the kernel places a mapping of whole huge
 /// pages on a huge page boundary, so that it can be backed by them).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn mapped_len(size: usize) -> usize {
     size.div_ceil(HUGE) * HUGE
 }
@@ -47,43 +49,63 @@ fn mapped_len(size: usize) -> usize {
 // the layout it was allocated with.
 unsafe impl Allocator for HugePages {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if !HugePages::maps(layout) {
-            return Global.allocate(layout);
+        #[cfg(target_os = "linux")]
+        if HugePages::maps(layout) {
+            return map(mapped_len(layout.size()));
         }
-        let len = mapped_len(layout.size());
-        // SAFETY: a new private anonymous mapping; no memory of the program is touched.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(AllocError);
-        }
-        // Advice only: refused, the block is in ordinary pages.
-        // SAFETY: the range is the mapping just made.
-        let _ = unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
-        let p = NonNull::new(p.cast::<u8>()).ok_or(AllocError)?;
-        Ok(NonNull::slice_from_raw_parts(p, len))
+        Global.allocate(layout)
     }
 
     unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        if !HugePages::maps(layout) {
-            // SAFETY: the global allocator's block, of this layout (`allocate`).
-            unsafe { Global.deallocate(ptr, layout) };
+        #[cfg(target_os = "linux")]
+        if HugePages::maps(layout) {
+            // (hashbrown fills the whole block it is given and gives it back with a layout of
+            // that fuller size: a size between the one asked for and the mapped length, so
+            // the same mapped length.)
+            // SAFETY: the whole mapping `allocate` made for this layout.
+            unsafe { unmap(ptr, mapped_len(layout.size())) };
             return;
         }
-        // SAFETY: the whole mapping `allocate` made for this layout. (hashbrown fills the
-        // whole block it is given and gives it back with a layout of that fuller size: a
-        // size between the one asked for and the mapped length, so the same mapped length.)
-        // An error would leave it mapped, which is only memory.
-        let _ = unsafe { libc::munmap(ptr.as_ptr().cast(), mapped_len(layout.size())) };
+        // SAFETY: the global allocator's block, of this layout (`allocate`).
+        unsafe { Global.deallocate(ptr, layout) };
     }
+}
+
+/// A new private anonymous mapping of `len` bytes, advised huge.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn map(len: usize) -> Result<NonNull<[u8]>, AllocError> {
+    // SAFETY: a new private anonymous mapping; no memory of the program is touched.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(AllocError);
+    }
+    // Advice only: refused, the block is in ordinary pages.
+    // SAFETY: the range is the mapping just made.
+    let _ = unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
+    let p = NonNull::new(p.cast::<u8>()).ok_or(AllocError)?;
+    Ok(NonNull::slice_from_raw_parts(p, len))
+}
+
+/// Unmaps a block [`map`] made.
+///
+/// # Safety
+/// `ptr` and `len` are a mapping `map` returned, not unmapped yet, and no reference into it
+/// is used again.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+unsafe fn unmap(ptr: NonNull<u8>, len: usize) {
+    // SAFETY: the caller's. An error would leave the block mapped, which is only memory.
+    let _ = unsafe { libc::munmap(ptr.as_ptr().cast(), len) };
 }
 
 #[cfg(test)]
