@@ -15,7 +15,9 @@ these files only) and reads them again the way that gives its folios ("huge": th
 mapping advised MADV_HUGEPAGE, populated; "small": read() without readahead). A kernel or filesystem without
 large folios gives small folios both ways.
 
-Prints how much of the machine's file cache is in huge folios afterwards (FileHugePages).
+Prints how much of the machine's file cache is in huge folios afterwards (FileHugePages:
+the whole machine's, so a page another process still maps, which eviction leaves, goes
+unnoticed there).
 """
 
 import mmap
@@ -55,25 +57,29 @@ def file_huge_pages_mib() -> int:
 
 def main() -> int:
     if len(sys.argv) < 3 or sys.argv[1] not in ("huge", "small"):
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
         print("usage: warm_cache.py huge|small FILE...", file=sys.stderr)
         return 2
     mode = sys.argv[1]
     for path in sys.argv[2:]:
         try:
             fd = os.open(path, os.O_RDONLY)
-        except OSError as e:
-            print(f"warm_cache.py: {path}: {e.strerror}", file=sys.stderr)
+            try:
+                size = os.fstat(fd).st_size
+                evict(fd)
+                if mode == "huge" and size > 0:
+                    try:
+                        read_huge(fd, size)
+                    except OSError:
+                        # No MADV_POPULATE_READ (Linux < 5.14) or no huge pages: the
+                        # kernel can give small folios only; read the file anyway.
+                        read_small(fd)
+                else:
+                    read_small(fd)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError) as e:
+            print(f"warm_cache.py: {path}: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
             return 1
-        try:
-            size = os.fstat(fd).st_size
-            evict(fd)
-            if mode == "huge" and size > 0:
-                read_huge(fd, size)
-            else:
-                read_small(fd)
-        finally:
-            os.close(fd)
     print(f"page cache warmed ({mode}): FileHugePages {file_huge_pages_mib()} MiB")
     return 0
 

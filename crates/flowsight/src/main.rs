@@ -36,17 +36,20 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn no_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe {
-        // <linux/prctl.h>; the libc crate does not have it yet.
+        // <linux/prctl.h>; the libc crate does not have it yet. The kernel reads every
+        // argument as an unsigned long (and from 6.18 refuses non-zero unused ones): pass
+        // them as such, not as the 32-bit integers a bare literal becomes in a variadic call.
         const PR_THP_DISABLE_EXCEPT_ADVISED: libc::c_ulong = 1 << 1;
+        let (on, none): (libc::c_ulong, libc::c_ulong) = (1, 0);
         if libc::prctl(
             libc::PR_SET_THP_DISABLE,
-            1,
+            on,
             PR_THP_DISABLE_EXCEPT_ADVISED,
-            0,
-            0,
+            none,
+            none,
         ) != 0
         {
-            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_THP_DISABLE, on, none, none, none);
         }
     }
 }
