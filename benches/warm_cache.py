@@ -12,8 +12,8 @@ does with a file it reads cold), 2 MiB; written, copied or read with read() (a c
 taken or copied, or read by another tool), small ones. So a benchmark says which it
 measured: each mode first drops the files' clean pages from the cache (POSIX_FADV_DONTNEED:
 these files only) and reads them again the way that gives its folios ("huge": through a
-mapping advised MADV_HUGEPAGE, populated; "small": read() without readahead). A kernel or filesystem without
-large folios gives small folios both ways.
+mapping advised MADV_HUGEPAGE, populated; "small": read() without readahead). A kernel or
+filesystem without large folios gives small folios both ways.
 
 Prints how much of the machine's file cache is in huge folios afterwards (FileHugePages:
 the whole machine's, so a page another process still maps, which eviction leaves, goes
