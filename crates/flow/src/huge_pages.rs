@@ -1,15 +1,16 @@
-//! The flow table's allocator: its one large block in huge pages, where the kernel gives
-//! them.
+//! The flow table's allocator: its large blocks (the flow store's slab and index) in huge
+//! pages, where the kernel gives them.
 //!
-//! Every packet looks its flow up in a table of tens of thousands of entries (~200 bytes
-//! each, ~16 MiB at 60,000 flows): in 4 KiB pages nearly every lookup misses the TLB too,
+//! Every packet looks its flow up among tens of thousands of flows (192 bytes each, ~12 MiB
+//! at 60,000 flows): in 4 KiB pages nearly every lookup misses the TLB too,
 //! and the page walk adds to the cache miss. In 2 MiB pages the whole table is a few TLB
 //! entries: 3-4% less time for `flowsight read` on the synthetic capture, one thread or two
 //! (docs/benchmarks.md, run P). The process keeps transparent huge pages off for its heap
 //! (main.rs: the allocator's churn zeroed them again and again) except where it asks for
 //! them, which is here: a block of 2 MiB or more is mapped on its own and advised huge; a
 //! smaller one comes from the global allocator. Where huge pages are off, unavailable or
-//! refused, the block is an ordinary mapping.
+//! refused, the block is an ordinary mapping. A mapped block that grows is remapped: its
+//! pages move, its bytes are not copied.
 
 use allocator_api2::alloc::{AllocError, Allocator, Global, Layout};
 use std::ptr::NonNull;
@@ -69,6 +70,30 @@ unsafe impl Allocator for HugePages {
         // SAFETY: the global allocator's block, of this layout (`allocate`).
         unsafe { Global.deallocate(ptr, layout) };
     }
+
+    /// A mapped block grows where it is or moves whole (`mremap`): its pages change place,
+    /// its bytes are neither copied nor zeroed again (the flow store's slab grows so). Any
+    /// other block is copied into a new one, as the trait's default does.
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        #[cfg(target_os = "linux")]
+        if HugePages::maps(old) && HugePages::maps(new) {
+            // SAFETY: the caller's: `ptr` is the live mapping `allocate` made for `old`.
+            return unsafe { remap(ptr, mapped_len(old.size()), mapped_len(new.size())) };
+        }
+        let block = self.allocate(new)?;
+        // SAFETY: the caller's: `ptr` holds `old.size()` bytes, at most `new.size()`, and is
+        // a live block of this allocator for `old`; the new block is another one.
+        unsafe {
+            std::ptr::copy_nonoverlapping(ptr.as_ptr(), block.cast::<u8>().as_ptr(), old.size());
+            self.deallocate(ptr, old);
+        }
+        Ok(block)
+    }
 }
 
 /// A new private anonymous mapping of `len` bytes, advised huge.
@@ -94,6 +119,31 @@ fn map(len: usize) -> Result<NonNull<[u8]>, AllocError> {
     let _ = unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
     let p = NonNull::new(p.cast::<u8>()).ok_or(AllocError)?;
     Ok(NonNull::slice_from_raw_parts(p, len))
+}
+
+/// Grows a block [`map`] made from `old_len` bytes to `new_len`, in place or moved.
+///
+/// # Safety
+/// `ptr` and `old_len` are a mapping `map` (or this) returned, not unmapped yet. On success
+/// it is the returned block's, and `ptr` is not used again; on failure it is unchanged.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+unsafe fn remap(
+    ptr: NonNull<u8>,
+    old_len: usize,
+    new_len: usize,
+) -> Result<NonNull<[u8]>, AllocError> {
+    if new_len <= old_len {
+        return Ok(NonNull::slice_from_raw_parts(ptr, old_len));
+    }
+    // SAFETY: the caller's; the kernel moves the pages, keeps the mapping's advice, and on
+    // failure leaves it as it was.
+    let p = unsafe { libc::mremap(ptr.as_ptr().cast(), old_len, new_len, libc::MREMAP_MAYMOVE) };
+    if p == libc::MAP_FAILED {
+        return Err(AllocError);
+    }
+    let p = NonNull::new(p.cast::<u8>()).ok_or(AllocError)?;
+    Ok(NonNull::slice_from_raw_parts(p, new_len))
 }
 
 /// Unmaps a block [`map`] made.
@@ -136,5 +186,21 @@ mod tests {
             t.insert_unique(hash(&x), x, hash);
         }
         assert!((0..200_000u64).all(|x| t.find(hash(&x), |y| *y == x).is_some()));
+    }
+
+    /// A vector on the allocator grows from the global allocator's blocks into mapped ones
+    /// and, remapped, through several huge pages, keeping every element.
+    #[test]
+    fn a_growing_vector_keeps_its_elements() {
+        let mut v = allocator_api2::vec::Vec::new_in(HugePages);
+        for x in 0..3_000_000u64 {
+            v.push(x.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        }
+        assert!(v.capacity() * 8 >= 3 * HUGE);
+        assert!(
+            v.iter()
+                .enumerate()
+                .all(|(i, x)| *x == (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        );
     }
 }

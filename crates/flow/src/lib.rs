@@ -10,6 +10,7 @@ mod clock;
 mod community_id;
 pub mod defrag;
 mod engine;
+mod flow_store;
 mod huge_pages;
 pub mod icmp;
 pub mod kernel;

@@ -7,11 +7,8 @@
 //! would have given.
 
 use crate::FlowKey;
-use crate::huge_pages::HugePages;
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
+use crate::flow_store::FlowStore;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 
 /// TCP flag bits.
 const FIN: u8 = 0x01;
@@ -154,11 +151,8 @@ impl Default for Timeouts {
 /// Every open flow.
 #[derive(Debug, Default)]
 pub struct FlowTable<X = ()> {
-    /// The flows, found by their own `key` (a map from key to flow kept every key twice: 48
-    /// bytes more in each slot of a table every packet looks into), in huge pages
-    /// (huge_pages.rs).
-    flows: HashTable<Flow<X>, HugePages>,
-    hasher: foldhash::fast::RandomState,
+    /// The flows, found by their own `key` (flow_store.rs).
+    flows: FlowStore<X>,
     timeouts: Timeouts,
     /// When each flow may next need a record, in buckets of a second: [`FlowTable::due`]
     /// looks at those whose time has come instead of at every flow, every second. A flow's
@@ -179,8 +173,7 @@ impl<X: Default> FlowTable<X> {
     /// An empty table.
     pub fn new(timeouts: Timeouts) -> FlowTable<X> {
         FlowTable {
-            flows: HashTable::new_in(HugePages),
-            hasher: foldhash::fast::RandomState::default(),
+            flows: FlowStore::default(),
             timeouts,
             deadlines: Deadlines::new(),
             compactions: 0,
@@ -194,19 +187,17 @@ impl<X: Default> FlowTable<X> {
 
     /// True when no flow is open.
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.flows.len() == 0
     }
 
     /// A flow by key.
     pub fn get(&self, key: &FlowKey) -> Option<&Flow<X>> {
-        self.flows
-            .find(self.hasher.hash_one(key), |f| f.key == *key)
+        self.flows.get(key)
     }
 
     /// A flow by key, to change its extension.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<X>> {
-        self.flows
-            .find_mut(self.hasher.hash_one(key), |f| f.key == *key)
+        self.flows.get_mut(key)
     }
 
     /// Every open flow.
@@ -233,9 +224,9 @@ impl<X: Default> FlowTable<X> {
             f.seen_ns = f.seen_ns.max(now_ns);
             f
         };
-        let (flow, old) = match entry(&mut self.flows, &self.hasher, key) {
-            Entry::Occupied(e) => {
-                let flow = e.into_mut();
+        let (flow, old) = match self.flows.get_or_insert_with(key, || fresh(stats)) {
+            (flow, true) => (flow, None),
+            (flow, false) => {
                 if flow.stats.first_ns == stats.first_ns {
                     flow.seen_ns = flow.seen_ns.max(stats.last_ns);
                     if sent(&stats) > sent(&flow.stats) {
@@ -248,7 +239,6 @@ impl<X: Default> FlowTable<X> {
                     (flow, Some(old))
                 }
             }
-            Entry::Vacant(e) => (e.insert(fresh(stats)).into_mut(), None),
         };
         arm(&mut self.deadlines, &self.timeouts, flow);
         old
@@ -337,16 +327,12 @@ impl<X: Default> FlowTable<X> {
             initiator: Initiator::FirstPacket(s),
             sockets: [None; 2],
         };
-        let flow = match entry(&mut self.flows, &self.hasher, key) {
-            Entry::Occupied(e) => {
-                let flow = e.into_mut();
-                if tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
-                    *finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
-                }
-                flow
-            }
-            Entry::Vacant(e) => e.insert(Flow::new(key, fresh())).into_mut(),
-        };
+        let (flow, made) = self
+            .flows
+            .get_or_insert_with(key, || Flow::new(key, fresh()));
+        if !made && tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
+            *finished = Some(std::mem::replace(flow, Flow::new(key, fresh())));
+        }
         flow.seen_ns = flow.seen_ns.max(ts_ns);
         let st = &mut flow.stats;
         st.packets[s] += n;
@@ -417,11 +403,7 @@ impl<X: Default> FlowTable<X> {
 
     /// Remove a flow, returning it.
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<X>> {
-        let hash = self.hasher.hash_one(key);
-        match self.flows.find_entry(hash, |f| f.key == *key) {
-            Ok(e) => Some(e.remove().0),
-            Err(_) => None,
-        }
+        self.flows.remove(key)
     }
 
     /// Remove every flow (at shutdown), in no particular order.
@@ -429,19 +411,6 @@ impl<X: Default> FlowTable<X> {
         self.deadlines.clear();
         self.flows.drain()
     }
-}
-
-/// The slot of `key` in `flows`, found or to fill.
-fn entry<'t, X>(
-    flows: &'t mut HashTable<Flow<X>, HugePages>,
-    hasher: &foldhash::fast::RandomState,
-    key: FlowKey,
-) -> Entry<'t, Flow<X>, HugePages> {
-    flows.entry(
-        hasher.hash_one(key),
-        |f| f.key == key,
-        |f| hasher.hash_one(f.key),
-    )
 }
 
 /// The first time at which [`FlowTable::due`] would find `flow` due: the thresholds of its
@@ -536,6 +505,8 @@ mod tests {
         let stats = offset_of!(F, stats);
         let line = |offset: usize| offset / 64;
         assert_eq!(align_of::<F>(), 64);
+        // The slab's slots: the flow or none, in the flow's own bytes.
+        assert_eq!(size_of::<Option<F>>(), size_of::<F>());
         assert_eq!(line(offset_of!(F, key) + size_of::<FlowKey>() - 1), 0);
         assert_eq!(line(offset_of!(F, seen_ns)), 0);
         assert_eq!(line(offset_of!(F, armed)), 0);
