@@ -125,12 +125,13 @@ impl<X: Default> FlowStore<X> {
         Some(&mut self.slab[at])
     }
 
-    /// The flow of `key`, made by `make` when none is open; true when it was made.
+    /// The flow of `key`, made by `make` when none is open, with its slot; true when it was
+    /// made.
     pub(crate) fn get_or_insert_with(
         &mut self,
         key: FlowKey,
         make: impl FnOnce() -> Flow<X>,
-    ) -> (&mut Flow<X>, bool) {
+    ) -> (&mut Flow<X>, u32, bool) {
         let hash = self.hash(&key);
         let slab = &self.slab;
         let entry = self.index.entry(
@@ -139,7 +140,10 @@ impl<X: Default> FlowStore<X> {
             |s| spread(s.hash),
         );
         match entry {
-            Entry::Occupied(e) => (&mut self.slab[e.get().at as usize], false),
+            Entry::Occupied(e) => {
+                let at = e.get().at;
+                (&mut self.slab[at as usize], at, false)
+            }
             Entry::Vacant(e) => {
                 let flow = make();
                 let at = match self.free.pop() {
@@ -153,22 +157,33 @@ impl<X: Default> FlowStore<X> {
                     }
                 };
                 // (A slab of 2^32 flows would take 768 GiB.)
-                e.insert(Slot {
-                    at: u32::try_from(at).unwrap_or(u32::MAX),
-                    hash,
-                });
+                let at32 = u32::try_from(at).unwrap_or(u32::MAX);
+                e.insert(Slot { at: at32, hash });
                 if self.full.len() <= at / 64 {
                     self.full.push(0);
                 }
                 self.full[at / 64] |= 1 << (at % 64);
-                (&mut self.slab[at], true)
+                (&mut self.slab[at], at32, true)
             }
         }
     }
 
     /// Whether slot `at` holds a flow.
     fn is_full(&self, at: usize) -> bool {
-        self.full[at / 64] & 1 << (at % 64) != 0
+        self.full
+            .get(at / 64)
+            .is_some_and(|w| w & 1 << (at % 64) != 0)
+    }
+
+    /// The flow in slot `at`, if one is: the one [`FlowStore::get_or_insert_with`] gave that
+    /// slot, or a later one if that was removed since.
+    pub(crate) fn at_mut(&mut self, at: u32) -> Option<&mut Flow<X>> {
+        let at = at as usize;
+        if self.is_full(at) {
+            Some(&mut self.slab[at])
+        } else {
+            None
+        }
     }
 
     /// Remove the flow of `key`, returning it.
@@ -193,11 +208,12 @@ impl<X: Default> FlowStore<X> {
         (self.slab.iter().enumerate()).filter_map(|(at, f)| self.is_full(at).then_some(f))
     }
 
-    /// Every open flow, to change, in slab order.
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Flow<X>> + '_ {
+    /// Every open flow, to change, with its slot, in slab order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut Flow<X>)> + '_ {
         let full = &self.full;
         let is_full = move |at: usize| full[at / 64] & 1 << (at % 64) != 0;
-        (self.slab.iter_mut().enumerate()).filter_map(move |(at, f)| is_full(at).then_some(f))
+        (self.slab.iter_mut().enumerate())
+            .filter_map(move |(at, f)| is_full(at).then_some((at as u32, f)))
     }
 
     /// Remove every flow, in slab order.
@@ -242,9 +258,9 @@ mod tests {
     fn finds_each_flow_through_growth_removal_and_reuse() {
         let mut s: FlowStore<u32> = FlowStore::default();
         for n in 0..50_000 {
-            let (f, made) = s.get_or_insert_with(key(n), || flow(n));
+            let (f, at, made) = s.get_or_insert_with(key(n), || flow(n));
             assert!(made);
-            assert_eq!(f.ext, n);
+            assert_eq!((f.ext, at), (n, n));
         }
         for n in (0..50_000).step_by(2) {
             assert_eq!(s.remove(&key(n)).map(|f| f.ext), Some(n));
@@ -259,13 +275,16 @@ mod tests {
             let open = n >= 50_000 || n % 2 == 1;
             assert_eq!(s.get(&key(n)).map(|f| f.ext), open.then_some(n), "{n}");
             if open {
-                let (f, made) = s.get_or_insert_with(key(n), || flow(u32::MAX));
+                let (f, _, made) = s.get_or_insert_with(key(n), || flow(u32::MAX));
                 assert_eq!((f.ext, made), (n, false));
                 s.get_mut(&key(n)).unwrap().ext += 1;
             }
         }
         assert_eq!(s.iter().count(), 50_000);
-        assert!(s.iter_mut().all(|f| f.ext % 2 == 0 || f.ext > 50_000));
+        assert!(s.iter_mut().all(|(_, f)| f.ext % 2 == 0 || f.ext > 50_000));
+        // Slot 0's flow (0) was removed and its slot given to the last flow made (74,999).
+        assert_eq!(s.at_mut(0).map(|f| f.ext), Some(75_000));
+        assert!(s.at_mut(60_000).is_none());
         let mut drained: Vec<u32> = s.drain().map(|f| f.ext).collect();
         drained.sort_unstable();
         assert_eq!(drained.len(), 50_000);

@@ -207,7 +207,7 @@ impl<X: Default> FlowTable<X> {
 
     /// Every open flow, to update in place.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Flow<X>> + '_ {
-        self.flows.iter_mut()
+        self.flows.iter_mut().map(|(_, f)| f)
     }
 
     /// Take the kernel's current counters for a flow, read at `now_ns` (a flow whose packet
@@ -224,23 +224,23 @@ impl<X: Default> FlowTable<X> {
             f.seen_ns = f.seen_ns.max(now_ns);
             f
         };
-        let (flow, old) = match self.flows.get_or_insert_with(key, || fresh(stats)) {
-            (flow, true) => (flow, None),
-            (flow, false) => {
+        let (flow, slot, made) = self.flows.get_or_insert_with(key, || fresh(stats));
+        let old = match made {
+            true => None,
+            false => {
                 if flow.stats.first_ns == stats.first_ns {
                     flow.seen_ns = flow.seen_ns.max(stats.last_ns);
                     if sent(&stats) > sent(&flow.stats) {
                         flow.seen_ns = flow.seen_ns.max(now_ns);
                     }
                     flow.stats = stats;
-                    (flow, None)
+                    None
                 } else {
-                    let old = std::mem::replace(flow, fresh(stats));
-                    (flow, Some(old))
+                    Some(std::mem::replace(flow, fresh(stats)))
                 }
             }
         };
-        arm(&mut self.deadlines, &self.timeouts, flow);
+        arm(&mut self.deadlines, &self.timeouts, flow, slot);
         old
     }
 
@@ -283,21 +283,22 @@ impl<X: Default> FlowTable<X> {
             return;
         }
         self.deadlines.clear();
-        // Queued again by deadline, then key: the table's own order is its hasher's, seeded
-        // afresh by every run, and flows due in the same second are written in queue order,
-        // so a capture read twice would give its records in two orders.
-        let mut queue: Vec<(u64, FlowKey)> = self
+        // Queued again by deadline, then slot: flows due in the same second are written in
+        // queue order, and a capture read twice must give its records in one order (the slots
+        // a table gives are the same for the same packets; its hasher is seeded afresh).
+        let timeouts = self.timeouts;
+        let mut queue: Vec<(u64, u32)> = self
             .flows
             .iter_mut()
-            .filter_map(|flow| {
+            .filter_map(|(slot, flow)| {
                 // As `arm` queues: a deadline past the end of time (u64::MAX) is none.
-                flow.armed = deadline(&self.timeouts, flow);
-                (flow.armed != u64::MAX).then_some((flow.armed, flow.key))
+                flow.armed = deadline(&timeouts, flow);
+                (flow.armed != u64::MAX).then_some((flow.armed, slot))
             })
             .collect();
         queue.sort_unstable();
-        for (at, key) in queue {
-            self.deadlines.push(at, key);
+        for (at, slot) in queue {
+            self.deadlines.push(at, slot);
         }
         self.compactions += 1;
     }
@@ -327,7 +328,7 @@ impl<X: Default> FlowTable<X> {
             initiator: Initiator::FirstPacket(s),
             sockets: [None; 2],
         };
-        let (flow, made) = self
+        let (flow, slot, made) = self
             .flows
             .get_or_insert_with(key, || Flow::new(key, fresh()));
         if !made && tcp_flags & (SYN | ACK) == SYN && flow.tcp_finished() {
@@ -346,7 +347,7 @@ impl<X: Default> FlowTable<X> {
         }
         // Only a new flow, or a FIN or RST, can bring its deadline earlier.
         if flow.armed == u64::MAX || tcp_flags & (FIN | RST) != 0 {
-            arm(&mut self.deadlines, &self.timeouts, flow);
+            arm(&mut self.deadlines, &self.timeouts, flow, slot);
         }
         flow
     }
@@ -359,16 +360,20 @@ impl<X: Default> FlowTable<X> {
         let t = self.timeouts;
         let mut again = Vec::new();
         while let Some(bucket) = self.deadlines.pop_until(now_ns) {
-            for (at, key) in bucket {
+            for (at, slot) in bucket {
                 if at > now_ns {
-                    again.push((at, key)); // later in this second
+                    again.push((at, slot)); // later in this second
                     continue;
                 }
-                let Some(flow) = self.get_mut(&key) else {
+                let Some(flow) = self.flows.at_mut(slot) else {
                     continue; // removed since
                 };
+                // Queued again since, at another deadline; or removed since, and its slot
+                // given to a flow queued at another time. (A flow in a reused slot queued at
+                // the very same nanosecond is due now as well, and is looked at now, once: its
+                // own entry is then a stale one.)
                 if flow.armed != at {
-                    continue; // queued again since, at another deadline
+                    continue;
                 }
                 let quiet = now_ns.saturating_sub(flow.stats.last_ns.max(flow.seen_ns));
                 let due = if quiet >= t.idle_ns {
@@ -381,16 +386,16 @@ impl<X: Default> FlowTable<X> {
                     None
                 };
                 if let Some(due) = due {
-                    out.push((key, due));
+                    out.push((flow.key, due));
                 }
                 // Never at or before now: each flow comes up at most once a call.
                 let next = deadline(&t, flow).max(now_ns.saturating_add(1));
                 flow.armed = next;
-                again.push((next, key));
+                again.push((next, slot));
             }
         }
-        for (at, key) in again {
-            self.deadlines.push(at, key);
+        for (at, slot) in again {
+            self.deadlines.push(at, slot);
         }
     }
 
@@ -426,18 +431,20 @@ fn deadline<X>(t: &Timeouts, flow: &Flow<X>) -> u64 {
 }
 
 /// Queue `flow` at its deadline if that is earlier than the one it is queued at.
-fn arm<X>(deadlines: &mut Deadlines, t: &Timeouts, flow: &mut Flow<X>) {
+fn arm<X>(deadlines: &mut Deadlines, t: &Timeouts, flow: &mut Flow<X>, slot: u32) {
     let at = deadline(t, flow);
     if at < flow.armed {
         flow.armed = at;
-        deadlines.push(at, flow.key);
+        deadlines.push(at, slot);
     }
 }
 
 /// Flows by deadline, in buckets of one second, each in the order queued.
 #[derive(Debug, Default)]
 struct Deadlines {
-    buckets: BTreeMap<u64, Vec<(u64, FlowKey)>>,
+    /// Each entry: a deadline and the flow store's slot of the flow queued at it (16 bytes,
+    /// where the flow's key made 56).
+    buckets: BTreeMap<u64, Vec<(u64, u32)>>,
     /// Entries queued, stale ones included.
     len: usize,
     /// The length the newest bucket reached when the next one was started: a new bucket
@@ -454,13 +461,13 @@ impl Deadlines {
         Deadlines::default()
     }
 
-    fn push(&mut self, at: u64, key: FlowKey) {
+    fn push(&mut self, at: u64, slot: u32) {
         let second = at / Self::BUCKET_NS;
         self.len += 1;
         let newest = match self.buckets.last_entry() {
             // Most pushes go to the newest second (now plus the idle timeout).
             Some(mut e) if *e.key() == second => {
-                e.get_mut().push((at, key));
+                e.get_mut().push((at, slot));
                 return;
             }
             e => e.map(|e| (*e.key(), e.get().len())),
@@ -475,12 +482,12 @@ impl Deadlines {
         self.buckets
             .entry(second)
             .or_insert_with(|| Vec::with_capacity(room))
-            .push((at, key));
+            .push((at, slot));
     }
 
     /// The first bucket, taken out, if it holds times at or before `now` (it may hold later
     /// ones of the same second too).
-    fn pop_until(&mut self, now: u64) -> Option<Vec<(u64, FlowKey)>> {
+    fn pop_until(&mut self, now: u64) -> Option<Vec<(u64, u32)>> {
         let first = self.buckets.first_entry()?;
         let bucket = (*first.key() <= now / Self::BUCKET_NS).then(|| first.remove())?;
         self.len -= bucket.len();
