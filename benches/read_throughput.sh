@@ -9,7 +9,8 @@
 # SYNTH or TRUTH is missing. The page cache is warmed (benches/warm_cache.py: in 2 MiB folios,
 # and in 4 KiB pages for one row of flowsight's, since a mapped read differs between the
 # two), then each command runs RUNS times,
-# interleaved (one run of each in turn), under /usr/bin/time -v: median wall seconds (the
+# interleaved (one run of each in turn, each round starting one command later than the last),
+# under /usr/bin/time -v: median wall seconds (the
 # ratios' basis), the fastest run's (what the command does when the machine leaves it alone:
 # on a VM whose host is busy the same binary's runs spread by 2x), packets/s, the largest
 # "Maximum resident set size" of its runs, and median CPU seconds (user + system: less
@@ -110,8 +111,12 @@ add "tshark -T fields$([ "$tsf" = "$prefix" ] && echo ' (prefix)')" "$tsn" \
 	"tshark -r '$tsf' -T fields ${targs[*]} -Y 'http or dns or tls.handshake'"
 
 for i in "${!names[@]}"; do : > "$work/t$i"; done
+n_cmds=${#names[@]}
 for r in $(seq "$runs"); do
-	for i in "${!names[@]}"; do
+	# Each round starts one command later than the one before: the VM's slow phases come and
+	# go on their own clock, and in a fixed order the same command kept meeting them.
+	for j in $(seq 0 $((n_cmds - 1))); do
+		i=$(((j + r - 1) % n_cmds))
 		echo "run $r/$runs: ${names[$i]}" >&2
 		# Warm the page cache before every run, not once: some VMs (Firecracker with free
 		# page reporting, as here) drop clean cache pages within seconds, and a run that
