@@ -175,7 +175,18 @@ impl<X: Default> FlowStore<X> {
             .is_some_and(|w| w & 1 << (at % 64) != 0)
     }
 
-    /// The flow in slot `at`, if one is: the one [`FlowStore::get_or_insert_with`] gave that
+    /// The flow in slot `at`, if one is.
+    pub(crate) fn at(&self, at: u32) -> Option<&Flow<X>> {
+        self.is_full(at as usize).then(|| &self.slab[at as usize])
+    }
+
+    /// Remove the flow in slot `at`, returning it.
+    pub(crate) fn remove_at(&mut self, at: u32) -> Option<Flow<X>> {
+        let key = self.at(at)?.key;
+        self.remove(&key)
+    }
+
+    /// The flow in slot `at`, if one is, to change: the one [`FlowStore::get_or_insert_with`] gave that
     /// slot, or a later one if that was removed since.
     pub(crate) fn at_mut(&mut self, at: u32) -> Option<&mut Flow<X>> {
         let at = at as usize;
@@ -205,7 +216,13 @@ impl<X: Default> FlowStore<X> {
 
     /// Every open flow, in slab order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Flow<X>> + '_ {
-        (self.slab.iter().enumerate()).filter_map(|(at, f)| self.is_full(at).then_some(f))
+        self.iter_slots().map(|(_, f)| f)
+    }
+
+    /// Every open flow with its slot, in slab order.
+    pub(crate) fn iter_slots(&self) -> impl Iterator<Item = (u32, &Flow<X>)> + '_ {
+        (self.slab.iter().enumerate())
+            .filter_map(|(at, f)| self.is_full(at).then_some((at as u32, f)))
     }
 
     /// Every open flow, to change, with its slot, in slab order.
@@ -285,6 +302,10 @@ mod tests {
         // Slot 0's flow (0) was removed and its slot given to the last flow made (74,999).
         assert_eq!(s.at_mut(0).map(|f| f.ext), Some(75_000));
         assert!(s.at_mut(60_000).is_none());
+        assert_eq!(s.remove_at(0).map(|f| f.ext), Some(75_000));
+        assert!(s.remove_at(0).is_none() && s.at(0).is_none());
+        assert_eq!(s.at(1).map(|f| f.ext), Some(2));
+        s.get_or_insert_with(key(75_000), || flow(75_000));
         let mut drained: Vec<u32> = s.drain().map(|f| f.ext).collect();
         drained.sort_unstable();
         assert_eq!(drained.len(), 50_000);

@@ -24,4 +24,4 @@ pub use community_id::{community_id, community_id_seeded};
 pub use engine::{AgeingClock, Duty, Engine, EngineConfig, EngineStats, FINISH_STEP, Sample};
 pub use key::FlowKey;
 pub use record::{Attribution, NoAttribution, Role, flow_record, initiator};
-pub use table::{Due, Flow, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};
+pub use table::{Due, Flow, FlowSlot, FlowTable, Initiator, Snapshot, SocketRef, Timeouts};

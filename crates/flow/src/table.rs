@@ -148,6 +148,10 @@ impl Default for Timeouts {
     }
 }
 
+/// Where a flow is in a [`FlowTable`] (its slot in the store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowSlot(u32);
+
 /// Every open flow.
 #[derive(Debug, Default)]
 pub struct FlowTable<X = ()> {
@@ -409,6 +413,25 @@ impl<X: Default> FlowTable<X> {
     /// Remove a flow, returning it.
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<X>> {
         self.flows.remove(key)
+    }
+
+    /// Every open flow's place in the table, newest first (by first packet, then by key,
+    /// greater first): the order in which the end of the input closes them, popped. Places
+    /// stay valid while no flow is added.
+    pub fn newest_first(&self) -> Vec<FlowSlot> {
+        // Sorted as (start, slot) pairs, the keys looked at only on a tie: moving and comparing
+        // whole keys made this sort ~1.5% of a capture's instructions.
+        let mut order: Vec<(u64, u32)> = (self.flows.iter_slots())
+            .map(|(at, f)| (f.stats.first_ns, at))
+            .collect();
+        let key = |at: u32| self.flows.at(at).map(|f| f.key);
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| key(b.1).cmp(&key(a.1))));
+        order.into_iter().map(|(_, at)| FlowSlot(at)).collect()
+    }
+
+    /// Remove the flow at a place [`FlowTable::newest_first`] gave, returning it.
+    pub fn remove_slot(&mut self, slot: FlowSlot) -> Option<Flow<X>> {
+        self.flows.remove_at(slot.0)
     }
 
     /// Remove every flow (at shutdown), in no particular order.

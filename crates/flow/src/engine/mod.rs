@@ -8,7 +8,7 @@
 use crate::app::{AppConfig, Cx, Registry};
 use crate::defrag::{Defrag, FragKey};
 use crate::record::{Attribution, NoAttribution};
-use crate::table::{Due, Flow, FlowTable, Initiator, SocketRef, Timeouts};
+use crate::table::{Due, Flow, FlowSlot, FlowTable, Initiator, SocketRef, Timeouts};
 use crate::{Clock, FlowKey, flow_record, icmp};
 use flowsight_record::{EndReason, Interface, Record, Weird, WeirdRecord};
 use flowsight_wire::tcp::Flags;
@@ -124,9 +124,9 @@ pub struct Engine {
     last_tick: u64,
     stats: EngineStats,
     due: Vec<(FlowKey, Due)>,
-    /// The keys of the flows still to close at the end of the input, newest first (keys
+    /// The places of the flows still to close at the end of the input, newest first (places
     /// are sorted, not flows: moving every flow twice cost more than closing it).
-    closing: Option<Vec<(u64, FlowKey)>>,
+    closing: Option<Vec<FlowSlot>>,
     /// The flow of each datagram whose first fragment was seen, for its later fragments.
     frag_flows: HashMap<FragKey, FragFlow>,
     /// Flows whose analysis ended since the last [`Engine::take_finished_analyses`].
@@ -658,26 +658,13 @@ impl Engine {
         if self.closing.is_none() {
             // Fragments that never completed are analyzed while their flows are still open.
             self.expire_fragments(u64::MAX);
-            // Sorted as (start, index) pairs, the keys compared only on a tie: moving and
-            // comparing whole keys made this sort ~1.5% of a capture's instructions.
-            let (keys, mut order): (Vec<FlowKey>, Vec<(u64, u32)>) = self
-                .table
-                .values()
-                .zip(0u32..)
-                .map(|(f, i)| (f.key, (f.stats.first_ns, i)))
-                .unzip();
-            // Newest first, so popping closes the oldest first.
-            order.sort_unstable_by(|a, b| {
-                b.0.cmp(&a.0)
-                    .then_with(|| keys[b.1 as usize].cmp(&keys[a.1 as usize]))
-            });
-            self.closing = Some(order.iter().map(|&(t, i)| (t, keys[i as usize])).collect());
+            self.closing = Some(self.table.newest_first());
         }
         for _ in 0..FINISH_STEP {
-            let Some((_, key)) = self.closing.as_mut().and_then(Vec::pop) else {
+            let Some(slot) = self.closing.as_mut().and_then(Vec::pop) else {
                 return false;
             };
-            let Some(flow) = self.table.remove(&key) else {
+            let Some(flow) = self.table.remove_slot(slot) else {
                 continue;
             };
             let reason = if flow.tcp_finished() {
