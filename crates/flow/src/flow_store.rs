@@ -38,6 +38,7 @@ pub(crate) struct FlowStore<X> {
     full: Vec<u64>,
     /// Empty slots of the slab, the last emptied last.
     free: Vec<u32>,
+    /// Seeded afresh for every store, so that keys cannot be chosen ahead to collide.
     hasher: foldhash::fast::RandomState,
 }
 
