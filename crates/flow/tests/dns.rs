@@ -618,3 +618,54 @@ fn a_response_without_its_query() {
     };
     assert_eq!(out.dns(), vec![&expected]);
 }
+
+/// Transactions one after another on one UDP flow, a duplicate answer between them: the
+/// engine lets the analysis go whenever no query waits (`Analyzer::idle`) and starts it
+/// again at the next datagram, and the records are those of one analysis kept throughout:
+/// each answer paired with its query, the duplicate alone, every record with the client as
+/// its source, one flow record counting every datagram.
+#[test]
+fn transactions_one_after_another_on_one_flow() {
+    let (c, s) = (sa(CLIENT), sa(SERVER));
+    let answer_to = |id: u16, name: &str, ip: [u8; 4]| {
+        Msg::new(id, QR | RD | RA, 1, 1, 0, 0)
+            .question(name, A)
+            .record(&QNAME_PTR, A, 60, &ip)
+            .build()
+    };
+    let (r1, r2) = (
+        answer_to(1, "one.example", [1, 1, 1, 1]),
+        answer_to(2, "two.example", [2, 2, 2, 2]),
+    );
+    let frames = vec![
+        (T0, udp_frame(c, s, &query(1, "one.example", A))),
+        (T0 + 10, udp_frame(s, c, &r1)),
+        (T0 + 20, udp_frame(s, c, &r1)),
+        (T0 + 30, udp_frame(c, s, &query(2, "two.example", A))),
+        (T0 + 50, udp_frame(s, c, &r2)),
+    ];
+    let out = run_timed(&frames);
+    let d = out.dns();
+    let summary: Vec<_> = d
+        .iter()
+        .map(|r| (r.dns.id, r.dns.kind, r.event.duration, r.timestamp))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, "answer", Some(10), Timestamp(T0)),
+            (1, "answer", None, Timestamp(T0 + 20)),
+            (2, "answer", Some(20), Timestamp(T0 + 30)),
+        ]
+    );
+    for r in &d {
+        assert_eq!(r.conn, conn(c, s, PROTO_UDP, "dns"));
+    }
+    assert_eq!(
+        d[2].dns.resolved_ip,
+        vec!["2.2.2.2".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let f = out.flows();
+    assert_eq!(f.len(), 1);
+    assert_eq!(out.kinds(), vec!["dns", "dns", "dns", "flow"]);
+}

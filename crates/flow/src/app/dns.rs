@@ -402,6 +402,10 @@ impl Analyzer for DnsAnalyzer {
         self.give_up(cx, |ts| now_ns.saturating_sub(ts) >= timeout);
     }
 
+    fn idle(&self) -> bool {
+        !self.tcp && self.pending.is_empty() && !self.dead.contains(&true)
+    }
+
     fn end(&mut self, cx: &mut Cx<'_>, _ts_ns: u64) {
         self.give_up(cx, |_| true);
     }

@@ -121,6 +121,14 @@ pub trait Analyzer: Send {
     fn wants_tick(&self) -> bool {
         false
     }
+    /// True when the analyzer of a datagram flow holds nothing a later datagram needs (no
+    /// message waiting for its answer, no side given up on): the engine then lets it go, and
+    /// the flow's next datagram starts another. A DNS flow that made one query and got its
+    /// answer would otherwise keep its analysis (~500 bytes) until the idle timeout, a
+    /// minute, and a busy resolver's host opens thousands of them a second.
+    fn idle(&self) -> bool {
+        false
+    }
     /// The flow ended, or flowsight stops: write what is pending.
     fn end(&mut self, cx: &mut Cx<'_>, ts_ns: u64);
     /// Whether more bytes from this side could still produce or complete a record. When both

@@ -170,6 +170,12 @@ pub(super) fn analyze_payload(
     } else if done {
         end_app(app, &flow.key, ts, parts);
         flow.ext = Slot::Done;
+    } else if transport == Transport::Udp
+        && matches!(&app.core.state, AppState::Active(a) if a.idle())
+    {
+        // Nothing held for a later datagram: the next one starts the analysis afresh.
+        end_app(app, &flow.key, ts, parts);
+        flow.ext = Slot::Fresh;
     }
 }
 

@@ -204,3 +204,41 @@ fn an_ageing_clock_ticks_when_an_engine_ages() {
     }
     assert!(ticks > 100, "{ticks}");
 }
+
+/// A datagram flow's analysis is let go once its analyzer holds nothing (the query
+/// answered), and taken up again by the next datagram.
+#[test]
+fn an_idle_datagram_analysis_is_let_go() {
+    const ANSWER: &[u8] =
+        b"\x12\x34\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x07example\x00\x00\x01\x00\x01";
+    let mut e = Engine::new(EngineConfig::default());
+    let q = sample(QUERY);
+    let holds_app = |e: &Engine| matches!(e.table.get(&q.key).map(|f| &f.ext), Some(Slot::App(_)));
+    e.sample(q, &mut NoAttribution);
+    assert!(holds_app(&e), "a query waits for its answer");
+    let a = Sample {
+        sender: q.sender ^ 1,
+        ts_ns: q.ts_ns + 10,
+        payload: ANSWER,
+        ..q
+    };
+    e.sample(a, &mut NoAttribution);
+    assert!(!holds_app(&e), "answered: nothing held");
+    e.sample(
+        Sample {
+            ts_ns: q.ts_ns + 20,
+            ..q
+        },
+        &mut NoAttribution,
+    );
+    assert!(holds_app(&e), "the next query");
+    e.finish();
+    let dns: Vec<_> = e
+        .drain()
+        .filter_map(|r| match r {
+            Record::Dns(d) => Some((d.dns.kind, d.event.duration)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dns, vec![("answer", Some(10)), ("query", None)]);
+}
