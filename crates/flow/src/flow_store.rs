@@ -8,9 +8,9 @@
 //! `flowsight read`'s time when the VM had to find the pages. Here the index's entries are 8
 //! bytes (a slot and the key's hash, so that growing it reads no flow), and the slab grows in
 //! place: huge_pages.rs remaps it, moving its pages, not its bytes. A flow stays in its slot
-//! for life, new flows fill the slab in order (ones that start together sit together), and
-//! the slab holds as many slots as the most flows open at once, where the table's slots
-//! numbered up to 2.3 times that.
+//! for life, new flows fill the slab in order or take the slots last emptied (flows that
+//! start together sit together), and the slab holds as many slots as the most flows open at
+//! once, where the table's slots numbered up to 2.3 times that.
 //!
 //! The price is one more look per packet, into the index, which is small enough to stay in
 //! the caches (1 MiB at 64,000 flows, its control bytes an eighth of that).

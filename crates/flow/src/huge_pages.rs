@@ -85,6 +85,10 @@ unsafe impl Allocator for HugePages {
             // SAFETY: the caller's: `ptr` is the live mapping `allocate` made for `old`.
             return unsafe { remap(ptr, mapped_len(old.size()), mapped_len(new.size())) };
         }
+        if !HugePages::maps(old) && !HugePages::maps(new) {
+            // SAFETY: the caller's, and the block is the global allocator's (`allocate`).
+            return unsafe { Global.grow(ptr, old, new) };
+        }
         let block = self.allocate(new)?;
         // SAFETY: the caller's: `ptr` holds `old.size()` bytes, at most `new.size()`, and is
         // a live block of this allocator for `old`; the new block is another one.

@@ -434,7 +434,7 @@ impl<X: Default> FlowTable<X> {
         self.flows.remove_at(slot.0)
     }
 
-    /// Remove every flow (at shutdown), in no particular order.
+    /// Remove every flow (at shutdown), in the order of their places in the table.
     pub fn drain(&mut self) -> impl Iterator<Item = Flow<X>> + '_ {
         self.deadlines.clear();
         self.flows.drain()

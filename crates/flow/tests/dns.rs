@@ -669,3 +669,40 @@ fn transactions_one_after_another_on_one_flow() {
     assert_eq!(f.len(), 1);
     assert_eq!(out.kinds(), vec!["dns", "dns", "dns", "flow"]);
 }
+
+/// A datagram that is no DNS message comes after an answered query, while the flow's
+/// analysis is let go: it is a weird of the flow's DNS analysis, as it would be in one kept
+/// throughout (not a flow the next datagram's detection gives up on), and the next query is
+/// analyzed. Short answers after that write their weird once for the flow.
+#[test]
+fn garbage_and_short_answers_between_transactions() {
+    let (c, s) = (sa(CLIENT), sa(SERVER));
+    let answer_to = |id: u16, name: &str| {
+        Msg::new(id, QR | RD | RA, 1, 1, 0, 0)
+            .question(name, A)
+            .record(&QNAME_PTR, A, 60, &[9, 9, 9, 9])
+            .build()
+    };
+    let (r1, r2, r3) = (
+        answer_to(1, "one.example"),
+        answer_to(2, "two.example"),
+        answer_to(3, "three.example"),
+    );
+    let frames = vec![
+        (T0, udp_frame(c, s, &query(1, "one.example", A))),
+        (T0 + 10, udp_frame(s, c, &r1)),
+        (T0 + 20, udp_frame(c, s, b"\x01\x02\x03")),
+        (T0 + 30, udp_frame(c, s, &query(2, "two.example", A))),
+        (T0 + 40, udp_frame(s, c, &r2[..r2.len() - 3])),
+        (T0 + 50, udp_frame(c, s, &query(3, "three.example", A))),
+        (T0 + 60, udp_frame(s, c, &r3[..r3.len() - 3])),
+    ];
+    let out = run_timed(&frames);
+    let ids: Vec<_> = out.dns().iter().map(|r| (r.dns.id, r.dns.kind)).collect();
+    assert_eq!(ids, vec![(1, "answer"), (2, "answer"), (3, "answer")]);
+    let weirds: Vec<_> = out.weirds().iter().map(|w| w.weird.name).collect();
+    // The short answers' truncation is the same weird: written once.
+    assert_eq!(weirds, vec!["dns_truncated"]);
+    assert_eq!(out.kinds(), vec!["dns", "weird", "dns", "dns", "flow"]);
+    assert_eq!(out.flows().len(), 1);
+}

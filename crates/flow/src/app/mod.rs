@@ -122,10 +122,11 @@ pub trait Analyzer: Send {
         false
     }
     /// True when the analyzer of a datagram flow holds nothing a later datagram needs (no
-    /// message waiting for its answer, no side given up on): the engine then lets it go, and
-    /// the flow's next datagram starts another. A DNS flow that made one query and got its
-    /// answer would otherwise keep its analysis (~500 bytes) until the idle timeout, a
-    /// minute, and a busy resolver's host opens thousands of them a second.
+    /// message waiting for its answer, no side given up on). Asked after each datagram: the
+    /// engine then lets the analysis go (unless the flow wrote a weird), and the flow's next
+    /// datagram goes to a fresh analyzer of the same protocol. A DNS flow that made one query
+    /// and got its answer would otherwise keep its analysis (~500 bytes) until the idle
+    /// timeout, a minute, and a busy resolver's host opens thousands of them a second.
     fn idle(&self) -> bool {
         false
     }
@@ -197,12 +198,15 @@ pub struct Protocol {
     /// Recognise the protocol from the first payload bytes of either side (`side` says whose).
     pub detect: fn(first: &[u8], side: Side, port_match: bool) -> Verdict,
     /// A fresh analyzer.
-    pub new: fn(&AppConfig) -> Box<dyn Analyzer>,
+    pub new: MakeAnalyzer,
     /// It may start part-way through a connection, after another protocol's exchange
     /// (TLS after STARTTLS, an HTTP CONNECT or a SOCKS handshake): looked for at the start
     /// of later segments of connections that no analyzer took.
     pub late: bool,
 }
+
+/// What makes a fresh analyzer of one protocol.
+pub type MakeAnalyzer = fn(&AppConfig) -> Box<dyn Analyzer>;
 
 /// The protocols flowsight analyzes, in the order they are tried.
 pub struct Registry {
@@ -210,6 +214,13 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// What makes a fresh analyzer of the protocol named `name` on `transport`.
+    pub fn maker(&self, name: &str, transport: Transport) -> Option<MakeAnalyzer> {
+        (self.protocols.iter())
+            .find(|p| p.name == name && p.transport == transport)
+            .map(|p| p.new)
+    }
+
     /// HTTP, TLS, DNS, QUIC and DTLS.
     pub fn standard() -> Registry {
         Registry {

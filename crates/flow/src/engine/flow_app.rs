@@ -3,7 +3,7 @@
 //! payload.
 
 use super::{DETECT_BYTES, DETECT_DATAGRAMS, DETECT_PACKETS, Parts, WATCH_CHUNKS};
-use crate::app::{Analyzer, AppConfig, Cx, Detected, Registry, Side, Transport};
+use crate::app::{Analyzer, AppConfig, Cx, Detected, MakeAnalyzer, Registry, Side, Transport};
 use crate::record::Attribution;
 use crate::stream::{Stream, StreamSink};
 use crate::table::Flow;
@@ -71,6 +71,10 @@ pub(super) enum Slot {
     Fresh,
     /// Being analyzed.
     App(Box<FlowApp>),
+    /// A datagram flow whose analyzer held nothing for later datagrams and was let go
+    /// ([`Analyzer::idle`]): the next datagram goes to a new analyzer made by this, of the
+    /// protocol detected before, without detecting again.
+    Parked(MakeAnalyzer),
     /// Analysis over (or never possible): later packets are only counted.
     Done,
 }
@@ -97,16 +101,27 @@ pub(super) fn analyze_payload(
     if matches!(flow.ext, Slot::Done) {
         return;
     }
-    if matches!(flow.ext, Slot::Fresh) {
+    if let Slot::Fresh | Slot::Parked(_) = flow.ext {
         let client = initiator(flow, parts.attribution);
-        let conn = conn(flow, client, "", parts.interfaces, parts.attribution);
-        flow.ext = Slot::App(Box::new(FlowApp {
-            core: AppCore {
-                state: AppState::Detecting {
+        let (state, protocol) = match flow.ext {
+            Slot::Parked(new) => {
+                let analyzer = new(&parts.cfg.app);
+                let name = analyzer.protocol();
+                (AppState::Active(analyzer), name)
+            }
+            _ => (
+                AppState::Detecting {
                     packets: 0,
                     first: [Vec::new(), Vec::new()],
                     refused: [false; 2],
                 },
+                "",
+            ),
+        };
+        let conn = conn(flow, client, protocol, parts.interfaces, parts.attribution);
+        flow.ext = Slot::App(Box::new(FlowApp {
+            core: AppCore {
+                state,
                 conn,
                 weirds: Vec::new(),
             },
@@ -171,11 +186,15 @@ pub(super) fn analyze_payload(
         end_app(app, &flow.key, ts, parts);
         flow.ext = Slot::Done;
     } else if transport == Transport::Udp
-        && matches!(&app.core.state, AppState::Active(a) if a.idle())
+        // A flow that wrote a weird keeps its analysis: each weird is written once a flow.
+        && app.core.weirds.is_empty()
+        && let AppState::Active(a) = &app.core.state
+        && a.idle()
+        && let Some(new) = parts.registry.maker(a.protocol(), Transport::Udp)
     {
-        // Nothing held for a later datagram: the next one starts the analysis afresh.
+        // Nothing held for a later datagram: the next one starts another analyzer.
         end_app(app, &flow.key, ts, parts);
-        flow.ext = Slot::Fresh;
+        flow.ext = Slot::Parked(new);
     }
 }
 

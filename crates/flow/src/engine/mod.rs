@@ -653,13 +653,16 @@ impl Engine {
 
     /// The end of the input: every open flow gets its record. The records are produced
     /// in steps of [`FINISH_STEP`] flows (drain them with [`Engine::drain`] between calls
-    /// to bound memory); returns false once every flow is closed.
+    /// to bound memory); returns false once every flow is closed. No packet may be given to
+    /// the engine between the first call and the last: the flows still to close are known
+    /// by their places in the table, which a new flow could take.
     pub fn finish_step(&mut self) -> bool {
         if self.closing.is_none() {
             // Fragments that never completed are analyzed while their flows are still open.
             self.expire_fragments(u64::MAX);
             self.closing = Some(self.table.newest_first());
         }
+        debug_assert!(self.table.len() <= self.closing.as_ref().map_or(0, Vec::len));
         for _ in 0..FINISH_STEP {
             let Some(slot) = self.closing.as_mut().and_then(Vec::pop) else {
                 return false;
