@@ -29,6 +29,13 @@ fn answer(name: &str, kind: &'static str, ttl: u32, data: &str) -> DnsAnswer {
     }
 }
 
+/// Each DNS record in order, as (id, kind, duration, timestamp).
+fn summary(out: &Out) -> Vec<(u16, &'static str, Option<u64>, Timestamp)> {
+    (out.dns().iter())
+        .map(|r| (r.dns.id, r.dns.kind, r.event.duration, r.timestamp))
+        .collect()
+}
+
 /// The record of a query and its response over UDP from [`CLIENT`] to [`SERVER`].
 fn record(
     client: SocketAddr,
@@ -53,10 +60,7 @@ fn a_query_and_answer_over_udp_with_the_flow_record() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
     // Mixed case in the question: the record's names are lower-cased.
     let q = query(0x1a2b, "WWW.Example.com", A);
-    let r = Msg::new(0x1a2b, QR | RD | RA, 1, 1, 0, 0)
-        .question("WWW.Example.com", A)
-        .record(&QNAME_PTR, A, 300, &[93, 184, 216, 34])
-        .build();
+    let r = response(0x1a2b, "WWW.Example.com", A, 300, &[93, 184, 216, 34]);
     let frames = vec![udp_frame(c, s, &q), udp_frame(s, c, &r)];
     let out = run(&frames);
     let expected = record(
@@ -343,10 +347,7 @@ fn response_shorter_than_a_header() {
 fn snaplen_cut_response_counts_the_wire_length() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
     let q = query(12, "snap.example.com", A);
-    let r = Msg::new(12, QR | RD | RA, 1, 1, 0, 0)
-        .question("snap.example.com", A)
-        .record(&QNAME_PTR, A, 300, &[10, 9, 8, 7])
-        .build();
+    let r = response(12, "snap.example.com", A, 300, &[10, 9, 8, 7]);
     let qf = udp_frame(c, s, &q);
     let rf = udp_frame(s, c, &r);
     let captured = &rf[..rf.len() - 3];
@@ -388,14 +389,8 @@ fn answers_out_of_order_and_an_unanswered_query_times_out() {
     let q1 = query(1, "one.example", A);
     let q2 = query(2, "two.example", A);
     let q3 = query(3, "three.example", A);
-    let r2 = Msg::new(2, QR | RD | RA, 1, 1, 0, 0)
-        .question("two.example", A)
-        .record(&QNAME_PTR, A, 5, &[2, 2, 2, 2])
-        .build();
-    let r1 = Msg::new(1, QR | RD | RA, 1, 1, 0, 0)
-        .question("one.example", A)
-        .record(&QNAME_PTR, A, 5, &[1, 1, 1, 1])
-        .build();
+    let r2 = response(2, "two.example", A, 5, &[2, 2, 2, 2]);
+    let r1 = response(1, "one.example", A, 5, &[1, 1, 1, 1]);
     let sec = 1_000_000_000;
     let frames = vec![
         (T0, udp_frame(c, s, &q1)),
@@ -411,12 +406,8 @@ fn answers_out_of_order_and_an_unanswered_query_times_out() {
     ];
     let out = run_timed(&frames);
     let d = out.dns();
-    let summary: Vec<_> = d
-        .iter()
-        .map(|r| (r.dns.id, r.dns.kind, r.event.duration, r.timestamp))
-        .collect();
     assert_eq!(
-        summary,
+        summary(&out),
         vec![
             (2, "answer", Some(9), Timestamp(T0 + 1)),
             (1, "answer", Some(20), Timestamp(T0)),
@@ -478,15 +469,9 @@ fn dns_over_tcp_with_length_prefixes_split_across_segments() {
     let mut t = TcpConn::new("[2001:db8::2]:45000", "[2001:db8::53]:53");
     let q1 = query(0x0101, "tcp.example.net", A);
     let q2 = query(0x0202, "tcp.example.net", AAAA);
-    let r1 = Msg::new(0x0101, QR | RD | RA, 1, 1, 0, 0)
-        .question("tcp.example.net", A)
-        .record(&QNAME_PTR, A, 120, &[198, 51, 100, 7])
-        .build();
+    let r1 = response(0x0101, "tcp.example.net", A, 120, &[198, 51, 100, 7]);
     let v6: std::net::Ipv6Addr = "2001:db8::7".parse().unwrap();
-    let r2 = Msg::new(0x0202, QR | RD | RA, 1, 1, 0, 0)
-        .question("tcp.example.net", AAAA)
-        .record(&QNAME_PTR, AAAA, 120, &v6.octets())
-        .build();
+    let r2 = response(0x0202, "tcp.example.net", AAAA, 120, &v6.octets());
     let mut both = tcp_framed(&q1);
     both.extend(tcp_framed(&q2));
     let mut answers = tcp_framed(&r1);
@@ -556,10 +541,7 @@ fn dns_over_tcp_query_longer_than_the_detection_buffer() {
         .question("big.example.net", A)
         .record(&QNAME_PTR, NULL, 0, &[0x5a; 3000])
         .build();
-    let r = Msg::new(0x0303, QR | RD | RA, 1, 1, 0, 0)
-        .question("big.example.net", A)
-        .record(&QNAME_PTR, A, 60, &[192, 0, 2, 9])
-        .build();
+    let r = response(0x0303, "big.example.net", A, 60, &[192, 0, 2, 9]);
     let framed = tcp_framed(&q);
     let mut frames = t.handshake(); // 0..=2
     for chunk in framed.chunks(1400) {
@@ -596,10 +578,7 @@ fn dns_over_tcp_query_longer_than_the_detection_buffer() {
 #[test]
 fn a_response_without_its_query() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
-    let r = Msg::new(0x7777, QR | RD | RA, 1, 1, 0, 0)
-        .question("late.example", A)
-        .record(&QNAME_PTR, A, 1, &[203, 0, 113, 1])
-        .build();
+    let r = response(0x7777, "late.example", A, 1, &[203, 0, 113, 1]);
     let out = run(&[udp_frame(s, c, &r)]);
     let expected = DnsRecord {
         timestamp: Timestamp(at(0)),
@@ -627,16 +606,8 @@ fn a_response_without_its_query() {
 #[test]
 fn transactions_one_after_another_on_one_flow() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
-    let answer_to = |id: u16, name: &str, ip: [u8; 4]| {
-        Msg::new(id, QR | RD | RA, 1, 1, 0, 0)
-            .question(name, A)
-            .record(&QNAME_PTR, A, 60, &ip)
-            .build()
-    };
-    let (r1, r2) = (
-        answer_to(1, "one.example", [1, 1, 1, 1]),
-        answer_to(2, "two.example", [2, 2, 2, 2]),
-    );
+    let r1 = response(1, "one.example", A, 60, &[1, 1, 1, 1]);
+    let r2 = response(2, "two.example", A, 60, &[2, 2, 2, 2]);
     let frames = vec![
         (T0, udp_frame(c, s, &query(1, "one.example", A))),
         (T0 + 10, udp_frame(s, c, &r1)),
@@ -646,12 +617,8 @@ fn transactions_one_after_another_on_one_flow() {
     ];
     let out = run_timed(&frames);
     let d = out.dns();
-    let summary: Vec<_> = d
-        .iter()
-        .map(|r| (r.dns.id, r.dns.kind, r.event.duration, r.timestamp))
-        .collect();
     assert_eq!(
-        summary,
+        summary(&out),
         vec![
             (1, "answer", Some(10), Timestamp(T0)),
             (1, "answer", None, Timestamp(T0 + 20)),
@@ -677,17 +644,9 @@ fn transactions_one_after_another_on_one_flow() {
 #[test]
 fn garbage_and_short_answers_between_transactions() {
     let (c, s) = (sa(CLIENT), sa(SERVER));
-    let answer_to = |id: u16, name: &str| {
-        Msg::new(id, QR | RD | RA, 1, 1, 0, 0)
-            .question(name, A)
-            .record(&QNAME_PTR, A, 60, &[9, 9, 9, 9])
-            .build()
-    };
-    let (r1, r2, r3) = (
-        answer_to(1, "one.example"),
-        answer_to(2, "two.example"),
-        answer_to(3, "three.example"),
-    );
+    let r1 = response(1, "one.example", A, 60, &[9, 9, 9, 9]);
+    let r2 = response(2, "two.example", A, 60, &[9, 9, 9, 9]);
+    let r3 = response(3, "three.example", A, 60, &[9, 9, 9, 9]);
     let frames = vec![
         (T0, udp_frame(c, s, &query(1, "one.example", A))),
         (T0 + 10, udp_frame(s, c, &r1)),

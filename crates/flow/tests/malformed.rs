@@ -71,15 +71,13 @@ fn dns_udp_session() -> Vec<Vec<u8>> {
 
 fn dns_tcp_session() -> Vec<Vec<u8>> {
     let mut c = TcpConn::new("10.0.0.2:40002", "10.0.0.53:53");
-    let r = Msg::new(6, QR | RD | RA, 1, 1, 0, 0)
-        .question("t.example", AAAA)
-        .record(
-            &QNAME_PTR,
-            AAAA,
-            60,
-            &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-        )
-        .build();
+    let r = response(
+        6,
+        "t.example",
+        AAAA,
+        60,
+        &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    );
     let mut f = c.handshake();
     f.push(c.client(&tcp_framed(&query(6, "t.example", AAAA))));
     f.push(c.server(&tcp_framed(&r)));

@@ -87,6 +87,15 @@ pub fn query(id: u16, qname: &str, qtype: u16) -> Vec<u8> {
     Msg::new(id, RD, 1, 0, 0, 0).question(qname, qtype).build()
 }
 
+/// The response to [`query`]: RD and RA set, the question, and one answer of the same type
+/// whose owner points at the question's name.
+pub fn response(id: u16, qname: &str, qtype: u16, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    Msg::new(id, QR | RD | RA, 1, 1, 0, 0)
+        .question(qname, qtype)
+        .record(&QNAME_PTR, qtype, ttl, rdata)
+        .build()
+}
+
 /// SOA rdata: primary server, mailbox, serial, refresh, retry, expire, minimum.
 pub fn soa(mname: &str, rname: &str, serial: u32) -> Vec<u8> {
     let mut r = name(mname);
