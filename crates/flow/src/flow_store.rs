@@ -69,6 +69,17 @@ impl<X> Default for FlowStore<X> {
     }
 }
 
+/// Whether bit `at` of `bits` is set (the bitmap of full slots).
+fn bit(bits: &[u64], at: usize) -> bool {
+    bits.get(at / 64).is_some_and(|w| w & 1 << (at % 64) != 0)
+}
+
+/// The test an index entry passes when it is the slot of `key`, whose hash is `hash`: the
+/// hash first, so that a tag that matched by chance costs no look into the slab.
+fn holds<'a, X>(slab: &'a [Flow<X>], hash: u32, key: &'a FlowKey) -> impl Fn(&Slot) -> bool + 'a {
+    move |s| s.hash == hash && slab[s.at as usize].key == *key
+}
+
 /// What an empty slot holds.
 fn placeholder<X: Default>() -> Flow<X> {
     let none = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
@@ -108,10 +119,9 @@ impl<X: Default> FlowStore<X> {
     /// The slot of the flow of `key`, when it is open.
     fn find(&self, key: &FlowKey) -> Option<usize> {
         let hash = self.hash(key);
-        let slab = &self.slab;
-        let slot = self.index.find(spread(hash), |s| {
-            s.hash == hash && slab[s.at as usize].key == *key
-        })?;
+        let slot = self
+            .index
+            .find(spread(hash), holds(&self.slab, hash, key))?;
         Some(slot.at as usize)
     }
 
@@ -134,12 +144,11 @@ impl<X: Default> FlowStore<X> {
         make: impl FnOnce() -> Flow<X>,
     ) -> (&mut Flow<X>, u32, bool) {
         let hash = self.hash(&key);
-        let slab = &self.slab;
-        let entry = self.index.entry(
-            spread(hash),
-            |s| s.hash == hash && slab[s.at as usize].key == key,
-            |s| spread(s.hash),
-        );
+        let entry = self
+            .index
+            .entry(spread(hash), holds(&self.slab, hash, &key), |s| {
+                spread(s.hash)
+            });
         match entry {
             Entry::Occupied(e) => {
                 let at = e.get().at;
@@ -171,9 +180,7 @@ impl<X: Default> FlowStore<X> {
 
     /// Whether slot `at` holds a flow.
     fn is_full(&self, at: usize) -> bool {
-        self.full
-            .get(at / 64)
-            .is_some_and(|w| w & 1 << (at % 64) != 0)
+        bit(&self.full, at)
     }
 
     /// The flow in slot `at`, if one is.
@@ -201,12 +208,8 @@ impl<X: Default> FlowStore<X> {
     /// Remove the flow of `key`, returning it.
     pub(crate) fn remove(&mut self, key: &FlowKey) -> Option<Flow<X>> {
         let hash = self.hash(key);
-        let slab = &self.slab;
-        let entry = self
-            .index
-            .find_entry(spread(hash), |s| {
-                s.hash == hash && slab[s.at as usize].key == *key
-            })
+        let entry = (self.index)
+            .find_entry(spread(hash), holds(&self.slab, hash, key))
             .ok()?;
         let at = entry.remove().0.at;
         self.free.push(at);
@@ -229,9 +232,8 @@ impl<X: Default> FlowStore<X> {
     /// Every open flow, to change, with its slot, in slab order.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut Flow<X>)> + '_ {
         let full = &self.full;
-        let is_full = move |at: usize| full[at / 64] & 1 << (at % 64) != 0;
         (self.slab.iter_mut().enumerate())
-            .filter_map(move |(at, f)| is_full(at).then_some((at as u32, f)))
+            .filter_map(move |(at, f)| bit(full, at).then_some((at as u32, f)))
     }
 
     /// Remove every flow, in slab order.
@@ -239,8 +241,7 @@ impl<X: Default> FlowStore<X> {
         self.index.clear();
         self.free.clear();
         let full = std::mem::take(&mut self.full);
-        let is_full = move |at: usize| full[at / 64] & 1 << (at % 64) != 0;
-        (self.slab.drain(..).enumerate()).filter_map(move |(at, f)| is_full(at).then_some(f))
+        (self.slab.drain(..).enumerate()).filter_map(move |(at, f)| bit(&full, at).then_some(f))
     }
 }
 
