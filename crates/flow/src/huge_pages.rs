@@ -30,9 +30,9 @@ pub struct HugePages;
 impl HugePages {
     /// True for a block this allocator maps itself, false for one the global allocator
     /// holds: the same answer for the same layout, so a block goes back where it came from.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    /// (Only on Linux: elsewhere every block is the global allocator's.)
     fn maps(layout: Layout) -> bool {
-        layout.size() >= HUGE && layout.align() <= PAGE
+        cfg!(target_os = "linux") && layout.size() >= HUGE && layout.align() <= PAGE
     }
 }
 
@@ -72,8 +72,9 @@ unsafe impl Allocator for HugePages {
     }
 
     /// A mapped block grows where it is or moves whole (`mremap`): its pages change place,
-    /// its bytes are neither copied nor zeroed again (the flow store's slab grows so). Any
-    /// other block is copied into a new one, as the trait's default does.
+    /// its bytes are neither copied nor zeroed again (the flow store's slab grows so). The
+    /// global allocator's block grows by its own `realloc`; one that outgrows it is copied
+    /// into a new mapping.
     unsafe fn grow(
         &self,
         ptr: NonNull<u8>,
