@@ -8,9 +8,8 @@
 # The capture is ../shared/tools/gen_synthetic.py's 1,500,000 packets (seed 1), generated if
 # SYNTH or TRUTH is missing. The page cache is warmed (benches/warm_cache.py: in 2 MiB folios,
 # and in 4 KiB pages for one row of flowsight's, since a mapped read differs between the
-# two), then each command runs RUNS times,
-# interleaved (one run of each in turn, each round starting one command later than the last),
-# under /usr/bin/time -v: median wall seconds (the
+# two), then each command runs RUNS times, interleaved (one run of each in turn, each round
+# starting one command later than the last), under /usr/bin/time -v: median wall seconds (the
 # ratios' basis), the fastest run's (what the command does when the machine leaves it alone:
 # on a VM whose host is busy the same binary's runs spread by 2x), packets/s, the largest
 # "Maximum resident set size" of its runs, and median CPU seconds (user + system: less
